@@ -1,0 +1,6 @@
+//! The acceptance-test binary: one module per resource, plus the harness's own tests.
+//!
+//! Everything here is skipped unless `TF_ACC` is set; see `acceptance-tests/README.md`.
+
+mod harness_self_test;
+mod s3_compliant_bucket;

@@ -1,0 +1,240 @@
+//! [`ProviderCtx`]: the configured provider, handed to every resource call as
+//! its first argument. It builds SDK clients for a [`Target`] (the provider's
+//! own account and region, or a role in another account, or another region)
+//! once, and caches them, so that one provider process can manage a whole
+//! multi-account layout instead of one process per alias.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use tokio::sync::OnceCell;
+
+use super::config::ProviderSettings;
+use super::errors::error_message;
+use crate::framework::StopSignal;
+
+/// Where a resource lives: the provider's default, or another account (by
+/// role) and/or region.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// Role to assume (in another account) for this resource.
+    pub assume_role_arn: Option<String>,
+    /// Region for this resource.
+    pub region: Option<String>,
+}
+
+/// SDK clients for one target, plus its (lazily fetched) account id.
+#[derive(Debug)]
+pub struct Clients {
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+    /// KMS.
+    pub kms: aws_sdk_kms::Client,
+    /// IAM.
+    pub iam: aws_sdk_iam::Client,
+    /// STS.
+    pub sts: aws_sdk_sts::Client,
+    /// Effective region.
+    pub region: String,
+    account_id: OnceCell<String>,
+}
+
+impl Clients {
+    /// The account these clients act in (STS GetCallerIdentity, once).
+    pub async fn account_id(&self) -> Result<String, String> {
+        self.account_id
+            .get_or_try_init(|| async {
+                let out =
+                    self.sts.get_caller_identity().send().await.map_err(|e| {
+                        format!("reading the caller identity: {}", error_message(&e))
+                    })?;
+                out.account
+                    .ok_or_else(|| "STS GetCallerIdentity returned no account".to_string())
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The configured provider.
+pub struct ProviderCtx {
+    settings: ProviderSettings,
+    base: SdkConfig,
+    cache: Mutex<HashMap<Target, Arc<OnceCell<Arc<Clients>>>>>,
+    /// Raised by StopProvider.
+    pub stop: StopSignal,
+}
+
+impl std::fmt::Debug for ProviderCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderCtx")
+            .field("region", &self.base.region())
+            .finish_non_exhaustive()
+    }
+}
+
+const DEFAULT_SESSION_NAME: &str = "terraform-provider-bankplatform";
+
+impl ProviderCtx {
+    /// Loads the base AWS configuration (environment, profile, explicit
+    /// settings). Does not call AWS: credentials are resolved on first use.
+    pub async fn new(settings: ProviderSettings, stop: StopSignal) -> Result<ProviderCtx, String> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(p) = &settings.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &settings.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some((ak, sk, tok)) = &settings.static_credentials {
+            loader = loader.credentials_provider(Credentials::new(
+                ak.clone(),
+                sk.clone(),
+                tok.clone(),
+                None,
+                "provider-config",
+            ));
+        }
+        if let Some(url) = &settings.endpoint_all {
+            loader = loader.endpoint_url(url.clone());
+        }
+        loader = loader.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(settings.max_attempts.unwrap_or(3))
+                .with_initial_backoff(Duration::from_millis(200)),
+        );
+        let mut base = loader.load().await;
+        if base.region().is_none() {
+            return Err(
+                "no AWS region is configured: set `region` in the provider block or AWS_REGION"
+                    .into(),
+            );
+        }
+        if let Some((arn, session, external_id)) = &settings.assume_role {
+            let creds = assume_role(
+                &base,
+                &settings,
+                arn,
+                session.as_deref(),
+                external_id.as_deref(),
+                None,
+            )
+            .await;
+            base = base.into_builder().credentials_provider(creds).build();
+        }
+        Ok(ProviderCtx {
+            settings,
+            base,
+            cache: Mutex::new(HashMap::new()),
+            stop,
+        })
+    }
+
+    /// The provider's `default_tags`.
+    pub fn default_tags(&self) -> &BTreeMap<String, String> {
+        &self.settings.default_tags
+    }
+
+    /// The provider's default region.
+    pub fn region(&self) -> String {
+        self.base
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Clients for a target, built once per (role, region) and shared.
+    pub async fn clients(&self, target: &Target) -> Result<Arc<Clients>, String> {
+        let cell = {
+            let mut cache = self
+                .cache
+                .lock()
+                .map_err(|_| "client cache poisoned".to_string())?;
+            cache.entry(target.clone()).or_default().clone()
+        };
+        cell.get_or_try_init(|| async { self.build_clients(target).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    async fn build_clients(&self, target: &Target) -> Result<Clients, String> {
+        let mut conf = self.base.clone();
+        if let Some(r) = &target.region {
+            conf = conf.into_builder().region(Region::new(r.clone())).build();
+        }
+        if let Some(arn) = &target.assume_role_arn {
+            let creds = assume_role(
+                &conf,
+                &self.settings,
+                arn,
+                None,
+                None,
+                target.region.clone(),
+            )
+            .await;
+            conf = conf.into_builder().credentials_provider(creds).build();
+        }
+        let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
+        let s = &self.settings;
+
+        let mut s3 = aws_sdk_s3::config::Builder::from(&conf);
+        if let Some(url) = s.endpoint_for("s3") {
+            s3 = s3.endpoint_url(url);
+        }
+        let path_style = s
+            .s3_use_path_style
+            .unwrap_or(s.endpoint_for("s3").is_some());
+        s3 = s3.force_path_style(path_style);
+
+        let mut kms = aws_sdk_kms::config::Builder::from(&conf);
+        if let Some(url) = s.endpoint_for("kms") {
+            kms = kms.endpoint_url(url);
+        }
+        let mut iam = aws_sdk_iam::config::Builder::from(&conf);
+        if let Some(url) = s.endpoint_for("iam") {
+            iam = iam.endpoint_url(url);
+        }
+        let mut sts = aws_sdk_sts::config::Builder::from(&conf);
+        if let Some(url) = s.endpoint_for("sts") {
+            sts = sts.endpoint_url(url);
+        }
+        Ok(Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            kms: aws_sdk_kms::Client::from_conf(kms.build()),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            region,
+            account_id: OnceCell::new(),
+        })
+    }
+}
+
+async fn assume_role(
+    conf: &SdkConfig,
+    settings: &ProviderSettings,
+    role_arn: &str,
+    session_name: Option<&str>,
+    external_id: Option<&str>,
+    region: Option<String>,
+) -> SharedCredentialsProvider {
+    let mut sts_conf = conf.clone();
+    if let Some(url) = settings.endpoints.get("sts") {
+        sts_conf = sts_conf.into_builder().endpoint_url(url.clone()).build();
+    }
+    let mut b = AssumeRoleProvider::builder(role_arn)
+        .session_name(session_name.unwrap_or(DEFAULT_SESSION_NAME))
+        .configure(&sts_conf);
+    if let Some(id) = external_id {
+        b = b.external_id(id);
+    }
+    if let Some(r) = region {
+        b = b.region(Region::new(r));
+    }
+    SharedCredentialsProvider::new(b.build().await)
+}

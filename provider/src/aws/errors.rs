@@ -1,0 +1,69 @@
+//! Reading AWS SDK errors: the service error code, a readable message, and
+//! whether an error means "not found" (which finders turn into `Ok(None)`).
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Codes AWS services use for a missing object.
+const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchBucket",
+    "NotFound",
+    "NoSuchEntity",
+    "NotFoundException",
+    "NoSuchBucketPolicy",
+    "NoSuchLifecycleConfiguration",
+    "ReplicationConfigurationNotFoundError",
+    "ServerSideEncryptionConfigurationNotFoundError",
+    "NoSuchPublicAccessBlockConfiguration",
+    "OwnershipControlsNotFoundError",
+    "ObjectLockConfigurationNotFoundError",
+    "NoSuchTagSet",
+    "NoSuchTagSetError",
+];
+
+/// The service error code, if the error came from the service.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+/// A one-line description: "Code: message" for service errors, the error
+/// chain otherwise (timeouts, connection failures).
+pub fn error_message<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let SdkError::ServiceError(e) = err {
+        let msg = e.err().message().unwrap_or("");
+        return match e.err().code() {
+            Some(code) => format!("{code}: {msg}"),
+            // No error code: the body was not a service error document (an
+            // emulator crash, a proxy page). Show the status and the start of it.
+            None => {
+                let body = e
+                    .raw()
+                    .body()
+                    .bytes()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                let snippet: String = body.chars().take(200).collect();
+                format!("HTTP {} {msg}{snippet}", e.raw().status().as_u16())
+            }
+        };
+    }
+    aws_smithy_types::error::display::DisplayErrorContext(err).to_string()
+}
+
+/// Whether the error means the object does not exist (including a bare HTTP 404).
+pub fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(e) => {
+            e.err().code().is_some_and(|c| NOT_FOUND_CODES.contains(&c))
+                || e.raw().status().as_u16() == 404
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,12 @@
+//! The AWS client layer: the provider's configuration (region, credentials,
+//! assume_role, endpoints, default_tags), and SDK clients built per
+//! (account role, region) and cached, so that one provider process can serve
+//! resources in many accounts and regions (`target { ... }` on a resource).
+
+mod clients;
+mod config;
+mod errors;
+
+pub use clients::{Clients, ProviderCtx, Target};
+pub use config::{provider_schema, ProviderSettings};
+pub use errors::{error_code, error_message, is_not_found};

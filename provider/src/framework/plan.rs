@@ -1,0 +1,407 @@
+//! Planning and validation rules, implemented once for every resource, in a
+//! fixed order (as terraform-plugin-framework's fwserver does):
+//!
+//! 1. a destroy plan stays null;
+//! 2. schema defaults fill attributes the configuration leaves null;
+//! 3. computed attributes the configuration leaves null become unknown on
+//!    create, and on update when anything else changes — unless they carry
+//!    `UseStateForUnknown`, which keeps the prior value;
+//! 4. the resource's own `modify_plan` runs;
+//! 5. `RequiresReplace` paths whose value differs between prior and plan are
+//!    collected, sorted and de-duplicated (never on create).
+//!
+//! Terraform then checks the plan (`AssertPlanValid`): configured values must
+//! be kept, so rule 3 never touches an attribute the configuration sets.
+
+use super::diag::Diagnostics;
+use super::resource::{PlanRequest, Resource};
+use super::schema::{Attribute, AttributeKind, Nesting, PlanModifier};
+use crate::aws::ProviderCtx;
+use crate::value::{AttrPath, Value};
+
+/// The outcome of planning one resource instance.
+#[derive(Debug)]
+pub struct PlanOutcome {
+    /// The planned new state (null for destroy).
+    pub planned: Value,
+    /// Attributes whose change forces replacement.
+    pub requires_replace: Vec<AttrPath>,
+    /// Problems found.
+    pub diags: Diagnostics,
+}
+
+/// Runs validators of every attribute (recursively) and the resource's own
+/// whole-configuration checks.
+pub fn validate_config(resource: &dyn Resource, config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    validate_attributes(
+        &resource.schema().block.attributes,
+        config,
+        &AttrPath::new(),
+        &mut diags,
+    );
+    resource.validate_config(config, &mut diags);
+    diags
+}
+
+/// Runs attribute validators against an object value (recursively).
+pub fn validate_attributes(
+    attrs: &[Attribute],
+    obj: &Value,
+    at: &AttrPath,
+    diags: &mut Diagnostics,
+) {
+    for a in attrs {
+        let v = obj.get(a.name);
+        let path = at.attr(a.name);
+        if v.is_null() || !v.is_known() {
+            continue;
+        }
+        for validator in &a.validators {
+            validator.validate(&path, v, diags);
+        }
+        if let AttributeKind::Nested {
+            nesting,
+            attributes,
+        } = &a.kind
+        {
+            match nesting {
+                Nesting::Single => validate_attributes(attributes, v, &path, diags),
+                Nesting::List | Nesting::Set => {
+                    for (i, el) in v.as_list().unwrap_or(&[]).iter().enumerate() {
+                        // Set elements have no addressable path: stop at the set.
+                        let p = if *nesting == Nesting::List {
+                            path.index(i as i64)
+                        } else {
+                            path.clone()
+                        };
+                        validate_attributes(attributes, el, &p, diags);
+                    }
+                }
+                Nesting::Map => {
+                    for (k, el) in v.as_map().into_iter().flatten() {
+                        validate_attributes(attributes, el, &path.key(k), diags);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Plans one resource instance change.
+pub async fn plan_resource_change(
+    resource: &dyn Resource,
+    ctx: Option<&ProviderCtx>,
+    prior: &Value,
+    proposed: &Value,
+    config: &Value,
+) -> PlanOutcome {
+    // Rule 1: destroy.
+    if proposed.is_null() {
+        return PlanOutcome {
+            planned: Value::Null,
+            requires_replace: Vec::new(),
+            diags: Diagnostics::new(),
+        };
+    }
+    let attrs = &resource.schema().block.attributes;
+    let create = prior.is_null();
+
+    // Rule 2: defaults.
+    let mut planned = proposed.clone();
+    apply_defaults(attrs, config, &mut planned);
+
+    // Rule 3: computed values.
+    let changed = create || !planned.semantically_equal(prior);
+    mark_computed(attrs, config, prior, &mut planned, create, changed);
+
+    // Rule 4: the resource's hook.
+    let mut req = PlanRequest {
+        config,
+        prior,
+        planned,
+        requires_replace: Vec::new(),
+        diags: Diagnostics::new(),
+        ctx,
+    };
+    resource.modify_plan(&mut req).await;
+    let PlanRequest {
+        planned,
+        mut requires_replace,
+        diags,
+        ..
+    } = req;
+
+    // Rule 5: replacement.
+    if create {
+        requires_replace.clear();
+    } else {
+        collect_requires_replace(
+            attrs,
+            prior,
+            &planned,
+            &AttrPath::new(),
+            &mut requires_replace,
+        );
+        requires_replace.sort();
+        requires_replace.dedup();
+    }
+    PlanOutcome {
+        planned,
+        requires_replace,
+        diags,
+    }
+}
+
+fn apply_defaults(attrs: &[Attribute], config: &Value, planned: &mut Value) {
+    for a in attrs {
+        let cv = config.get(a.name);
+        if cv.is_null() {
+            if let Some(d) = &a.default {
+                planned.set_attr(a.name, d.clone());
+            }
+            continue;
+        }
+        if let AttributeKind::Nested {
+            nesting: Nesting::Single,
+            attributes,
+        } = &a.kind
+        {
+            if cv.is_known() {
+                let cv = cv.clone();
+                if let Some(p) = planned.as_object_mut().and_then(|o| o.get_mut(a.name)) {
+                    apply_defaults(attributes, &cv, p);
+                }
+            }
+        }
+    }
+}
+
+fn mark_computed(
+    attrs: &[Attribute],
+    config: &Value,
+    prior: &Value,
+    planned: &mut Value,
+    create: bool,
+    changed: bool,
+) {
+    for a in attrs {
+        let cv = config.get(a.name);
+        let pv = prior.get(a.name);
+        if a.computed && cv.is_null() && a.default.is_none() {
+            let keep = !create && (!changed || a.has(PlanModifier::UseStateForUnknown));
+            let v = if keep && !pv.is_null() {
+                pv.clone()
+            } else if keep && !changed {
+                Value::Null
+            } else {
+                Value::unknown()
+            };
+            planned.set_attr(a.name, v);
+            continue;
+        }
+        // Configured nested attributes: apply the rule inside them.
+        let AttributeKind::Nested {
+            nesting,
+            attributes,
+        } = &a.kind
+        else {
+            continue;
+        };
+        if !cv.is_known() || cv.is_null() {
+            continue;
+        }
+        let Some(slot) = planned.as_object_mut().and_then(|o| o.get_mut(a.name)) else {
+            continue;
+        };
+        match nesting {
+            Nesting::Single => mark_computed(attributes, cv, pv, slot, create, changed),
+            Nesting::List => {
+                let prior_items = pv.as_list().unwrap_or(&[]);
+                let config_items = cv.as_list().unwrap_or(&[]);
+                if let Value::List(items) = slot {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        let c = config_items.get(i).unwrap_or(&Value::NULL);
+                        let p = prior_items.get(i).unwrap_or(&Value::NULL);
+                        let item_create = create || p.is_null();
+                        mark_computed(attributes, c, p, item, item_create, changed);
+                    }
+                }
+            }
+            // Set and map elements cannot be correlated with prior ones here;
+            // resources that nest computed values in them plan them in modify_plan.
+            Nesting::Set | Nesting::Map => {}
+        }
+    }
+}
+
+fn collect_requires_replace(
+    attrs: &[Attribute],
+    prior: &Value,
+    planned: &Value,
+    at: &AttrPath,
+    out: &mut Vec<AttrPath>,
+) {
+    for a in attrs {
+        let path = at.attr(a.name);
+        let pv = prior.get(a.name);
+        let nv = planned.get(a.name);
+        if a.has(PlanModifier::RequiresReplace) && (!nv.is_known() || !nv.semantically_equal(pv)) {
+            out.push(path.clone());
+        }
+        if let AttributeKind::Nested {
+            nesting: Nesting::Single,
+            attributes,
+        } = &a.kind
+        {
+            if nv.is_known() && !nv.is_null() && !pv.is_null() {
+                collect_requires_replace(attributes, pv, nv, &path, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::resource::ApplyResult;
+    use crate::framework::schema::{Block, Schema};
+    use crate::value::Type;
+    use async_trait::async_trait;
+
+    struct Thing(Schema);
+
+    #[async_trait]
+    impl Resource for Thing {
+        fn type_name(&self) -> &'static str {
+            "bankplatform_thing"
+        }
+        fn schema(&self) -> &Schema {
+            &self.0
+        }
+        async fn create(&self, _: &ProviderCtx, _: &Value) -> ApplyResult {
+            unreachable!()
+        }
+        async fn read(&self, _: &ProviderCtx, _: &Value) -> (Option<Value>, Diagnostics) {
+            unreachable!()
+        }
+        async fn update(&self, _: &ProviderCtx, _: &Value, _: &Value) -> ApplyResult {
+            unreachable!()
+        }
+        async fn delete(&self, _: &ProviderCtx, _: &Value) -> Diagnostics {
+            unreachable!()
+        }
+    }
+
+    fn thing() -> Thing {
+        Thing(Schema {
+            version: 0,
+            block: Block {
+                description: String::new(),
+                attributes: vec![
+                    Attribute::string("id").computed().use_state_for_unknown(),
+                    Attribute::string("name").required().requires_replace(),
+                    Attribute::typed("tags", Type::map(Type::String)).optional(),
+                    Attribute::string("etag").computed(),
+                    Attribute::bool("force").default(Value::Bool(false)),
+                    Attribute::nested(
+                        "lock",
+                        Nesting::Single,
+                        vec![
+                            Attribute::string("mode").optional().computed(),
+                            Attribute::number("days").required(),
+                        ],
+                    )
+                    .optional(),
+                ],
+                blocks: vec![],
+            },
+        })
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        let t = thing();
+        let mut o = Value::null_object(&t.0.block.implied_type());
+        for (k, v) in pairs {
+            o.set_attr(k, v.clone());
+        }
+        o
+    }
+
+    #[tokio::test]
+    async fn create_marks_computed_unknown_and_applies_defaults() {
+        let config = obj(&[("name", "a".into())]);
+        let out = plan_resource_change(&thing(), None, &Value::Null, &config, &config).await;
+        assert!(out.planned.get("id").is_unknown());
+        assert!(out.planned.get("etag").is_unknown());
+        assert_eq!(out.planned.get("force"), &Value::Bool(false));
+        assert_eq!(out.planned.get("name"), &Value::string("a"));
+        assert!(out.requires_replace.is_empty());
+    }
+
+    #[tokio::test]
+    async fn noop_update_keeps_prior_values() {
+        let prior = obj(&[
+            ("id", "i-1".into()),
+            ("name", "a".into()),
+            ("etag", "e1".into()),
+            ("force", Value::Bool(false)),
+        ]);
+        let config = obj(&[("name", "a".into())]);
+        // Terraform's proposed new state: config merged with prior computed values.
+        let proposed = prior.clone();
+        let out = plan_resource_change(&thing(), None, &prior, &proposed, &config).await;
+        assert_eq!(out.planned, prior);
+        assert!(out.requires_replace.is_empty());
+    }
+
+    #[tokio::test]
+    async fn changed_update_marks_unknown_except_use_state() {
+        let prior = obj(&[
+            ("id", "i-1".into()),
+            ("name", "a".into()),
+            ("etag", "e1".into()),
+            ("force", Value::Bool(false)),
+        ]);
+        let config = obj(&[
+            ("name", "a".into()),
+            ("tags", Value::string_map([("k", "v")])),
+        ]);
+        let mut proposed = prior.clone();
+        proposed.set_attr("tags", Value::string_map([("k", "v")]));
+        let out = plan_resource_change(&thing(), None, &prior, &proposed, &config).await;
+        assert_eq!(out.planned.get("id"), &Value::string("i-1"));
+        assert!(out.planned.get("etag").is_unknown());
+        assert!(out.requires_replace.is_empty());
+    }
+
+    #[tokio::test]
+    async fn rename_requires_replace_and_nested_computed_is_marked() {
+        let prior = obj(&[
+            ("id", "i-1".into()),
+            ("name", "a".into()),
+            ("force", Value::Bool(false)),
+        ]);
+        let lock = Value::object([("mode", Value::Null), ("days", Value::number(3))]);
+        let config = obj(&[("name", "b".into()), ("lock", lock.clone())]);
+        let mut proposed = prior.clone();
+        proposed.set_attr("name", "b".into());
+        proposed.set_attr("lock", lock);
+        let out = plan_resource_change(&thing(), None, &prior, &proposed, &config).await;
+        assert_eq!(out.requires_replace, vec![AttrPath::root("name")]);
+        assert!(out.planned.get("lock").get("mode").is_unknown());
+        assert_eq!(out.planned.get("lock").get("days"), &Value::number(3));
+    }
+
+    #[tokio::test]
+    async fn destroy_plans_null() {
+        let prior = obj(&[("name", "a".into())]);
+        let out = plan_resource_change(&thing(), None, &prior, &Value::Null, &Value::Null).await;
+        assert!(out.planned.is_null());
+    }
+
+    #[test]
+    fn schema_passes_terraform_rules() {
+        assert!(thing().0.block.check("thing").is_empty());
+    }
+}

