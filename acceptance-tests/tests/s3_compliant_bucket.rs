@@ -84,7 +84,9 @@ resource "bankplatform_compliant_bucket" "test" {{
       id                                     = "archive"
       prefix                                 = "records/"
       transitions                            = [{{ days = 30, storage_class = "STANDARD_IA" }}]
+      noncurrent_transitions                 = null
       noncurrent_expiration_days             = 90
+      expiration_days                        = null
       abort_incomplete_multipart_upload_days = 3
     }},
   ]
@@ -99,6 +101,9 @@ fn config_logging_and_replication(logs: &str, destination: &str, source: &str) -
 resource "bankplatform_compliant_bucket" "logs" {{
   bucket  = "{logs}"
   purpose = "logs"
+
+  # moto delivers server access logs into it, so it is not empty at destroy.
+  force_destroy = true
 }}
 
 resource "bankplatform_compliant_bucket" "destination" {{
@@ -108,11 +113,11 @@ resource "bankplatform_compliant_bucket" "destination" {{
 resource "bankplatform_compliant_bucket" "source" {{
   bucket = "{source}"
 
-  access_logging = {{
+  access_logging {{
     target_bucket = bankplatform_compliant_bucket.logs.bucket
   }}
 
-  replication = {{
+  replication {{
     destination_bucket_arn  = bankplatform_compliant_bucket.destination.arn
     destination_kms_key_arn = bankplatform_compliant_bucket.destination.kms_key_arn
   }}
@@ -131,7 +136,7 @@ resource "bankplatform_compliant_bucket" "a" {{
 resource "bankplatform_compliant_bucket" "b" {{
   bucket = "{b}"
 
-  target = {{
+  target {{
     assume_role_arn = "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
     region          = "us-east-1"
   }}
@@ -146,7 +151,7 @@ fn config_missing_log_target(name: &str, missing: &str) -> String {
 resource "bankplatform_compliant_bucket" "test" {{
   bucket = "{name}"
 
-  access_logging = {{
+  access_logging {{
     target_bucket = "{missing}"
   }}
 }}
@@ -556,8 +561,12 @@ async fn compliant_bucket_invalid_input() -> Result<()> {
                 format!(
                     r#"
 resource "bankplatform_compliant_bucket" "test" {{
-  bucket      = "{name}"
-  object_lock = {{ enabled = true, mode = "GOVERNANCE", retention_days = 0 }}
+  bucket = "{name}"
+  object_lock {{
+    enabled        = true
+    mode           = "GOVERNANCE"
+    retention_days = 0
+  }}
 }}
 "#
                 ),
@@ -567,8 +576,12 @@ resource "bankplatform_compliant_bucket" "test" {{
                 format!(
                     r#"
 resource "bankplatform_compliant_bucket" "test" {{
-  bucket      = "{name}"
-  object_lock = {{ enabled = true, mode = "COMPLIANCE", retention_days = 36501 }}
+  bucket = "{name}"
+  object_lock {{
+    enabled        = true
+    mode           = "COMPLIANCE"
+    retention_days = 36501
+  }}
 }}
 "#
                 ),

@@ -41,7 +41,7 @@ resource "bankplatform_compliant_bucket" "transactions" {
   bucket_prefix = "demo-transactions-"
   purpose       = "transaction"
 
-  access_logging = {
+  access_logging {
     target_bucket = bankplatform_compliant_bucket.logs.bucket
   }
 

@@ -15,7 +15,7 @@
 
 use super::diag::Diagnostics;
 use super::resource::{PlanRequest, Resource};
-use super::schema::{Attribute, AttributeKind, Nesting, PlanModifier};
+use super::schema::{Attribute, AttributeKind, NestedBlock, Nesting, PlanModifier};
 use crate::aws::ProviderCtx;
 use crate::value::{AttrPath, Value};
 
@@ -30,12 +30,14 @@ pub struct PlanOutcome {
     pub diags: Diagnostics,
 }
 
-/// Runs validators of every attribute (recursively) and the resource's own
-/// whole-configuration checks.
+/// Runs validators of every attribute (recursively, into nested attributes
+/// and blocks) and the resource's own whole-configuration checks.
 pub fn validate_config(resource: &dyn Resource, config: &Value) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    validate_attributes(
-        &resource.schema().block.attributes,
+    let block = &resource.schema().block;
+    validate_object(
+        &block.attributes,
+        &block.blocks,
         config,
         &AttrPath::new(),
         &mut diags,
@@ -44,9 +46,37 @@ pub fn validate_config(resource: &dyn Resource, config: &Value) -> Diagnostics {
     diags
 }
 
-/// Runs attribute validators against an object value (recursively).
-pub fn validate_attributes(
+/// The elements of a repeated value with their paths (set elements have no
+/// addressable path: they get the set's own path).
+fn elements<'v>(nesting: Nesting, v: &'v Value, path: &AttrPath) -> Vec<(AttrPath, &'v Value)> {
+    match nesting {
+        Nesting::Single | Nesting::Group => vec![(path.clone(), v)],
+        Nesting::List => v
+            .as_list()
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .map(|(i, el)| (path.index(i as i64), el))
+            .collect(),
+        Nesting::Set => v
+            .as_list()
+            .unwrap_or(&[])
+            .iter()
+            .map(|el| (path.clone(), el))
+            .collect(),
+        Nesting::Map => v
+            .as_map()
+            .into_iter()
+            .flatten()
+            .map(|(k, el)| (path.key(k), el))
+            .collect(),
+    }
+}
+
+/// Runs attribute validators over an object value (recursively).
+pub fn validate_object(
     attrs: &[Attribute],
+    blocks: &[NestedBlock],
     obj: &Value,
     at: &AttrPath,
     diags: &mut Diagnostics,
@@ -65,25 +95,18 @@ pub fn validate_attributes(
             attributes,
         } = &a.kind
         {
-            match nesting {
-                Nesting::Single => validate_attributes(attributes, v, &path, diags),
-                Nesting::List | Nesting::Set => {
-                    for (i, el) in v.as_list().unwrap_or(&[]).iter().enumerate() {
-                        // Set elements have no addressable path: stop at the set.
-                        let p = if *nesting == Nesting::List {
-                            path.index(i as i64)
-                        } else {
-                            path.clone()
-                        };
-                        validate_attributes(attributes, el, &p, diags);
-                    }
-                }
-                Nesting::Map => {
-                    for (k, el) in v.as_map().into_iter().flatten() {
-                        validate_attributes(attributes, el, &path.key(k), diags);
-                    }
-                }
+            for (p, el) in elements(*nesting, v, &path) {
+                validate_object(attributes, &[], el, &p, diags);
             }
+        }
+    }
+    for b in blocks {
+        let v = obj.get(b.type_name);
+        if v.is_null() || !v.is_known() {
+            continue;
+        }
+        for (p, el) in elements(b.nesting, v, &at.attr(b.type_name)) {
+            validate_object(&b.block.attributes, &b.block.blocks, el, &p, diags);
         }
     }
 }
@@ -104,16 +127,24 @@ pub async fn plan_resource_change(
             diags: Diagnostics::new(),
         };
     }
-    let attrs = &resource.schema().block.attributes;
+    let block = &resource.schema().block;
     let create = prior.is_null();
 
     // Rule 2: defaults.
     let mut planned = proposed.clone();
-    apply_defaults(attrs, config, &mut planned);
+    apply_defaults(&block.attributes, &block.blocks, config, &mut planned);
 
     // Rule 3: computed values.
     let changed = create || !planned.semantically_equal(prior);
-    mark_computed(attrs, config, prior, &mut planned, create, changed);
+    mark_computed(
+        &block.attributes,
+        &block.blocks,
+        config,
+        prior,
+        &mut planned,
+        create,
+        changed,
+    );
 
     // Rule 4: the resource's hook.
     let mut req = PlanRequest {
@@ -137,7 +168,8 @@ pub async fn plan_resource_change(
         requires_replace.clear();
     } else {
         collect_requires_replace(
-            attrs,
+            &block.attributes,
+            &block.blocks,
             prior,
             &planned,
             &AttrPath::new(),
@@ -153,7 +185,18 @@ pub async fn plan_resource_change(
     }
 }
 
-fn apply_defaults(attrs: &[Attribute], config: &Value, planned: &mut Value) {
+/// The child slot of an object value, created as an object of nulls when a
+/// group block arrives null.
+fn child_slot<'v>(planned: &'v mut Value, name: &str) -> Option<&'v mut Value> {
+    planned.as_object_mut().and_then(|o| o.get_mut(name))
+}
+
+fn apply_defaults(
+    attrs: &[Attribute],
+    blocks: &[NestedBlock],
+    config: &Value,
+    planned: &mut Value,
+) {
     for a in attrs {
         let cv = config.get(a.name);
         if cv.is_null() {
@@ -168,10 +211,20 @@ fn apply_defaults(attrs: &[Attribute], config: &Value, planned: &mut Value) {
         } = &a.kind
         {
             if cv.is_known() {
-                let cv = cv.clone();
-                if let Some(p) = planned.as_object_mut().and_then(|o| o.get_mut(a.name)) {
-                    apply_defaults(attributes, &cv, p);
+                if let Some(p) = child_slot(planned, a.name) {
+                    apply_defaults(attributes, &[], cv, p);
                 }
+            }
+        }
+    }
+    for b in blocks {
+        let cv = config.get(b.type_name);
+        if !cv.is_known() || cv.is_null() {
+            continue;
+        }
+        if matches!(b.nesting, Nesting::Single | Nesting::Group) {
+            if let Some(p) = child_slot(planned, b.type_name) {
+                apply_defaults(&b.block.attributes, &b.block.blocks, cv, p);
             }
         }
     }
@@ -179,6 +232,7 @@ fn apply_defaults(attrs: &[Attribute], config: &Value, planned: &mut Value) {
 
 fn mark_computed(
     attrs: &[Attribute],
+    blocks: &[NestedBlock],
     config: &Value,
     prior: &Value,
     planned: &mut Value,
@@ -211,32 +265,88 @@ fn mark_computed(
         if !cv.is_known() || cv.is_null() {
             continue;
         }
-        let Some(slot) = planned.as_object_mut().and_then(|o| o.get_mut(a.name)) else {
+        if let Some(slot) = child_slot(planned, a.name) {
+            mark_nested(*nesting, attributes, &[], cv, pv, slot, create, changed);
+        }
+    }
+    for b in blocks {
+        let cv = config.get(b.type_name);
+        if !cv.is_known() || cv.is_null() {
             continue;
-        };
-        match nesting {
-            Nesting::Single => mark_computed(attributes, cv, pv, slot, create, changed),
-            Nesting::List => {
-                let prior_items = pv.as_list().unwrap_or(&[]);
-                let config_items = cv.as_list().unwrap_or(&[]);
-                if let Value::List(items) = slot {
-                    for (i, item) in items.iter_mut().enumerate() {
-                        let c = config_items.get(i).unwrap_or(&Value::NULL);
-                        let p = prior_items.get(i).unwrap_or(&Value::NULL);
-                        let item_create = create || p.is_null();
-                        mark_computed(attributes, c, p, item, item_create, changed);
-                    }
+        }
+        let pv = prior.get(b.type_name);
+        if let Some(slot) = child_slot(planned, b.type_name) {
+            if slot.is_null() && b.nesting == Nesting::Group {
+                *slot = Value::null_object(&b.block.implied_type());
+            }
+            mark_nested(
+                b.nesting,
+                &b.block.attributes,
+                &b.block.blocks,
+                cv,
+                pv,
+                slot,
+                create,
+                changed,
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mark_nested(
+    nesting: Nesting,
+    attrs: &[Attribute],
+    blocks: &[NestedBlock],
+    config: &Value,
+    prior: &Value,
+    slot: &mut Value,
+    create: bool,
+    changed: bool,
+) {
+    match nesting {
+        Nesting::Single | Nesting::Group => {
+            // A block or object that did not exist before is created with the resource's change.
+            let item_create = create || prior.is_null();
+            mark_computed(
+                attrs,
+                blocks,
+                config,
+                prior,
+                slot,
+                item_create,
+                changed || item_create,
+            );
+        }
+        Nesting::List => {
+            let prior_items = prior.as_list().unwrap_or(&[]);
+            let config_items = config.as_list().unwrap_or(&[]);
+            if let Value::List(items) = slot {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let c = config_items.get(i).unwrap_or(&Value::NULL);
+                    let p = prior_items.get(i).unwrap_or(&Value::NULL);
+                    let item_create = create || p.is_null();
+                    mark_computed(
+                        attrs,
+                        blocks,
+                        c,
+                        p,
+                        item,
+                        item_create,
+                        changed || item_create,
+                    );
                 }
             }
-            // Set and map elements cannot be correlated with prior ones here;
-            // resources that nest computed values in them plan them in modify_plan.
-            Nesting::Set | Nesting::Map => {}
         }
+        // Set and map elements cannot be correlated with prior ones here;
+        // resources that nest computed values in them plan them in modify_plan.
+        Nesting::Set | Nesting::Map => {}
     }
 }
 
 fn collect_requires_replace(
     attrs: &[Attribute],
+    blocks: &[NestedBlock],
     prior: &Value,
     planned: &Value,
     at: &AttrPath,
@@ -254,9 +364,26 @@ fn collect_requires_replace(
             attributes,
         } = &a.kind
         {
-            if nv.is_known() && !nv.is_null() && !pv.is_null() {
-                collect_requires_replace(attributes, pv, nv, &path, out);
+            if nv.is_known() && !(nv.is_null() && pv.is_null()) {
+                collect_requires_replace(attributes, &[], pv, nv, &path, out);
             }
+        }
+    }
+    for b in blocks {
+        let pv = prior.get(b.type_name);
+        let nv = planned.get(b.type_name);
+        if matches!(b.nesting, Nesting::Single | Nesting::Group)
+            && nv.is_known()
+            && !(nv.is_null() && pv.is_null())
+        {
+            collect_requires_replace(
+                &b.block.attributes,
+                &b.block.blocks,
+                pv,
+                nv,
+                &at.attr(b.type_name),
+                out,
+            );
         }
     }
 }

@@ -40,6 +40,10 @@ pub enum Nesting {
     Set,
     /// A map of objects.
     Map,
+    /// Blocks only: one object that is never null; an absent block is an
+    /// object of nulls, so the provider can plan values for its computed
+    /// attributes (e.g. defaults chosen by another argument).
+    Group,
 }
 
 /// What an attribute holds.
@@ -217,6 +221,7 @@ impl Attribute {
                     Nesting::List => Type::List(Box::new(obj)),
                     Nesting::Set => Type::Set(Box::new(obj)),
                     Nesting::Map => Type::Map(Box::new(obj)),
+                    Nesting::Group => obj,
                 }
             }
         }
@@ -239,12 +244,24 @@ pub struct NestedBlock {
 }
 
 impl NestedBlock {
-    /// An optional single block.
+    /// An optional single block (null when absent).
     pub fn single(type_name: &'static str, block: Block) -> Self {
         NestedBlock {
             type_name,
             block,
             nesting: Nesting::Single,
+            min_items: 0,
+            max_items: 0,
+        }
+    }
+
+    /// A group block: never null, so its computed attributes can be planned
+    /// even when the block is absent from the configuration.
+    pub fn group(type_name: &'static str, block: Block) -> Self {
+        NestedBlock {
+            type_name,
+            block,
+            nesting: Nesting::Group,
             min_items: 0,
             max_items: 0,
         }
@@ -271,7 +288,7 @@ impl Block {
         for b in &self.blocks {
             let inner = b.block.implied_type();
             let t = match b.nesting {
-                Nesting::Single => inner,
+                Nesting::Single | Nesting::Group => inner,
                 Nesting::List => Type::List(Box::new(inner)),
                 Nesting::Set => Type::Set(Box::new(inner)),
                 Nesting::Map => Type::Map(Box::new(inner)),

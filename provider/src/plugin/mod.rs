@@ -126,6 +126,9 @@ pub async fn serve<P: Provider>(provider: P, opts: ServeOptions) -> anyhow::Resu
     // already handled.
     let shutdown = ShutdownSignal::new();
     install_signal_handlers(shutdown.clone(), opts.debug)?;
+    if !opts.debug {
+        watch_parent(shutdown.clone());
+    }
 
     // 4. Listener, bound before anything is printed: the client connects as
     // soon as it reads the handshake line.
@@ -210,6 +213,27 @@ fn write_stdout(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()
+}
+
+/// How often the process checks that Terraform is still its parent.
+const PARENT_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Shuts down when the parent (Terraform) is gone and the process was
+/// re-parented: a Terraform that crashed or was killed can no longer call
+/// Shutdown, and an orphaned provider would otherwise live forever, holding
+/// the pipes of whoever started Terraform.
+fn watch_parent(shutdown: ShutdownSignal) {
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(PARENT_POLL).await;
+            if std::os::unix::process::parent_id() != parent {
+                tracing::warn!(parent, "the parent process is gone; shutting down");
+                shutdown.trigger();
+                return;
+            }
+        }
+    });
 }
 
 /// SIGTERM shuts down. SIGINT is ignored in managed mode: Terraform forwards

@@ -82,6 +82,7 @@ fn block(b: &Block) -> pb::schema::Block {
                     Nesting::List => pb::schema::nested_block::NestingMode::List,
                     Nesting::Set => pb::schema::nested_block::NestingMode::Set,
                     Nesting::Map => pb::schema::nested_block::NestingMode::Map,
+                    Nesting::Group => pb::schema::nested_block::NestingMode::Group,
                 } as i32,
                 min_items: nb.min_items,
                 max_items: nb.max_items,
@@ -105,7 +106,8 @@ fn attribute(a: &Attribute) -> pb::schema::Attribute {
             Some(pb::schema::Object {
                 attributes: attributes.iter().map(attribute).collect(),
                 nesting: match nesting {
-                    Nesting::Single => pb::schema::object::NestingMode::Single,
+                    // Group is a block-only nesting; attributes never use it.
+                    Nesting::Single | Nesting::Group => pb::schema::object::NestingMode::Single,
                     Nesting::List => pb::schema::object::NestingMode::List,
                     Nesting::Set => pb::schema::object::NestingMode::Set,
                     Nesting::Map => pb::schema::object::NestingMode::Map,

@@ -687,3 +687,121 @@ impl Provider for ProviderService {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::schema::{Attribute, Block};
+    use crate::framework::ApplyResult;
+    use crate::value::msgpack;
+
+    /// A resource whose validation panics, to prove panics become diagnostics.
+    struct Panicky(Schema);
+
+    #[async_trait::async_trait]
+    impl Resource for Panicky {
+        fn type_name(&self) -> &'static str {
+            "bankplatform_panicky"
+        }
+        fn schema(&self) -> &Schema {
+            &self.0
+        }
+        fn validate_config(&self, _: &Value, _: &mut Diagnostics) {
+            panic!("boom");
+        }
+        async fn create(&self, _: &ProviderCtx, _: &Value) -> ApplyResult {
+            unreachable!()
+        }
+        async fn read(&self, _: &ProviderCtx, _: &Value) -> (Option<Value>, Diagnostics) {
+            unreachable!()
+        }
+        async fn update(&self, _: &ProviderCtx, _: &Value, _: &Value) -> ApplyResult {
+            unreachable!()
+        }
+        async fn delete(&self, _: &ProviderCtx, _: &Value) -> Diagnostics {
+            unreachable!()
+        }
+    }
+
+    fn service() -> (ProviderService, crate::value::Type) {
+        let schema = Schema {
+            version: 0,
+            block: Block {
+                description: String::new(),
+                attributes: vec![Attribute::string("name").optional()],
+                blocks: vec![],
+            },
+        };
+        let ty = schema.block.implied_type();
+        let registry = ResourceRegistry::new(vec![Arc::new(Panicky(schema))]);
+        (ProviderService::with_registry(registry), ty)
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_an_error_diagnostic() {
+        let (svc, ty) = service();
+        let config = Value::object([("name", Value::string("x"))]);
+        let resp = svc
+            .validate_resource_config(Request::new(pb::validate_resource_config::Request {
+                type_name: "bankplatform_panicky".into(),
+                config: Some(pb::DynamicValue {
+                    msgpack: msgpack::encode(&config, &ty).unwrap(),
+                    json: vec![],
+                }),
+                client_capabilities: None,
+            }))
+            .await
+            .expect("a response, not a dead plugin")
+            .into_inner();
+        let d = &resp.diagnostics[0];
+        assert_eq!(d.severity, pb::diagnostic::Severity::Error as i32);
+        assert_eq!(d.summary, "The provider panicked");
+        assert!(d.detail.contains("boom"), "{}", d.detail);
+    }
+
+    #[tokio::test]
+    async fn unknown_types_and_unconfigured_provider_are_diagnostics() {
+        let (svc, _) = service();
+        let read = |type_name: &str| pb::read_resource::Request {
+            type_name: type_name.into(),
+            ..Default::default()
+        };
+        let resp = svc
+            .read_resource(Request::new(read("bankplatform_nope")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp
+            .diagnostics
+            .iter()
+            .any(|d| d.summary == "Unknown resource type"));
+        let resp = svc
+            .read_resource(Request::new(read("bankplatform_panicky")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp
+            .diagnostics
+            .iter()
+            .any(|d| d.summary == "Provider not configured"));
+    }
+
+    #[tokio::test]
+    async fn schema_lists_resources_and_capabilities() {
+        let svc = ProviderService::new();
+        let resp = svc
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp.provider.and_then(|p| p.block).is_some());
+        assert!(resp
+            .resource_schemas
+            .contains_key("bankplatform_compliant_bucket"));
+        assert!(
+            resp.server_capabilities
+                .unwrap()
+                .get_provider_schema_optional
+        );
+    }
+}

@@ -441,11 +441,14 @@ fn string(v: &Value) -> Option<String> {
 /// Reads `lifecycle_rules` into rules.
 pub(crate) fn lifecycle_from_value(v: &Value) -> Vec<LifecycleRule> {
     let pairs = |v: &Value| -> Vec<(i64, String)> {
-        v.as_list()
+        let mut p = v
+            .as_list()
             .unwrap_or(&[])
             .iter()
             .filter_map(|t| Some((int(t.get("days"))?, string(t.get("storage_class"))?)))
-            .collect()
+            .collect::<Vec<_>>();
+        p.sort();
+        p
     };
     v.as_list()
         .unwrap_or(&[])

@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use super::bucket_api as api;
 use super::bucket_model::{self as model, Desired, Observed, PURPOSES, PURPOSE_TAG};
 use crate::aws::{Clients, ProviderCtx, Target};
-use crate::framework::schema::{Attribute, Block, Nesting, Schema};
+use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{int_between, one_of};
 use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource};
 use crate::value::{Type, Value};
@@ -38,13 +38,6 @@ impl Default for CompliantBucket {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn transition_attrs() -> Vec<Attribute> {
-    vec![
-        Attribute::number("days").required().describe("Days after creation (or after becoming noncurrent)."),
-        Attribute::string("storage_class").required().describe("Target storage class: STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE."),
-    ]
 }
 
 impl CompliantBucket {
@@ -71,34 +64,8 @@ impl CompliantBucket {
             Attribute::string("policy_statements").optional()
                 .describe("Extra bucket policy statements, as a JSON array (`jsonencode([...])`), merged after the TLS-only statements. Public `Allow` statements without a condition are refused."),
             Attribute::string("policy").computed().describe("The effective bucket policy (canonical JSON)."),
-            Attribute::nested("object_lock", Nesting::Single, vec![
-                Attribute::bool("enabled").optional().computed().requires_replace().describe("Object lock on the bucket. Cannot be turned off once on; changing it replaces the bucket."),
-                Attribute::string("mode").optional().computed().validate(one_of("Invalid object lock mode", &["GOVERNANCE", "COMPLIANCE"])).describe("Default retention mode."),
-                Attribute::number("retention_days").optional().computed().validate(int_between("Invalid object lock retention", 1, 36500)).describe("Default retention in days (1 to 36500)."),
-            ]).optional().computed().describe("Object lock (WORM). Defaults by purpose; turning it off takes `enabled = false`."),
-            Attribute::nested("access_logging", Nesting::Single, vec![
-                Attribute::string("target_bucket").required().describe("Bucket receiving the server access logs (a bucket of purpose `logs`)."),
-                Attribute::string("target_prefix").optional().computed().describe("Key prefix for the logs; default `s3-access/<bucket>/`."),
-            ]).optional().describe("Server access logging (Security Hub S3.9)."),
-            Attribute::nested("lifecycle_rules", Nesting::List, vec![
-                Attribute::string("id").required().describe("Rule id."),
-                Attribute::string("prefix").optional().describe("Only objects under this prefix; whole bucket when not set."),
-                Attribute::nested("transitions", Nesting::List, transition_attrs()).optional().describe("Storage class transitions of current versions."),
-                Attribute::nested("noncurrent_transitions", Nesting::List, transition_attrs()).optional().describe("Storage class transitions of noncurrent versions."),
-                Attribute::number("noncurrent_expiration_days").optional().describe("Days after which noncurrent versions are deleted."),
-                Attribute::number("expiration_days").optional().describe("Days after which current versions expire."),
-                Attribute::number("abort_incomplete_multipart_upload_days").optional().describe("Days after which incomplete multipart uploads are aborted."),
-            ]).optional().computed().describe("Lifecycle rules. Defaults by purpose (tiering, noncurrent expiry, aborting incomplete uploads after 7 days)."),
-            Attribute::nested("replication", Nesting::Single, vec![
-                Attribute::string("destination_bucket_arn").required().describe("ARN of the destination bucket (versioned; e.g. another compliant bucket in the DR region)."),
-                Attribute::string("destination_kms_key_arn").required().describe("KMS key replicas are encrypted with, in the destination region."),
-                Attribute::string("role_arn").optional().computed().describe("Role S3 replicates as; created when not set."),
-                Attribute::string("storage_class").optional().computed().describe("Storage class of replicas (default STANDARD)."),
-            ]).optional().describe("Cross-region replication of every object (Security Hub S3.7)."),
-            Attribute::nested("target", Nesting::Single, vec![
-                Attribute::string("assume_role_arn").optional().describe("Role to assume to create the bucket in another account."),
-                Attribute::string("region").optional().describe("Region of the bucket, when not the provider's."),
-            ]).optional().requires_replace().describe("Put this bucket in another account or region than the provider's, from the same provider block."),
+            Attribute::typed("lifecycle_rules", lifecycle_rules_type()).optional().computed()
+                .describe("Lifecycle rules, each an object with `id`, `prefix`, `transitions` and `noncurrent_transitions` (lists of `{ days, storage_class }`), `noncurrent_expiration_days`, `expiration_days` and `abort_incomplete_multipart_upload_days` (write `null` for what you do not use). Defaults by purpose: tiering, noncurrent expiry, aborting incomplete uploads after 7 days."),
             Attribute::string("arn").computed().use_state_for_unknown().describe("Bucket ARN."),
             Attribute::string("regional_domain_name").computed().use_state_for_unknown().describe("Regional domain name of the bucket."),
             Attribute::typed("compliance", Type::map(Type::Bool)).computed()
@@ -110,11 +77,63 @@ impl CompliantBucket {
                 block: Block {
                     description: "An S3 bucket that passes a bank's audit with no further settings: SSE-KMS with a rotating customer-managed key, versioning, object lock, public access blocked, ACLs disabled, TLS-only policy, lifecycle tiers, optional access logging and cross-region replication, and a `compliance` map read back from AWS.".into(),
                     attributes,
-                    blocks: vec![],
+                    blocks: vec![
+                        NestedBlock::group("object_lock", Block {
+                            description: "Object lock (WORM). Defaults by purpose; turning it off takes `enabled = false`, visible in the plan.".into(),
+                            attributes: vec![
+                                Attribute::bool("enabled").optional().computed().requires_replace().describe("Object lock on the bucket. Cannot be turned off once on; changing it replaces the bucket."),
+                                Attribute::string("mode").optional().computed().validate(one_of("Invalid object lock mode", &["GOVERNANCE", "COMPLIANCE"])).describe("Default retention mode: GOVERNANCE or COMPLIANCE."),
+                                Attribute::number("retention_days").optional().computed().validate(int_between("Invalid object lock retention", 1, 36500)).describe("Default retention in days (1 to 36500)."),
+                            ],
+                            blocks: vec![],
+                        }),
+                        NestedBlock::single("access_logging", Block {
+                            description: "Server access logging (Security Hub S3.9).".into(),
+                            attributes: vec![
+                                Attribute::string("target_bucket").required().describe("Bucket receiving the server access logs (a bucket of purpose `logs`)."),
+                                Attribute::string("target_prefix").optional().computed().describe("Key prefix for the logs; default `s3-access/<bucket>/`."),
+                            ],
+                            blocks: vec![],
+                        }),
+                        NestedBlock::single("replication", Block {
+                            description: "Cross-region replication of every object (Security Hub S3.7).".into(),
+                            attributes: vec![
+                                Attribute::string("destination_bucket_arn").required().describe("ARN of the destination bucket (versioned; e.g. another compliant bucket in the DR region)."),
+                                Attribute::string("destination_kms_key_arn").required().describe("KMS key replicas are encrypted with, in the destination region."),
+                                Attribute::string("role_arn").optional().computed().describe("Role S3 replicates as; created when not set."),
+                                Attribute::string("storage_class").optional().computed().describe("Storage class of replicas (default STANDARD)."),
+                            ],
+                            blocks: vec![],
+                        }),
+                        NestedBlock::single("target", Block {
+                            description: "Put this bucket in another account or region than the provider's, from the same provider block.".into(),
+                            attributes: vec![
+                                Attribute::string("assume_role_arn").optional().requires_replace().describe("Role to assume to create the bucket in another account."),
+                                Attribute::string("region").optional().requires_replace().describe("Region of the bucket, when not the provider's."),
+                            ],
+                            blocks: vec![],
+                        }),
+                    ],
                 },
             },
         }
     }
+}
+
+/// `list(object({...}))` of `lifecycle_rules`: a plain attribute type (not
+/// nested attributes, which Terraform 1.0 cannot plan), so every supported
+/// Terraform handles it.
+fn lifecycle_rules_type() -> Type {
+    let transition = Type::object([("days", Type::Number), ("storage_class", Type::String)]);
+    Type::list(Type::object([
+        ("id", Type::String),
+        ("prefix", Type::String),
+        ("transitions", Type::list(transition.clone())),
+        ("noncurrent_transitions", Type::list(transition)),
+        ("noncurrent_expiration_days", Type::Number),
+        ("expiration_days", Type::Number),
+        ("abort_incomplete_multipart_upload_days", Type::Number),
+    ]))
 }
 
 fn target_of(v: &Value) -> Target {
@@ -436,7 +455,13 @@ impl CompliantBucket {
                 ]),
             );
         }
-        s.set_attr("lifecycle_rules", model::lifecycle_to_value(&o.lifecycle));
+        // Keep the prior value when it means the same (null vs [] lists,
+        // transition order), so a refresh shows no false change.
+        if model::lifecycle_from_value(prior.get("lifecycle_rules")) != o.lifecycle
+            || !prior.get("lifecycle_rules").is_known()
+        {
+            s.set_attr("lifecycle_rules", model::lifecycle_to_value(&o.lifecycle));
+        }
         s.set_attr(
             "access_logging",
             match &o.logging {
@@ -479,13 +504,20 @@ impl CompliantBucket {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         s.set_attr("tags_all", Value::string_map(tags_all));
-        s.set_attr(
-            "policy",
-            o.policy
-                .as_ref()
-                .map(|p| Value::string(p.to_string()))
-                .unwrap_or(Value::Null),
-        );
+        let same_policy = prior
+            .get("policy")
+            .as_str()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .is_some_and(|p| Some(model::canonical_json(&p)) == o.policy);
+        if !same_policy {
+            s.set_attr(
+                "policy",
+                o.policy
+                    .as_ref()
+                    .map(|p| Value::string(p.to_string()))
+                    .unwrap_or(Value::Null),
+            );
+        }
         s.set_attr(
             "compliance",
             Value::Map(
@@ -642,17 +674,26 @@ impl Resource for CompliantBucket {
         let key_tags = d.tags_all.clone();
         let (bucket_res, key_res) =
             tokio::join!(api::create_bucket(&c, &bucket, d.lock.is_some()), async {
-                if create_key {
-                    Some(api::create_key(&c, &bucket, &key_tags).await)
-                } else {
-                    None
+                if !create_key {
+                    return None;
                 }
+                // A key left by an earlier bucket of this name (deleted behind
+                // Terraform's back) is reused rather than orphaned.
+                Some(match api::find_managed_key(&c, &bucket).await {
+                    Ok(Some(k)) => Ok((k, false)),
+                    Ok(None) => api::create_key(&c, &bucket, &key_tags)
+                        .await
+                        .map(|k| (k, true)),
+                    Err(e) => Err(e),
+                })
             });
         let mut created_key: Option<String> = None;
         let mut errors = Vec::new();
         match key_res {
-            Some(Ok(k)) => {
-                created_key = Some(k.clone());
+            Some(Ok((k, fresh))) => {
+                if fresh {
+                    created_key = Some(k.clone());
+                }
                 d.kms_key_arn = Some(k);
             }
             Some(Err(e)) => errors.push(e),

