@@ -96,6 +96,11 @@ pub trait Resource: Send + Sync + 'static {
     /// Deletes the object.
     async fn delete(&self, ctx: &ProviderCtx, prior: &Value) -> Diagnostics;
 
+    /// What the import ID is, for the documentation (`None`: not importable).
+    fn import_help(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Builds a minimal state from an import ID; Terraform then calls `read`.
     async fn import(&self, _ctx: &ProviderCtx, _id: &str) -> ApplyResult {
         let mut d = Diagnostics::new();

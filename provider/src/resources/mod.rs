@@ -15,6 +15,40 @@ pub fn registry() -> ResourceRegistry {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// Every resource has an example, an acceptance-test file and a reference
+    /// page generated from its schema (`UPDATE_DOCS=1` rewrites the pages).
+    #[test]
+    fn every_resource_has_example_tests_and_current_docs() {
+        for r in super::registry().iter() {
+            let short = r.type_name().trim_start_matches("bankplatform_");
+            let example =
+                std::fs::read_to_string(repo().join("examples").join(short).join("main.tf"))
+                    .unwrap_or_else(|_| panic!("examples/{short}/main.tf is missing"));
+            let tests = std::fs::read_dir(repo().join("acceptance-tests/tests")).unwrap();
+            assert!(
+                tests.flatten().any(|e| e
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(&format!("_{short}.rs"))),
+                "acceptance-tests/tests/<service>_{short}.rs is missing"
+            );
+            let page = crate::framework::docs::resource_page(r.as_ref(), &example);
+            let path = repo().join("docs/resources").join(format!("{short}.md"));
+            if std::env::var_os("UPDATE_DOCS").is_some() {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &page).unwrap();
+            }
+            let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(on_disk == page, "docs/resources/{short}.md is stale: run UPDATE_DOCS=1 cargo test -p terraform-provider-bankplatform --lib");
+        }
+    }
+
     #[test]
     fn every_schema_passes_terraform_rules() {
         for r in super::registry().iter() {

@@ -69,7 +69,7 @@ impl CompliantBucket {
             Attribute::string("arn").computed().use_state_for_unknown().describe("Bucket ARN."),
             Attribute::string("regional_domain_name").computed().use_state_for_unknown().describe("Regional domain name of the bucket."),
             Attribute::typed("compliance", Type::map(Type::Bool)).computed()
-                .describe("Control id → whether it holds, as read back from AWS on every refresh."),
+                .describe("Control id → whether it holds, as read back from AWS on every refresh (a control that fails shows in the next plan, and apply repairs it). `S3.5`/`CIS 3.1.1`: policy denies non-TLS requests. `S3.8`/`CIS 3.1.4`: all four public access block switches on (bucket level). `S3.12`: ACLs disabled (BucketOwnerEnforced). `S3.14`: versioning enabled. `S3.17`: SSE-KMS with a customer-managed key and bucket key. `KMS.4`: that key rotates. `S3.15`: object lock with default retention. `S3.13`: lifecycle rules. `S3.9`: server access logging. `S3.7`: cross-region replication."),
         ];
         CompliantBucket {
             schema: Schema {
@@ -81,7 +81,7 @@ impl CompliantBucket {
                         NestedBlock::group("object_lock", Block {
                             description: "Object lock (WORM). Defaults by purpose; turning it off takes `enabled = false`, visible in the plan.".into(),
                             attributes: vec![
-                                Attribute::bool("enabled").optional().computed().requires_replace().describe("Object lock on the bucket. Cannot be turned off once on; changing it replaces the bucket."),
+                                Attribute::bool("enabled").optional().computed().requires_replace().describe("Object lock on the bucket. S3 cannot turn it off once on."),
                                 Attribute::string("mode").optional().computed().validate(one_of("Invalid object lock mode", &["GOVERNANCE", "COMPLIANCE"])).describe("Default retention mode: GOVERNANCE or COMPLIANCE."),
                                 Attribute::number("retention_days").optional().computed().validate(int_between("Invalid object lock retention", 1, 36500)).describe("Default retention in days (1 to 36500)."),
                             ],
@@ -613,6 +613,10 @@ impl Resource for CompliantBucket {
 
     fn validate_config(&self, config: &Value, diags: &mut Diagnostics) {
         model::validate(config, diags);
+    }
+
+    fn import_help(&self) -> Option<&'static str> {
+        Some("Import by bucket name. The bucket must be in the provider's own account and region; a KMS key aliased `alias/bankplatform/s3/<bucket>` is recognised as managed by the resource.")
     }
 
     async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
