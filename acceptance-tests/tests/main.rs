@@ -3,4 +3,5 @@
 //! Everything here is skipped unless `TF_ACC` is set; see `acceptance-tests/README.md`.
 
 mod harness_self_test;
+mod provider_functions;
 mod s3_compliant_bucket;

@@ -9,9 +9,11 @@
 //! - [`value`]: Terraform's value model and its msgpack/JSON codecs.
 //! - [`aws`]: provider configuration and SDK clients per account and region.
 //! - [`resources`]: one file per resource type.
+//! - [`functions`]: provider functions (`provider::bankplatform::...`).
 
 pub mod aws;
 pub mod framework;
+pub mod functions;
 pub mod logging;
 pub mod pb;
 pub mod plugin;

@@ -104,3 +104,23 @@ fn type_name(a: &Attribute) -> String {
         AttributeKind::Nested { nesting, .. } => format!("{nesting:?} of objects").to_lowercase(),
     }
 }
+
+/// The page for one provider function.
+pub fn function_page(f: &dyn super::function::Function) -> String {
+    let mut out = String::new();
+    let params: Vec<&str> = f.parameters().iter().map(|p| p.name).collect::<Vec<_>>();
+    let _ = writeln!(out, "# {} (Function)\n", f.name());
+    let _ = writeln!(out, "{}\n", f.summary());
+    let _ = writeln!(out, "{}\n", f.description());
+    let _ = writeln!(
+        out,
+        "Requires Terraform 1.8 or later.\n\n## Signature\n\n```text\nprovider::bankplatform::{}({}) {}\n```\n\n## Arguments\n",
+        f.name(),
+        params.join(", "),
+        f.return_type()
+    );
+    for p in f.parameters() {
+        let _ = writeln!(out, "- `{}` ({}) {}", p.name, p.ty, p.description);
+    }
+    out
+}

@@ -8,6 +8,7 @@
 pub mod cancel;
 pub mod diag;
 pub mod docs;
+pub mod function;
 pub mod plan;
 pub mod resource;
 pub mod schema;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::framework::ResourceRegistry;
 
+pub mod ec2;
 pub mod s3;
 
 /// Every resource type of the provider.
@@ -46,6 +47,18 @@ mod tests {
             }
             let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
             assert!(on_disk == page, "docs/resources/{short}.md is stale: run UPDATE_DOCS=1 cargo test -p terraform-provider-bankplatform --lib");
+        }
+        for f in crate::functions::all() {
+            let page = crate::framework::docs::function_page(f.as_ref());
+            let path = repo()
+                .join("docs/functions")
+                .join(format!("{}.md", f.name()));
+            if std::env::var_os("UPDATE_DOCS").is_some() {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &page).unwrap();
+            }
+            let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(on_disk == page, "docs/functions/{}.md is stale: run UPDATE_DOCS=1 cargo test -p terraform-provider-bankplatform --lib", f.name());
         }
     }
 

@@ -59,6 +59,32 @@ pub(crate) fn attribute_path(p: &AttrPath) -> pb::AttributePath {
     }
 }
 
+/// A provider function's signature to its protobuf form.
+pub(crate) fn function(f: &dyn crate::framework::function::Function) -> pb::Function {
+    pb::Function {
+        parameters: f
+            .parameters()
+            .into_iter()
+            .map(|p| pb::function::Parameter {
+                name: p.name.to_string(),
+                r#type: p.ty.to_json_bytes(),
+                allow_null_value: false,
+                allow_unknown_values: false,
+                description: p.description.to_string(),
+                description_kind: pb::StringKind::Markdown as i32,
+            })
+            .collect(),
+        variadic_parameter: None,
+        r#return: Some(pb::function::Return {
+            r#type: f.return_type().to_json_bytes(),
+        }),
+        summary: f.summary().to_string(),
+        description: f.description().to_string(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecation_message: String::new(),
+    }
+}
+
 /// A schema to its protobuf form.
 pub(crate) fn schema(s: &Schema) -> pb::Schema {
     pb::Schema {

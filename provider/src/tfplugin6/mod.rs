@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status};
 use tracing::{debug, error, info_span, Instrument};
 
 use crate::aws::{provider_schema, ProviderCtx, ProviderSettings};
+use crate::framework::function::Function;
 use crate::framework::plan::{plan_resource_change, validate_config};
 use crate::framework::{Diagnostics, Resource, ResourceRegistry, Schema, StopSignal};
 use crate::pb::tfplugin6 as pb;
@@ -36,6 +37,7 @@ pub struct ProviderService {
 
 struct Inner {
     registry: ResourceRegistry,
+    functions: Vec<Arc<dyn Function>>,
     provider_schema: Schema,
     schema_response: OnceLock<pb::get_provider_schema::Response>,
     ctx: RwLock<Option<Arc<ProviderCtx>>>,
@@ -59,6 +61,7 @@ impl ProviderService {
         ProviderService {
             inner: Arc::new(Inner {
                 registry,
+                functions: crate::functions::all(),
                 provider_schema: provider_schema(),
                 schema_response: OnceLock::new(),
                 ctx: RwLock::new(None),
@@ -89,6 +92,14 @@ impl ProviderService {
         ctx
     }
 
+    fn function_schemas(&self) -> std::collections::HashMap<String, pb::Function> {
+        self.inner
+            .functions
+            .iter()
+            .map(|f| (f.name().to_string(), convert::function(f.as_ref())))
+            .collect()
+    }
+
     fn schema_response(&self) -> pb::get_provider_schema::Response {
         self.inner
             .schema_response
@@ -101,6 +112,7 @@ impl ProviderService {
                     .map(|r| (r.type_name().to_string(), convert::schema(r.schema())))
                     .collect(),
                 server_capabilities: Some(capabilities()),
+                functions: self.function_schemas(),
                 ..Default::default()
             })
             .clone()
@@ -658,23 +670,83 @@ impl Provider for ProviderService {
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> RpcResult<pb::get_functions::Response> {
-        Ok(Response::new(pb::get_functions::Response::default()))
+        Ok(Response::new(pb::get_functions::Response {
+            functions: self.function_schemas(),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn call_function(
         &self,
         req: Request<pb::call_function::Request>,
     ) -> RpcResult<pb::call_function::Response> {
-        Ok(Response::new(pb::call_function::Response {
+        let req = req.into_inner();
+        let error = |text: String, arg: Option<i64>| pb::call_function::Response {
             result: None,
             error: Some(pb::FunctionError {
-                text: format!(
-                    "the bankplatform provider has no function \"{}\"",
-                    req.into_inner().name
-                ),
-                function_argument: None,
+                text,
+                function_argument: arg,
             }),
-        }))
+        };
+        guarded(
+            "CallFunction",
+            async {
+                let Some(f) = self.inner.functions.iter().find(|f| f.name() == req.name) else {
+                    return error(
+                        format!("the bankplatform provider has no function \"{}\"", req.name),
+                        None,
+                    );
+                };
+                let params = f.parameters();
+                if req.arguments.len() != params.len() {
+                    return error(
+                        format!(
+                            "{} takes {} arguments, got {}",
+                            f.name(),
+                            params.len(),
+                            req.arguments.len()
+                        ),
+                        None,
+                    );
+                }
+                let mut args = Vec::with_capacity(params.len());
+                for (i, (dv, p)) in req.arguments.iter().zip(&params).enumerate() {
+                    match decode_value(Some(dv), &p.ty) {
+                        Ok(v) => args.push(v),
+                        Err(e) => {
+                            return error(format!("argument {}: {e}", p.name), Some(i as i64))
+                        }
+                    }
+                }
+                match f.call(&args) {
+                    Ok(v) => match encode_value(&v, &f.return_type()) {
+                        Ok(dv) => pb::call_function::Response {
+                            result: Some(dv),
+                            error: None,
+                        },
+                        Err(e) => error(
+                            format!(
+                                "{}: could not encode the result: {e}; {}",
+                                f.name(),
+                                crate::framework::diag::PROVIDER_BUG
+                            ),
+                            None,
+                        ),
+                    },
+                    Err(e) => error(e.text, e.argument),
+                }
+            },
+            |d| {
+                error(
+                    d.into_iter()
+                        .map(|d| format!("{}: {}", d.summary, d.detail))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    None,
+                )
+            },
+        )
+        .await
     }
 
     async fn stop_provider(

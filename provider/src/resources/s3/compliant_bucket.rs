@@ -572,6 +572,23 @@ impl CompliantBucket {
     }
 }
 
+/// The bucket policy when the plan could not know it (a name or the log
+/// bucket's account id was unknown at plan time).
+async fn apply_time_policy(c: &Clients, planned: &Value, d: &Desired, arn: &str) -> String {
+    // Only log buckets depend on the account id, fetched now.
+    let account = if d.purpose == "logs" {
+        c.account_id().await.ok()
+    } else {
+        None
+    };
+    let stmts = planned
+        .get("policy_statements")
+        .as_str()
+        .and_then(|t| model::parse_statements(t).ok())
+        .unwrap_or_default();
+    model::bucket_policy(arn, account.as_deref(), &stmts)
+}
+
 /// Replaces every unknown with null (for a partial state saved after a failure).
 fn unknowns_to_null(v: &mut Value) {
     match v {
@@ -659,18 +676,7 @@ impl Resource for CompliantBucket {
         let bucket = d.bucket.clone();
         let arn = model::bucket_arn(model::partition(&c.region), &bucket);
         if !planned.get("policy").is_known() {
-            // Only log buckets depend on the account id, fetched now.
-            let account = if d.purpose == "logs" {
-                c.account_id().await.ok()
-            } else {
-                None
-            };
-            let stmts = planned
-                .get("policy_statements")
-                .as_str()
-                .and_then(|t| model::parse_statements(t).ok())
-                .unwrap_or_default();
-            d.policy = model::bucket_policy(&arn, account.as_deref(), &stmts);
+            d.policy = apply_time_policy(&c, &planned, &d, &arn).await;
         }
 
         // The bucket and its key are independent: create both at once.
@@ -799,17 +805,7 @@ impl Resource for CompliantBucket {
             }
         }
         if !planned.get("policy").is_known() {
-            let account = if d.purpose == "logs" {
-                c.account_id().await.ok()
-            } else {
-                None
-            };
-            let stmts = planned
-                .get("policy_statements")
-                .as_str()
-                .and_then(|t| model::parse_statements(t).ok())
-                .unwrap_or_default();
-            d.policy = model::bucket_policy(&arn, account.as_deref(), &stmts);
+            d.policy = apply_time_policy(&c, &planned, &d, &arn).await;
         }
         let lock_on_bucket = prior
             .get("object_lock")
