@@ -123,29 +123,68 @@ build() {
     --profile "$cargo_profile" --no-run --quiet) >&2
 }
 
-# Waits until no other build or test runs (measurements on a loaded machine
-# are worthless). Our own ancestors (e.g. a `bash -c "cargo build && ..."`)
-# do not count.
-wait_idle() {
-  [ "$SMOKE" = 1 ] && return 0
-  local ancestors=" " p=$$ waited=0 busy
+# Our binary as measured: a copy in the filesystem mirror, taken once, so a
+# rebuild by someone else during the run changes nothing. Both levels use it.
+snapshot_ours() {
+  make_mirror "$OUT/mirror" "$PROFILE"
+  OURS_BIN="$OUT/mirror/registry.terraform.io/bankplatform/bankplatform/$PROVIDER_VERSION/linux_amd64/terraform-provider-bankplatform_v$PROVIDER_VERSION"
+}
+
+# Prints the pids of other builds/tests running now: the brief's pattern plus
+# any other cargo build-like command or rustc. Our own ancestors (e.g. a
+# `bash -c "cargo build && scripts/bench.sh"`) do not count.
+BUSY_PATTERN='acceptance-tests|cargo (test|build|bench|clippy|check|run|nextest)|bin/rustc '
+busy_pids() {
+  local ancestors=" " p=$$ busy=""
   while [ "$p" -gt 1 ]; do
     ancestors+="$p "
     p="$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null || echo 1)"
   done
+  for p in $(pgrep -f "$BUSY_PATTERN" || true); do
+    case "$ancestors" in *" $p "*) ;; *) busy+="$p " ;; esac
+  done
+  echo "$busy"
+}
+
+# Percent of the machine's CPU in use over the next 3 seconds (/proc/stat).
+cpu_busy_pct() {
+  local a b
+  a="$(head -n1 /proc/stat)"; sleep 3; b="$(head -n1 /proc/stat)"
+  awk -v a="$a" -v b="$b" 'BEGIN {
+    split(a, x); split(b, y); t = 0
+    for (i = 2; i <= 9; i++) t += y[i] - x[i]
+    idle = (y[5] - x[5]) + (y[6] - x[6])
+    printf "%d", (t > 0 ? 100 * (t - idle) / t : 0) }'
+}
+
+# Waits until no other build or test runs and the CPU is (nearly) idle, since
+# measurements on a loaded machine are worthless: polls every 20 s, gives up
+# after $IDLE_WAIT s.
+wait_idle() {
+  [ "$SMOKE" = 1 ] && return 0
+  local waited=0 busy pct
   while :; do
-    busy=""
-    for p in $(pgrep -f "acceptance-tests|cargo test|cargo build" || true); do
-      case "$ancestors" in *" $p "*) ;; *) busy+="$p " ;; esac
-    done
-    [ -z "$busy" ] && return 0
+    busy="$(busy_pids)"
+    if [ -z "$busy" ]; then
+      pct="$(cpu_busy_pct)"
+      [ "$pct" -lt 15 ] && return 0
+      busy="CPU ${pct}% busy"
+    fi
     if [ "$waited" -ge "$IDLE_WAIT" ]; then
-      log "still busy after ${IDLE_WAIT}s (pids: $busy); not measuring on a loaded machine"
+      log "still busy after ${IDLE_WAIT}s ($busy); not measuring on a loaded machine"
       exit 3
     fi
-    [ "$waited" -eq 0 ] && log "waiting for other builds/tests to finish (pids: $busy)"
+    log "waiting for an idle machine ($busy)"
     sleep 20; waited=$((waited + 20))
   done
+}
+
+# Records (for the report) whether another build/test started while we measured.
+DISTURBED=""
+check_disturbed() {
+  local busy
+  busy="$(busy_pids)"
+  [ -z "$busy" ] || DISTURBED+="$1 (pids $busy); "
 }
 
 # --- 1. provider level -----------------------------------------------------------
@@ -155,9 +194,13 @@ provider_level() {
   $PEER_OK && peer_bin="$PEER_BIN"
   wait_idle
   log "provider level: $PROBE_N warm + $PROBE_N evicted starts per binary"
+  # Run under the sampler only to learn how much CPU other processes took meanwhile.
   (cd "$repo" && BP_BENCH_N="$PROBE_N" BP_BENCH_PROFILE="$PROFILE" BP_BENCH_PEER_BIN="$peer_bin" \
-    BP_BENCH_OUT="$OUT/provider.md" \
-    cargo bench -p terraform-provider-bankplatform --bench startup --profile "$cargo_profile" --quiet) >/dev/null
+    BP_BENCH_BIN="$OURS_BIN" BP_BENCH_OUT="$OUT/provider.md" \
+    "$PY" "$SAMPLER" measure --out "$OUT/provider.jsonl" --log "$OUT/provider-bench.log" --field phase=provider \
+    -- cargo bench -p terraform-provider-bankplatform --bench startup --profile "$cargo_profile" --quiet) || true
+  [ -s "$OUT/provider.md" ] || { log "the startup bench failed; see $OUT/provider-bench.log"; exit 1; }
+  check_disturbed "provider level"
 }
 
 # --- 2. Terraform level ---------------------------------------------------------
@@ -167,7 +210,8 @@ provider_level() {
 phase() {
   local name="$1"; shift 2
   log "  $SCENARIO r$RUN: $name"
-  (cd "$ROOT" && "$PY" "$SAMPLER" measure --out "$OUT/phases.jsonl" --moto-log "$WORK/moto.log" \
+  (cd "$ROOT" && "$PY" "$SAMPLER" measure --out "$OUT/phases.jsonl" \
+    --moto-log "$WORK/moto.log" --moto-pid "$MOTO_PID" \
     --log "$WORK/$name.log" --field scenario="$SCENARIO" --field run="$RUN" --field phase="$name" \
     -- "$@") || true
 }
@@ -208,40 +252,52 @@ terraform_level() {
   export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   unset AWS_PROFILE TF_LOG TF_LOG_PROVIDER TF_PLUGIN_CACHE_DIR TF_CLI_ARGS 2>/dev/null || true
-  make_mirror "$OUT/mirror" "$PROFILE"
+  rm -rf "$OUT/runs"
   local scenarios="ours"
   $PEER_OK && scenarios="ours peer"
   for r in $(seq 1 "$RUNS"); do
     for s in $scenarios; do
       wait_idle
       run_once "$s" "$r"
+      check_disturbed "$s r$r"
     done
   done
 }
 
 # --- report --------------------------------------------------------------------
 
+# The "exact versions" lines of the report (taken at the start).
 versions() {
-  local ours_bin="$CARGO_TARGET_DIR/$PROFILE/terraform-provider-bankplatform"
   echo "- Terraform: $("$TF" version 2>/dev/null | head -n1) (\`$TF\`)"
   echo "- moto: $("$PY" -c 'import moto; print(moto.__version__)') (fresh \`moto_server\` per run, 127.0.0.1)"
-  echo "- ours: terraform-provider-bankplatform $PROVIDER_VERSION, **$PROFILE** build ($(stat -c %s "$ours_bin" 2>/dev/null || echo '?') bytes), tree $(cd "$repo" && git rev-parse --short HEAD)$(cd "$repo" && git diff --quiet HEAD -- provider proto Cargo.lock 2>/dev/null || echo ' + uncommitted changes'), $(rustc --version)"
+  echo "- ours: terraform-provider-bankplatform $PROVIDER_VERSION, **$PROFILE** build ($(stat -c %s "$OURS_BIN") bytes, sha256 $(sha256sum "$OURS_BIN" | cut -c1-16)…), tree $(cd "$repo" && git rev-parse --short HEAD)$(cd "$repo" && git diff --quiet HEAD -- provider proto Cargo.lock Cargo.toml 2>/dev/null || echo ' + uncommitted changes'), $(rustc --version)"
   if $PEER_OK; then
     echo "- peer: registry.terraform.io/hashicorp/aws $PEER_VERSION (\`terraform-provider-aws_v${PEER_VERSION}_x5\`, sha256 ${PEER_SHA256:0:16}…, from PyPI $PEER_PKG), root ../shared/peer/bucket/standalone"
   else
     echo "- peer: **not measured here**; published figures from ../shared/peer/RESULTS.md"
   fi
-  echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 }
 
 report() {
   {
     echo "## bankplatform benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    [ "$SMOKE" = 1 ] && echo "**Smoke run (BP_BENCH_SMOKE=1): did not wait for an idle machine; the figures are not meaningful.**" && echo
-    versions
+    if [ "$SMOKE" = 1 ]; then
+      echo "**Smoke run (BP_BENCH_SMOKE=1): did not wait for an idle machine; the figures are not meaningful.**"; echo
+    fi
+    if [ -n "$DISTURBED" ]; then
+      echo "**Other builds/tests were running at the end of: ${DISTURBED%; }. Those figures may be inflated.**"; echo
+    fi
+    echo "$VERSIONS"
+    echo "- load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
-    if $do_provider; then cat "$OUT/provider.md"; echo; fi
+    if $do_provider; then
+      cat "$OUT/provider.md"
+      "$PY" -c 'import json, sys; r = json.loads(open(sys.argv[1]).readlines()[-1])
+print("CPU used by other processes during the provider-level probes: %s%% of the machine." % r["foreign_cpu_pct"])' "$OUT/provider.jsonl"
+      echo
+    fi
     if $do_terraform; then "$PY" "$SAMPLER" table "$OUT/phases.jsonl"; echo; fi
     echo "Commands: \`scripts/bench.sh\` (BP_BENCH_PROFILE=$PROFILE BP_BENCH_RUNS=$RUNS BP_BENCH_N=$PROBE_N); took $(( $(date +%s) - T_START )) s. Raw records: .work/bench/phases.jsonl, logs in .work/bench/runs/."
   } > "$OUT/latest.md"
@@ -251,7 +307,7 @@ report() {
 main() {
   T_START="$(date +%s)"
   mkdir -p "$OUT"
-  rm -f "$OUT/phases.jsonl" "$OUT/provider.md"
+  rm -f "$OUT/phases.jsonl" "$OUT/provider.md" "$OUT/provider.jsonl"
   ensure_tools
   PEER_OK=false
   if $with_peer; then
@@ -259,9 +315,11 @@ main() {
   fi
   build
   wait_idle
+  snapshot_ours
+  VERSIONS="$(versions)"
   LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-  $do_provider && provider_level
-  $do_terraform && terraform_level
+  if $do_provider; then provider_level; fi
+  if $do_terraform; then terraform_level; fi
   report
 }
 

@@ -114,6 +114,25 @@ def moto_requests(path):
     return total, bad
 
 
+def cpu_jiffies():
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+    total = sum(v[:8])  # guest time is already in user
+    return total - idle, total
+
+
+def proc_cpu_s(pid):
+    """utime+stime of one process (and its reaped children) in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def measure(argv):
     opts, cmd = {}, []
     fields = {}
@@ -132,7 +151,12 @@ def measure(argv):
     if not cmd:
         sys.exit("measure: no command after --")
     moto_log = opts.get("moto-log")
+    moto_pid = int(opts["moto-pid"]) if opts.get("moto-pid") else None
     req0, bad0 = moto_requests(moto_log) if moto_log else (0, 0)
+    hz = os.sysconf("SC_CLK_TCK")
+    busy0, total0 = cpu_jiffies()
+    moto0 = proc_cpu_s(moto_pid) if moto_pid else 0.0
+    self0 = os.times()
 
     providers = {}  # pid -> (name, peak KiB)
     core_peak = 0
@@ -159,6 +183,15 @@ def measure(argv):
                     providers[d] = (name, max(old, kib))
             time.sleep(INTERVAL)
         proc.returncode = os.waitstatus_to_exitcode(status)
+    # CPU that processes outside this measurement used meanwhile: machine busy
+    # time minus CMD's tree, moto and this sampler. Near 0 on an idle machine.
+    busy1, total1 = cpu_jiffies()
+    self1 = os.times()
+    own = rusage.ru_utime + rusage.ru_stime
+    own += (self1.user - self0.user) + (self1.system - self0.system)
+    own += (proc_cpu_s(moto_pid) - moto0) if moto_pid else 0.0
+    machine_s = (total1 - total0) / hz
+    foreign_s = max(0.0, (busy1 - busy0) / hz - own)
 
     # Terraform ends its providers itself; anything left is ours to clean up.
     leftovers = 0
@@ -189,6 +222,8 @@ def measure(argv):
         requests=req1 - req0,
         non2xx=bad1 - bad0,
         leftover_providers=leftovers,
+        foreign_cpu_s=round(foreign_s, 2),
+        foreign_cpu_pct=round(100 * foreign_s / machine_s, 1) if machine_s else None,
     )
     with open(opts["out"], "a") as f:
         f.write(json.dumps(record) + "\n")
@@ -248,6 +283,23 @@ def ratio(a, b):
     return f"{median(a) / median(b):.2f}"
 
 
+# Peer figures published in ../shared/peer/RESULTS.md, bucket (b), Terraform 1.15.5,
+# medians of 5 runs (provider RSS is published only as the maximum over phases).
+PUBLISHED = {
+    "wall_s": {
+        "init": "0.28 (0.24–0.33)",
+        "plan": "1.37 (1.10–1.67)",
+        "apply": "5.35 (4.93–5.50)",
+        "plan2": "1.55 (1.15–1.91)",
+        "destroy": "2.26 (1.97–2.94)",
+    },
+    "cpu_s": {"init": "0.27", "plan": "1.40", "apply": "1.16", "plan2": "1.51", "destroy": "2.33"},
+    "requests": {"plan": "1 (0)", "apply": "61 (9)", "plan2": "37 (7)", "destroy": "106 (8)"},
+    "provider_procs": {"plan": "3", "apply": "2", "plan2": "3", "destroy": "5"},
+    "provider_peak_mib": {"all": "113.3"},
+}
+
+
 def table(path):
     records = [json.loads(line) for line in open(path) if line.strip()]
     scenarios = []
@@ -255,67 +307,71 @@ def table(path):
         if r["scenario"] not in scenarios:
             scenarios.append(r["scenario"])
     have_peer = "peer" in scenarios
-
-    def values(scenario, phase, key):
-        return [r.get(key) for r in records if r["scenario"] == scenario and r["phase"] == phase]
-
     runs = {s: len({r["run"] for r in records if r["scenario"] == s}) for s in scenarios}
-    out = []
-    out.append(
-        "### Terraform level: same Terraform, fresh moto per run "
-        + ", ".join(f"{s}: {runs[s]} runs" for s in scenarios)
-        + "; median (min–max)\n"
-    )
-    head = [
-        "phase",
-        "wall s, ours",
-        "wall s, peer",
-        "ours/peer",
-        "CPU s ours / peer",
-        "provider peak RSS MiB, ours",
-        "provider peak RSS MiB, peer",
-        "ours/peer",
-        "AWS requests ours / peer (non-2xx)",
-        "provider processes ours / peer",
+
+    def vals(scenario, phase, key):
+        return [
+            r.get(key)
+            for r in records
+            if r["scenario"] == scenario and r["phase"] == phase and r.get(key) is not None
+        ]
+
+    def cycle(scenario, key):
+        """Per run, the sum over the 5 phases."""
+        sums = []
+        for run in sorted({r["run"] for r in records if r["scenario"] == scenario}):
+            rs = [r for r in records if r["scenario"] == scenario and r["run"] == run and r["phase"] in PHASES]
+            if len(rs) == len(PHASES):
+                sums.append(sum(r[key] for r in rs))
+        return sums
+
+    def requests_cell(scenario, phase):
+        req, bad = vals(scenario, phase, "requests"), vals(scenario, phase, "non2xx")
+        if not req:
+            return "–"
+        return f"{spread(req, '{:.0f}')} ({median(bad):.0f})"
+
+    out = [
+        "### Terraform level: "
+        + ", ".join(f"{s} {runs[s]} runs" for s in scenarios)
+        + "; fresh moto per run; median (min–max)\n",
+        "| metric | phase | ours | peer (measured here) | ours/peer | peer (published) |",
+        "|---|---|---|---|---|---|",
     ]
-    out.append("| " + " | ".join(head) + " |")
-    out.append("|" + "---|" * len(head))
-    for phase in PHASES:
-        o = lambda k: values("ours", phase, k)  # noqa: E731
-        p = lambda k: values("peer", phase, k) if have_peer else []  # noqa: E731
 
-        def pair(key, fmt="{:.0f}", extra=None):
-            def one(vals, bad):
-                if not vals:
-                    return "–"
-                s = fmt.format(median(vals))
-                if extra and bad:
-                    s += f" ({fmt.format(median(bad))})"
-                return s
+    def row(metric, phase, ours, peer, rat, published):
+        out.append(f"| {metric} | {phase} | {ours} | {peer if have_peer else 'not measured'} | {rat} | {published} |")
 
-            return one(o(key), o(extra) if extra else None) + " / " + one(p(key), p(extra) if extra else None)
-
-        out.append(
-            "| "
-            + " | ".join(
-                [
-                    PHASE_NAMES[phase],
-                    spread(o("wall_s")),
-                    spread(p("wall_s")) if have_peer else "not measured",
-                    ratio(o("wall_s"), p("wall_s")),
-                    pair("cpu_s", "{:.2f}"),
-                    spread(o("provider_peak_mib"), "{:.1f}"),
-                    spread(p("provider_peak_mib"), "{:.1f}") if have_peer else "not measured",
-                    ratio(o("provider_peak_mib"), p("provider_peak_mib")),
-                    pair("requests", extra="non2xx"),
-                    pair("provider_procs"),
-                ]
-            )
-            + " |"
+    metrics = [
+        ("wall (s)", "wall_s", "{:.2f}"),
+        ("CPU user+sys, Terraform + providers (s)", "cpu_s", "{:.2f}"),
+        ("peak RSS of one provider process (MiB)", "provider_peak_mib", "{:.1f}"),
+        ("provider processes started", "provider_procs", "{:.0f}"),
+    ]
+    for label, key, fmt in metrics:
+        for phase in PHASES:
+            o, p = vals("ours", phase, key), vals("peer", phase, key)
+            if not o and not p:
+                continue
+            published = PUBLISHED.get(key, {}).get(phase, "")
+            if key == "provider_peak_mib" and phase == "destroy":
+                published = PUBLISHED[key]["all"] + " (max over phases)"
+            row(label, PHASE_NAMES[phase], spread(o, fmt), spread(p, fmt), ratio(o, p), published)
+        if key in ("wall_s", "cpu_s"):
+            o, p = cycle("ours", key), cycle("peer", key)
+            row(label, "**whole cycle**", spread(o, fmt), spread(p, fmt), ratio(o, p), "")
+    for phase in PHASES[1:]:
+        o, p = vals("ours", phase, "requests"), vals("peer", phase, "requests")
+        row(
+            "AWS requests reaching moto (non-2xx)",
+            PHASE_NAMES[phase],
+            requests_cell("ours", phase),
+            requests_cell("peer", phase),
+            ratio(o, p),
+            PUBLISHED["requests"].get(phase, ""),
         )
     out.append("")
 
-    # Per-scenario facts.
     for s in scenarios:
         rs = [r for r in records if r["scenario"] == s]
         failed = [
@@ -328,25 +384,25 @@ def table(path):
         state = [r["resources"] for r in rs if r["phase"] == "state"]
         data = [r.get("data", 0) for r in rs if r["phase"] == "state"]
         names = sorted({n for r in rs for n in r.get("provider_names", [])})
-        total_wall = sum(median([r["wall_s"] for r in rs if r["phase"] == ph] or [0]) for ph in PHASES)
         out.append(
             f"- {s}: managed resources in state after apply {spread(state, '{:.0f}')} "
             f"(+{spread(data, '{:.0f}')} data); "
             f"2nd plan showed changes in {drift}/{runs[s]} runs; "
             f"failed phases: {', '.join(failed) if failed else 'none'}; "
-            f"sum of median phase walls {total_wall:.2f} s; "
-            f"provider executables: {', '.join(names) or 'none seen'}"
+            f"provider executable: {', '.join(names) or 'none seen'}"
             + (f"; **{leftovers} provider processes left running were killed**" if leftovers else "")
         )
-    if have_peer:
-        o_total = sum(median([r["wall_s"] for r in records if r["scenario"] == "ours" and r["phase"] == ph] or [0]) for ph in PHASES)
-        p_total = sum(median([r["wall_s"] for r in records if r["scenario"] == "peer" and r["phase"] == ph] or [0]) for ph in PHASES)
-        if p_total:
-            out.append(f"- whole cycle (sum of median phase walls) ours/peer: {o_total / p_total:.2f}")
+    foreign = [r.get("foreign_cpu_pct") for r in records if r["phase"] in PHASES and r.get("foreign_cpu_pct") is not None]
+    if foreign:
+        worst = max(foreign)
+        out.append(
+            f"- CPU used by other processes during the phases, as % of the machine: median {median(foreign):.1f}, "
+            f"max {worst:.1f}" + (" — **the machine was not idle: treat the figures with care**" if worst > 10 else "")
+        )
     out.append(
-        "- peer, published (RESULTS.md, bucket (b), Terraform 1.15.5, 5 runs): wall s "
-        "init 0.28, plan 1.37, apply 5.35, 2nd plan 1.55, destroy 2.26; requests 1/61/37/106 "
-        "(plan/apply/plan2/destroy); provider peak RSS 113.3 MiB (max over phases)"
+        "- CPU is wait4() rusage of the Terraform launcher and every process it reaped "
+        "(the providers). Peak RSS is max(VmHWM) over provider processes, sampled every 20 ms. "
+        "Peer published: ../shared/peer/RESULTS.md, bucket (b), Terraform 1.15.5, 5 runs."
     )
     print("\n".join(out))
 

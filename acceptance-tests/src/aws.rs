@@ -40,6 +40,8 @@ struct Inner {
     kms: aws_sdk_kms::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
+    ec2: aws_sdk_ec2::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
     // Clients for other accounts, by account id; only the default account's `Aws` fills it.
     accounts: Mutex<HashMap<String, Aws>>,
 }
@@ -96,6 +98,8 @@ impl Aws {
                 account_id: account_id.to_string(),
                 s3,
                 kms: aws_sdk_kms::Client::new(&config),
+                ec2: aws_sdk_ec2::Client::new(&config),
+                logs: aws_sdk_cloudwatchlogs::Client::new(&config),
                 iam: aws_sdk_iam::Client::new(&config),
                 sts: aws_sdk_sts::Client::new(&config),
                 accounts: Mutex::new(HashMap::new()),
@@ -118,7 +122,17 @@ impl Aws {
         &self.inner.s3
     }
 
-    /// The KMS client.
+    /// EC2.
+    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
+        &self.inner.ec2
+    }
+
+    /// CloudWatch Logs.
+    pub fn logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
+        &self.inner.logs
+    }
+
+    /// KMS.
     pub fn kms(&self) -> &aws_sdk_kms::Client {
         &self.inner.kms
     }

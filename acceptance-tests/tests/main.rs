@@ -2,6 +2,7 @@
 //!
 //! Everything here is skipped unless `TF_ACC` is set; see `acceptance-tests/README.md`.
 
+mod ec2_hardened_vpc;
 mod harness_self_test;
 mod provider_functions;
 mod s3_compliant_bucket;

@@ -4,6 +4,7 @@
 //! Readers return `Ok(None)` (or an empty collection) when the setting is not configured,
 //! and `Err` for any other API failure, with the operation and the resource in the message.
 
+pub mod ec2;
 pub mod iam;
 pub mod kms;
 pub mod s3;

@@ -40,6 +40,10 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// STS.
     pub sts: aws_sdk_sts::Client,
+    /// EC2.
+    pub ec2: aws_sdk_ec2::Client,
+    /// CloudWatch Logs.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Effective region.
     pub region: String,
     account_id: OnceCell<String>,
@@ -200,6 +204,14 @@ impl ProviderCtx {
         if let Some(url) = s.endpoint_for("iam") {
             iam = iam.endpoint_url(url);
         }
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(&conf);
+        if let Some(url) = s.endpoint_for("ec2") {
+            ec2 = ec2.endpoint_url(url);
+        }
+        let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(&conf);
+        if let Some(url) = s.endpoint_for("logs") {
+            logs = logs.endpoint_url(url);
+        }
         let mut sts = aws_sdk_sts::config::Builder::from(&conf);
         if let Some(url) = s.endpoint_for("sts") {
             sts = sts.endpoint_url(url);
@@ -209,6 +221,8 @@ impl ProviderCtx {
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
             region,
             account_id: OnceCell::new(),
         })

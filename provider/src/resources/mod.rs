@@ -11,7 +11,10 @@ pub mod s3;
 
 /// Every resource type of the provider.
 pub fn registry() -> ResourceRegistry {
-    ResourceRegistry::new(vec![Arc::new(s3::CompliantBucket::new())])
+    ResourceRegistry::new(vec![
+        Arc::new(s3::CompliantBucket::new()),
+        Arc::new(ec2::HardenedVpc::new()),
+    ])
 }
 
 #[cfg(test)]

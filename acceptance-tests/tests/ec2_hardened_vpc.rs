@@ -1,0 +1,405 @@
+//! Acceptance tests of `bankplatform_hardened_vpc`: real Terraform, real moto,
+//! every check read back through the EC2, CloudWatch Logs, IAM and KMS APIs.
+
+use std::sync::{Arc, Mutex};
+
+use acceptance_tests::checks::{ec2, iam, kms};
+use acceptance_tests::{
+    check, expect_error, random_name, skip_unless_acc, Action, PlanCheck, Step, TestCase, TfVersion,
+};
+use anyhow::{ensure, Context, Result};
+
+const ADDR: &str = "bankplatform_hardened_vpc.test";
+/// Attributes import cannot know (they are how the zones were chosen).
+const IMPORT_IGNORE: &[&str] = &["az_count"];
+
+fn config(name: &str, cidr: &str, zones: &[&str], extra: &str) -> String {
+    let zones = zones
+        .iter()
+        .map(|z| format!("\"{z}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"
+resource "bankplatform_hardened_vpc" "test" {{
+  name               = "{name}"
+  cidr_block         = "{cidr}"
+  availability_zones = [{zones}]
+  tags = {{
+    test = "{name}"
+  }}
+{extra}
+}}
+"#
+    )
+}
+
+/// Everything the hardened defaults promise, read back from AWS.
+async fn check_hardened(ctx: &acceptance_tests::StepCtx, zones: usize) -> Result<String> {
+    let vpc = ctx.require_str(ADDR, "vpc_id")?;
+    let e = ctx.aws.ec2();
+    ensure!(ec2::vpc_exists(e, &vpc).await?, "VPC {vpc} does not exist");
+    let subnets = ec2::subnets(e, &vpc).await?;
+    ensure!(
+        subnets.len() == 3 * zones,
+        "expected {} subnets, found {}: {subnets:?}",
+        3 * zones,
+        subnets.len()
+    );
+    ensure!(
+        subnets.values().all(|(_, _, public_ip)| !public_ip),
+        "a subnet maps public IPs on launch (EC2.15)"
+    );
+    let routes = ec2::default_routes(e, &vpc).await?;
+    let nats = ec2::nat_gateways(e, &vpc).await?;
+    ensure!(
+        nats.len() == zones,
+        "expected one NAT gateway per zone, found {nats:?}"
+    );
+    for ((tier, zone), targets) in &routes {
+        match tier.as_str() {
+            "public" => ensure!(
+                targets.len() == 1 && targets[0].starts_with("igw-"),
+                "public {zone} routes to {targets:?}"
+            ),
+            "private" => ensure!(
+                targets == &vec![nats[zone].clone()],
+                "private {zone} routes to {targets:?}, not its zone's NAT {}",
+                nats[zone]
+            ),
+            _ => ensure!(
+                targets.is_empty(),
+                "restricted {zone} has an internet route {targets:?}"
+            ),
+        }
+    }
+    ensure!(
+        routes.len() == 3 * zones,
+        "expected {} tier route tables, found {}",
+        3 * zones,
+        routes.len()
+    );
+    let acls = ec2::nacl_ingress(e, &vpc).await?;
+    let restricted = acls
+        .get("restricted")
+        .context("no restricted network ACL")?;
+    ensure!(
+        !restricted.is_empty() && restricted.iter().all(|(cidr, _, _)| cidr != "0.0.0.0/0"),
+        "restricted ACL allows the internet: {restricted:?}"
+    );
+    for (tier, rules) in &acls {
+        for (cidr, from, to) in rules {
+            ensure!(
+                !(cidr == "0.0.0.0/0"
+                    && ((*from <= 22 && 22 <= *to) || (*from <= 3389 && 3389 <= *to))),
+                "{tier} ACL opens 22 or 3389 to the internet ({from}-{to})"
+            );
+        }
+    }
+    ensure!(
+        ec2::default_sg_rules(e, &vpc).await? == 0,
+        "the default security group still has rules (EC2.2)"
+    );
+    let flows = ec2::flow_logs(e, &vpc).await?;
+    let (_, traffic, status, group) = flows.first().context("no flow log (EC2.6)")?;
+    ensure!(
+        traffic == "ALL" && status == "ACTIVE",
+        "flow log is {traffic}/{status}"
+    );
+    let (key, retention) = ec2::log_group(ctx.aws.logs(), group)
+        .await?
+        .context("flow-log group missing")?;
+    ensure!(retention == Some(365), "log group retention {retention:?}");
+    let key = key.context("log group not encrypted with a KMS key")?;
+    ensure!(
+        kms::key_state(ctx.aws.kms(), &key).await?.as_deref() == Some("Enabled"),
+        "flow-log key {key} not enabled"
+    );
+    let compliance = ctx.attr(ADDR, "compliance").context("no compliance")?;
+    for (k, v) in compliance.as_object().context("compliance is not a map")? {
+        ensure!(
+            v == &serde_json::Value::Bool(true),
+            "control {k} does not hold: {compliance}"
+        );
+    }
+    Ok(vpc)
+}
+
+fn check_gone(name: String) -> Option<acceptance_tests::Check> {
+    check(move |ctx| async move {
+        let e = ctx.aws.ec2();
+        let left = ec2::vpcs_named(e, &name).await?;
+        ensure!(left.is_empty(), "VPCs named {name} left behind: {left:?}");
+        let eips = ec2::addresses_for(e, &name).await?;
+        ensure!(eips.is_empty(), "Elastic IPs left behind: {eips:?}");
+        if let Some(vpc) = ctx.attr_str(ADDR, "vpc_id") {
+            let group = format!("/bankplatform/vpc-flow-logs/{vpc}");
+            ensure!(
+                ec2::log_group(ctx.aws.logs(), &group).await?.is_none(),
+                "log group {group} left behind"
+            );
+            let role = format!("bankplatform-vpc-flow-logs-{vpc}");
+            ensure!(
+                !iam::role_exists(ctx.aws.iam(), &role).await?,
+                "IAM role {role} left behind"
+            );
+            if let Some(key) = ctx
+                .attr_path(ADDR, &["flow_logs", "kms_key_arn"])
+                .and_then(|v| v.as_str().map(str::to_string))
+            {
+                let state = kms::key_state(ctx.aws.kms(), &key).await?;
+                ensure!(
+                    matches!(state.as_deref(), None | Some("PendingDeletion")),
+                    "flow-log key {key} is {state:?}"
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
+async fn basic(version: TfVersion) -> Result<()> {
+    let name = random_name("vpc");
+    TestCase {
+        terraform: version,
+        steps: vec![
+            Step {
+                check: check(|ctx| async move { check_hardened(&ctx, 3).await.map(|_| ()) }),
+                ..Step::config(config(
+                    &name,
+                    "10.20.0.0/16",
+                    &["us-east-1a", "us-east-1b", "us-east-1c"],
+                    "",
+                ))
+            },
+            Step::import_verify(ADDR, IMPORT_IGNORE),
+        ],
+        check_destroy: check_gone(name.clone()),
+    }
+    .run()
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_basic() -> Result<()> {
+    skip_unless_acc!();
+    basic(TfVersion::V1_15).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_basic_tf_1_0_3() -> Result<()> {
+    skip_unless_acc!();
+    basic(TfVersion::V1_0_3).await
+}
+
+/// Adding a zone updates in place and keeps every existing subnet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_add_zone_keeps_subnets() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("vpcaz");
+    let before: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let (b1, b2) = (before.clone(), before.clone());
+    TestCase {
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            Step {
+                check: check(move |ctx| async move {
+                    let vpc = check_hardened(&ctx, 2).await?;
+                    let s = ec2::subnets(ctx.aws.ec2(), &vpc).await?;
+                    *b1.lock().unwrap() = s
+                        .values()
+                        .map(|(id, cidr, _)| (id.clone(), cidr.clone()))
+                        .collect();
+                    Ok(())
+                }),
+                ..Step::config(config(
+                    &name,
+                    "10.21.0.0/16",
+                    &["us-east-1a", "us-east-1b"],
+                    "",
+                ))
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    let vpc = check_hardened(&ctx, 3).await?;
+                    let s = ec2::subnets(ctx.aws.ec2(), &vpc).await?;
+                    let now: Vec<(String, String)> = s
+                        .values()
+                        .map(|(id, cidr, _)| (id.clone(), cidr.clone()))
+                        .collect();
+                    for kept in b2.lock().unwrap().iter() {
+                        ensure!(
+                            now.contains(kept),
+                            "subnet {kept:?} was replaced or renumbered"
+                        );
+                    }
+                    Ok(())
+                }),
+                ..Step::config(config(
+                    &name,
+                    "10.21.0.0/16",
+                    &["us-east-1a", "us-east-1b", "us-east-1c"],
+                    "",
+                ))
+            },
+        ],
+        check_destroy: check_gone(name.clone()),
+    }
+    .run()
+    .await
+}
+
+/// A rule added to the default security group and a deleted flow log show in
+/// the plan (and in `compliance`), and apply repairs both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_drift_repaired() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("vpcdrift");
+    let cfg = config(&name, "10.22.0.0/16", &["us-east-1a"], "");
+    TestCase {
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            Step::config(cfg.clone()),
+            Step {
+                pre_config: check(|ctx| async move {
+                    let vpc = ctx.require_str(ADDR, "vpc_id")?;
+                    let e = ctx.aws.ec2();
+                    let sg = ec2::default_sg_id(e, &vpc).await?;
+                    e.authorize_security_group_ingress()
+                        .group_id(&sg)
+                        .ip_permissions(
+                            aws_sdk_ec2::types::IpPermission::builder()
+                                .ip_protocol("tcp")
+                                .from_port(22)
+                                .to_port(22)
+                                .ip_ranges(
+                                    aws_sdk_ec2::types::IpRange::builder()
+                                        .cidr_ip("0.0.0.0/0")
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .context("adding an SSH rule to the default security group")?;
+                    let flows = ec2::flow_logs(e, &vpc).await?;
+                    let (id, ..) = flows.first().context("no flow log to delete")?;
+                    e.delete_flow_logs()
+                        .flow_log_ids(id)
+                        .send()
+                        .await
+                        .context("deleting the flow log")?;
+                    Ok(())
+                }),
+                plan_only: true,
+                expect_non_empty_plan: true,
+                ..Step::config(cfg.clone())
+            },
+            Step {
+                check: check(|ctx| async move { check_hardened(&ctx, 1).await.map(|_| ()) }),
+                ..Step::config(cfg.clone())
+            },
+        ],
+        check_destroy: check_gone(name.clone()),
+    }
+    .run()
+    .await
+}
+
+/// A failure half-way through create (flow logs to a bucket that does not
+/// exist) removes everything the apply made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_failed_create_leaves_nothing() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("vpcfail");
+    let missing = random_name("nobucket");
+    let extra = format!("  flow_logs {{\n    s3_bucket_arn = \"arn:aws:s3:::{missing}\"\n  }}");
+    let n2 = name.clone();
+    TestCase {
+        terraform: TfVersion::V1_15,
+        steps: vec![Step {
+            expect_error: expect_error(
+                r"(?is)cannot create the hardened vpc.*flow log.*removed again",
+            ),
+            check: check(move |ctx| async move {
+                let left = ec2::vpcs_named(ctx.aws.ec2(), &n2).await?;
+                ensure!(
+                    left.is_empty(),
+                    "the failed create left VPCs behind: {left:?}"
+                );
+                let eips = ec2::addresses_for(ctx.aws.ec2(), &n2).await?;
+                ensure!(
+                    eips.is_empty(),
+                    "the failed create left Elastic IPs behind: {eips:?}"
+                );
+                Ok(())
+            }),
+            ..Step::config(config(
+                &name,
+                "10.23.0.0/16",
+                &["us-east-1a", "us-east-1b"],
+                &extra,
+            ))
+        }],
+        check_destroy: check_gone(name.clone()),
+    }
+    .run()
+    .await
+}
+
+/// Bad input is rejected at plan with the attribute and the numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_invalid_input() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("vpcbad");
+    let invalid = |cfg: String, pattern: &str| Step {
+        plan_only: true,
+        expect_error: expect_error(pattern),
+        ..Step::config(cfg)
+    };
+    let az_count = |n: u32| {
+        format!(
+            r#"
+resource "bankplatform_hardened_vpc" "test" {{
+  name       = "{name}"
+  cidr_block = "10.24.0.0/16"
+  az_count   = {n}
+}}
+"#
+        )
+    };
+    TestCase {
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            invalid(
+                config(&name, "10.24.0.0/22", &["us-east-1a"], ""),
+                r"(?is)subnets do not fit.*tier_prefix_lengths|(?is)subnets do not fit.*/20",
+            ),
+            invalid(
+                config(&name, "10.0.0.0/12", &["us-east-1a"], ""),
+                r"(?is)invalid cidr block.*/16 to /28",
+            ),
+            invalid(
+                az_count(7),
+                r"(?is)not enough availability zones.*az_count is 7.*has 6",
+            ),
+            invalid(
+                config(
+                    &name,
+                    "10.24.0.0/16",
+                    &["us-east-1a"],
+                    "  public_ingress_ports = [443, 22]",
+                ),
+                r"(?is)port not allowed from the internet",
+            ),
+            invalid(
+                config(&name, "10.24.0.0/16", &["us-east-1z"], ""),
+                r"(?is)unknown availability zone.*us-east-1z",
+            ),
+        ],
+        check_destroy: None,
+    }
+    .run()
+    .await
+}

@@ -1,0 +1,250 @@
+//! The spec resolved into Terraform roots: one per (account, region, stack), with stable
+//! ids and the dependencies that decide the apply order.
+//!
+//! Ids are `<account>/<region>/<stack>` and come from names only, never from list
+//! positions, so adding an account or environment never renames an existing root (and
+//! never moves its state). Which roots exist follows the seed's architecture:
+//! - `bootstrap` in the management account, in the state region: the state bucket; first.
+//! - `log_archive` in the log-archive account: audit, archive and flow-log buckets.
+//! - `network` per environment in its primary region, and in its secondary region as
+//!   the DR strategy says: nothing for backup & restore, a pilot-light network (two
+//!   zones, no NAT) for pilot light, a scaled-down copy (one NAT) for warm standby, a
+//!   full copy for multi-region.
+//! - `storage` per environment in its primary region: the transaction bucket, replicated
+//!   to the secondary region for pilot light and up.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+
+use crate::spec::{DrStrategy, Role, Spec};
+
+/// What a root holds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Stack {
+    /// The state bucket.
+    Bootstrap,
+    /// Audit, archive and flow-log buckets.
+    LogArchive,
+    /// One environment's VPC in one region.
+    Network {
+        /// The environment.
+        environment: String,
+        /// Whether this is the DR copy in the secondary region.
+        secondary: bool,
+        /// The VPC CIDR.
+        #[serde(serialize_with = "ser_display")]
+        cidr: Ipv4Net,
+        /// Availability zones.
+        az_count: u32,
+        /// NAT layout.
+        nat_gateway_strategy: String,
+    },
+    /// One environment's transaction bucket.
+    Storage {
+        /// The environment.
+        environment: String,
+        /// The region replicas go to, if any.
+        replica_region: Option<String>,
+    },
+}
+
+fn ser_display<S: serde::Serializer>(v: &Ipv4Net, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl Stack {
+    /// The directory name of the root, and the last part of its id.
+    pub fn dir_name(&self) -> &'static str {
+        match self {
+            Stack::Bootstrap => "bootstrap",
+            Stack::LogArchive => "log_archive",
+            Stack::Network { .. } => "network",
+            Stack::Storage { .. } => "storage",
+        }
+    }
+
+    /// The environment the root belongs to, if any.
+    pub fn environment(&self) -> Option<&str> {
+        match self {
+            Stack::Network { environment, .. } | Stack::Storage { environment, .. } => {
+                Some(environment)
+            }
+            Stack::Bootstrap | Stack::LogArchive => None,
+        }
+    }
+}
+
+/// One Terraform root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    /// `<account>/<region>/<stack>`: also its directory under `live/`.
+    pub id: String,
+    /// Account name.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// What it holds.
+    #[serde(flatten)]
+    pub stack: Stack,
+    /// Ids of the roots it reads through `terraform_remote_state` or needs applied first.
+    pub depends_on: Vec<String>,
+}
+
+/// Every root, in apply order.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The spec it came from.
+    pub spec: Spec,
+    /// Roots in dependency order (ties broken by id).
+    pub units: Vec<Unit>,
+}
+
+impl Layout {
+    /// The root with `id`.
+    pub fn unit(&self, id: &str) -> Option<&Unit> {
+        self.units.iter().find(|u| u.id == id)
+    }
+}
+
+fn unit_id(account: &str, region: &str, stack: &str) -> String {
+    format!("{account}/{region}/{stack}")
+}
+
+/// Resolves `spec` into roots.
+pub fn resolve(spec: &Spec) -> Layout {
+    let mut units: BTreeMap<String, Unit> = BTreeMap::new();
+    let mgmt = spec
+        .account_with_role(Role::Management)
+        .expect("the spec has a management account");
+    let bootstrap = unit_id(&mgmt.name, &spec.state_region, "bootstrap");
+    units.insert(
+        bootstrap.clone(),
+        Unit {
+            id: bootstrap.clone(),
+            account: mgmt.name.clone(),
+            region: spec.state_region.clone(),
+            stack: Stack::Bootstrap,
+            depends_on: vec![],
+        },
+    );
+    let mut log_archive = None;
+    if spec.features.log_archive {
+        let acct = spec
+            .account_with_role(Role::LogArchive)
+            .expect("the spec has a log-archive account");
+        let id = unit_id(&acct.name, &spec.primary_region, "log_archive");
+        units.insert(
+            id.clone(),
+            Unit {
+                id: id.clone(),
+                account: acct.name.clone(),
+                region: spec.primary_region.clone(),
+                stack: Stack::LogArchive,
+                depends_on: vec![bootstrap.clone()],
+            },
+        );
+        log_archive = Some(id);
+    }
+    let network_deps = |bootstrap: &String| {
+        let mut deps = vec![bootstrap.clone()];
+        if spec.features.central_flow_logs {
+            deps.extend(log_archive.clone());
+        }
+        deps
+    };
+    for env in spec.environments.values() {
+        let id = unit_id(&env.account, &env.region, "network");
+        units.insert(
+            id.clone(),
+            Unit {
+                id,
+                account: env.account.clone(),
+                region: env.region.clone(),
+                stack: Stack::Network {
+                    environment: env.name.clone(),
+                    secondary: false,
+                    cidr: env.cidr,
+                    az_count: env.az_count,
+                    nat_gateway_strategy: env.nat_gateway_strategy.clone(),
+                },
+                depends_on: network_deps(&bootstrap),
+            },
+        );
+        if let (true, Some(region), Some(cidr)) = (
+            env.dr_strategy.needs_secondary(),
+            env.secondary_region.as_ref(),
+            env.secondary_cidr,
+        ) {
+            let (az_count, nat) = match env.dr_strategy {
+                DrStrategy::PilotLight => (env.az_count.min(2), "none".to_string()),
+                DrStrategy::WarmStandby => (env.az_count, "single".to_string()),
+                _ => (env.az_count, env.nat_gateway_strategy.clone()),
+            };
+            let id = unit_id(&env.account, region, "network");
+            units.insert(
+                id.clone(),
+                Unit {
+                    id,
+                    account: env.account.clone(),
+                    region: region.clone(),
+                    stack: Stack::Network {
+                        environment: env.name.clone(),
+                        secondary: true,
+                        cidr,
+                        az_count,
+                        nat_gateway_strategy: nat,
+                    },
+                    depends_on: network_deps(&bootstrap),
+                },
+            );
+        }
+        let replica_region = if spec.features.replicate_storage && env.dr_strategy.needs_secondary()
+        {
+            env.secondary_region.clone()
+        } else {
+            None
+        };
+        let id = unit_id(&env.account, &env.region, "storage");
+        units.insert(
+            id.clone(),
+            Unit {
+                id,
+                account: env.account.clone(),
+                region: env.region.clone(),
+                stack: Stack::Storage {
+                    environment: env.name.clone(),
+                    replica_region,
+                },
+                depends_on: vec![bootstrap.clone()],
+            },
+        );
+    }
+    Layout {
+        spec: spec.clone(),
+        units: topo_sort(units),
+    }
+}
+
+/// Kahn's algorithm, always taking the smallest ready id, so the order is stable.
+fn topo_sort(mut units: BTreeMap<String, Unit>) -> Vec<Unit> {
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::with_capacity(units.len());
+    while !units.is_empty() {
+        let ready: Vec<String> = units
+            .values()
+            .filter(|u| u.depends_on.iter().all(|d| done.contains(d)))
+            .map(|u| u.id.clone())
+            .collect();
+        assert!(!ready.is_empty(), "cycle among roots: {:?}", units.keys());
+        // Taking every ready root of this wave in id order keeps the run linear in waves.
+        for id in ready {
+            let unit = units.remove(&id).expect("ready ids come from the map");
+            done.insert(id);
+            out.push(unit);
+        }
+    }
+    out
+}

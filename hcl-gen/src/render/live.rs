@@ -1,0 +1,373 @@
+//! One Terraform root per unit under `live/<account>/<region>/<stack>/`.
+//!
+//! Every root has `versions.tf`, `variables.tf` (`endpoint_url`, so the same tree runs
+//! against an emulator, and `account_id`), `providers.tf` (the provider assuming
+//! `arn:aws:iam::<account_id>:role/<assume_role_name>` in the unit's region, with default
+//! tags), `main.tf` (module calls by relative path, and `terraform_remote_state` for
+//! what other roots produce) and `outputs.tf`. All but the bootstrap root have
+//! `backend.tf`: S3 state in the bootstrap's bucket, key `<id>/terraform.tfstate`,
+//! encrypted and locked. The bootstrap root keeps local state, since it creates the bucket.
+
+use std::collections::BTreeMap;
+
+use hcl::{Block, Body, Expression};
+
+use super::modules::versions_tf;
+use super::{call, obj, s, str_list, str_map, tr, var, Content, File, Paths};
+use crate::layout::{Layout, Stack, Unit};
+use crate::spec::Spec;
+
+/// Depth of a root below the output root: `live/<account>/<region>/<stack>`.
+const ROOT_DEPTH: usize = 4;
+
+/// The files of every root.
+pub(super) fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
+    let spec = &layout.spec;
+    let mut files = Vec::new();
+    for unit in &layout.units {
+        let dir = format!("live/{}", unit.id);
+        let mut add = |name: &str, body: Body| {
+            files.push(File {
+                path: format!("{dir}/{name}"),
+                content: Content::Hcl(body),
+            });
+        };
+        let required = if spec.state_lock {
+            ">= 1.10.0"
+        } else {
+            ">= 1.3.0"
+        };
+        add("versions.tf", versions_tf(spec, required));
+        add("variables.tf", variables_tf(spec, unit));
+        add("providers.tf", providers_tf(spec, unit));
+        if unit.stack != Stack::Bootstrap {
+            add("backend.tf", backend_tf(spec, unit));
+        }
+        let (main, outputs) = stack(spec, unit, paths);
+        add("main.tf", main);
+        add("outputs.tf", outputs);
+    }
+    files
+}
+
+fn variables_tf(spec: &Spec, unit: &Unit) -> Body {
+    let account = &spec.accounts[&unit.account];
+    let mut id = Block::builder("variable")
+        .add_label("account_id")
+        .add_attribute((
+            "description",
+            s(format!(
+                "Id of the `{}` account, whose role `{}` this root assumes.",
+                unit.account, spec.assume_role_name
+            )),
+        ))
+        .add_attribute(("type", super::kw("string")));
+    if let Some(account_id) = &account.id {
+        id = id.add_attribute(("default", s(account_id.clone())));
+    }
+    Body::builder()
+        .add_block(
+            Block::builder("variable")
+                .add_label("endpoint_url")
+                .add_attribute((
+                    "description",
+                    s("One AWS endpoint for every service, e.g. http://127.0.0.1:5000 for moto; null for real AWS."),
+                ))
+                .add_attribute(("type", super::kw("string")))
+                .add_attribute(("default", Expression::Null))
+                .build(),
+        )
+        .add_block(id.build())
+        .build()
+}
+
+fn providers_tf(spec: &Spec, unit: &Unit) -> Body {
+    let account = &spec.accounts[&unit.account];
+    let mut tags = spec.tags.clone();
+    tags.extend(account.tags.clone());
+    tags.insert("managed_by".into(), "bankplatform-gen".into());
+    tags.insert("organization".into(), spec.organization.clone());
+    tags.insert("account".into(), unit.account.clone());
+    let role_arn = call(
+        "format",
+        vec![
+            s("arn:aws:iam::%s:role/%s"),
+            var("account_id"),
+            s(spec.assume_role_name.clone()),
+        ],
+    );
+    Body::builder()
+        .add_block(
+            Block::builder("provider")
+                .add_label("bankplatform")
+                .add_attribute(("region", s(unit.region.clone())))
+                .add_attribute(("endpoint_url", var("endpoint_url")))
+                .add_block(
+                    Block::builder("assume_role")
+                        .add_attribute(("role_arn", role_arn))
+                        .add_attribute(("session_name", s("bankplatform-gen")))
+                        .build(),
+                )
+                .add_block(
+                    Block::builder("default_tags")
+                        .add_attribute(("tags", str_map(&tags)))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn state_key(id: &str) -> String {
+    format!("{id}/terraform.tfstate")
+}
+
+fn backend_tf(spec: &Spec, unit: &Unit) -> Body {
+    let mut backend = Block::builder("backend")
+        .add_label("s3")
+        .add_attribute(("bucket", s(spec.state_bucket.clone())))
+        .add_attribute(("key", s(state_key(&unit.id))))
+        .add_attribute(("region", s(spec.state_region.clone())))
+        .add_attribute(("encrypt", Expression::Bool(true)));
+    if spec.state_lock {
+        backend = backend.add_attribute(("use_lockfile", Expression::Bool(true)));
+    }
+    Body::builder()
+        .add_block(
+            Block::builder("terraform")
+                .add_block(backend.build())
+                .build(),
+        )
+        .build()
+}
+
+/// `data "terraform_remote_state" "<name>"` reading root `id`'s outputs.
+fn remote_state(spec: &Spec, name: &str, id: &str) -> Block {
+    Block::builder("data")
+        .add_label("terraform_remote_state")
+        .add_label(name)
+        .add_attribute(("backend", s("s3")))
+        .add_attribute((
+            "config",
+            obj([
+                ("bucket", s(spec.state_bucket.clone())),
+                ("key", s(state_key(id))),
+                ("region", s(spec.state_region.clone())),
+                ("endpoints", obj([("s3", var("endpoint_url"))])),
+                ("use_path_style", {
+                    let ne = hcl::expr::BinaryOp::new(
+                        var("endpoint_url"),
+                        hcl::expr::BinaryOperator::NotEq,
+                        Expression::Null,
+                    );
+                    Expression::from(ne)
+                }),
+            ]),
+        ))
+        .build()
+}
+
+/// A bucket name prefix from parts, within the provider's 37-character limit.
+fn bucket_prefix(parts: &[&str]) -> String {
+    let mut p = parts.join("-");
+    p.truncate(36);
+    while p.ends_with('-') {
+        p.pop();
+    }
+    p.push('-');
+    p
+}
+
+fn module_call(name: &str, source: String, attrs: Vec<(&str, Expression)>) -> Block {
+    let mut b = Block::builder("module")
+        .add_label(name)
+        .add_attribute(("source", s(source)));
+    for (k, v) in attrs {
+        b = b.add_attribute((k, v));
+    }
+    b.build()
+}
+
+fn output(name: &str, description: &str, value: Expression) -> Block {
+    Block::builder("output")
+        .add_label(name)
+        .add_attribute(("description", s(description)))
+        .add_attribute(("value", value))
+        .build()
+}
+
+fn env_tags(spec: &Spec, env: &str, stack: &str) -> BTreeMap<String, String> {
+    let mut tags = spec.environments[env].tags.clone();
+    tags.insert("environment".into(), env.into());
+    tags.insert(
+        "dr_strategy".into(),
+        spec.environments[env].dr_strategy.as_str().into(),
+    );
+    tags.insert("stack".into(), stack.into());
+    tags
+}
+
+/// `main.tf` and `outputs.tf` of one root.
+fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
+    let source = |m: &str| paths.module_source(ROOT_DEPTH, m);
+    let org = spec.organization.as_str();
+    let mut main = Body::builder();
+    let mut outs = Body::builder();
+    match &unit.stack {
+        Stack::Bootstrap => {
+            main = main.add_block(module_call(
+                "state_backend",
+                source("state_backend"),
+                vec![
+                    ("bucket", s(spec.state_bucket.clone())),
+                    (
+                        "tags",
+                        str_map(&BTreeMap::from([("stack".into(), "bootstrap".into())])),
+                    ),
+                ],
+            ));
+            for (name, attr, desc) in [
+                (
+                    "state_bucket",
+                    "bucket",
+                    "The state bucket every other root's backend uses.",
+                ),
+                ("state_bucket_arn", "arn", "The state bucket's ARN."),
+                (
+                    "state_kms_key_arn",
+                    "kms_key_arn",
+                    "The KMS key encrypting the state.",
+                ),
+            ] {
+                outs = outs.add_block(output(name, desc, tr(&["module", "state_backend", attr])));
+            }
+        }
+        Stack::LogArchive => {
+            let mut buckets = vec![("audit", "audit"), ("archive", "archive")];
+            if spec.features.central_flow_logs {
+                buckets.push(("flow_logs", "logs"));
+            }
+            for (name, purpose) in buckets {
+                let tags = BTreeMap::from([
+                    ("stack".to_string(), "log_archive".to_string()),
+                    ("data_class".to_string(), name.to_string()),
+                ]);
+                main = main.add_block(module_call(
+                    name,
+                    source("storage"),
+                    vec![
+                        (
+                            "bucket_prefix",
+                            s(bucket_prefix(&[org, &name.replace('_', "-")])),
+                        ),
+                        ("purpose", s(purpose)),
+                        ("tags", str_map(&tags)),
+                    ],
+                ));
+                outs = outs
+                    .add_block(output(
+                        &format!("{name}_bucket"),
+                        &format!("The {} bucket.", name.replace('_', " ")),
+                        tr(&["module", name, "bucket"]),
+                    ))
+                    .add_block(output(
+                        &format!("{name}_bucket_arn"),
+                        &format!("The {} bucket's ARN.", name.replace('_', " ")),
+                        tr(&["module", name, "arn"]),
+                    ));
+            }
+        }
+        Stack::Network {
+            environment,
+            secondary,
+            cidr,
+            az_count,
+            nat_gateway_strategy,
+        } => {
+            let mut attrs = vec![
+                ("name", s(format!("{org}-{environment}-{}", unit.region))),
+                ("cidr_block", s(cidr.to_string())),
+                ("az_count", Expression::from(u64::from(*az_count))),
+                ("nat_gateway_strategy", s(nat_gateway_strategy.clone())),
+                (
+                    "gateway_endpoints",
+                    if spec.features.gateway_endpoints {
+                        str_list(&["s3", "dynamodb"])
+                    } else {
+                        Expression::Array(vec![])
+                    },
+                ),
+                (
+                    "flow_logs_retention_days",
+                    Expression::from(u64::from(spec.flow_logs_retention_days)),
+                ),
+            ];
+            if spec.features.central_flow_logs {
+                let la = unit
+                    .depends_on
+                    .iter()
+                    .find(|d| d.ends_with("/log_archive"))
+                    .expect("central flow logs depend on the log archive");
+                main = main.add_block(remote_state(spec, "log_archive", la));
+                attrs.push((
+                    "flow_logs_s3_bucket_arn",
+                    tr(&[
+                        "data",
+                        "terraform_remote_state",
+                        "log_archive",
+                        "outputs",
+                        "flow_logs_bucket_arn",
+                    ]),
+                ));
+            }
+            let stack_tag = if *secondary { "network-dr" } else { "network" };
+            attrs.push(("tags", str_map(&env_tags(spec, environment, stack_tag))));
+            main = main.add_block(module_call("network", source("network"), attrs));
+            for (name, desc) in [
+                ("vpc_id", "The VPC id."),
+                ("subnet_ids", "Subnet ids by tier, then availability zone."),
+                ("compliance", "Network controls, as read back from AWS."),
+            ] {
+                outs = outs.add_block(output(name, desc, tr(&["module", "network", name])));
+            }
+        }
+        Stack::Storage {
+            environment,
+            replica_region,
+        } => {
+            let mut attrs = vec![
+                (
+                    "bucket_prefix",
+                    s(bucket_prefix(&[org, environment, "txn"])),
+                ),
+                ("purpose", s("transaction")),
+            ];
+            if let Some(r) = replica_region {
+                attrs.push(("replica_region", s(r.clone())));
+            }
+            attrs.push(("tags", str_map(&env_tags(spec, environment, "storage"))));
+            main = main.add_block(module_call("transactions", source("storage"), attrs));
+            for (name, attr, desc) in [
+                ("transactions_bucket", "bucket", "The transaction bucket."),
+                (
+                    "transactions_bucket_arn",
+                    "arn",
+                    "The transaction bucket's ARN.",
+                ),
+                (
+                    "transactions_replica_bucket",
+                    "replica_bucket",
+                    "The replica in the secondary region, or null.",
+                ),
+                (
+                    "transactions_compliance",
+                    "compliance",
+                    "Bucket controls, as read back from AWS.",
+                ),
+            ] {
+                outs = outs.add_block(output(name, desc, tr(&["module", "transactions", attr])));
+            }
+        }
+    }
+    (main.build(), outs.build())
+}

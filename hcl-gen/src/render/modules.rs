@@ -1,0 +1,394 @@
+//! The reusable modules under `modules/`: `network` (wraps `bankplatform_hardened_vpc`),
+//! `storage` (wraps `bankplatform_compliant_bucket`, with an optional replica in another
+//! region) and `state_backend` (the state bucket).
+//!
+//! Each module is described once as a [`Module`] (variables, resources, outputs), and
+//! `variables.tf`, `main.tf`, `outputs.tf`, `versions.tf` and `README.md` all come from
+//! that description, so the README never disagrees with the code.
+
+use hcl::{Attribute, Block, Body, Expression};
+
+use super::{call, if_null, kw, s, tr, var, Content, File, HEADER, MODULES_PREFIX};
+use crate::spec::Spec;
+
+/// A module variable.
+struct Var {
+    name: &'static str,
+    ty: Expression,
+    ty_text: &'static str,
+    description: &'static str,
+    default: Option<Expression>,
+    default_text: &'static str,
+}
+
+/// A module output.
+struct Output {
+    name: &'static str,
+    description: &'static str,
+    value: Expression,
+}
+
+/// One module, from which every file of it is rendered.
+struct Module {
+    name: &'static str,
+    summary: &'static str,
+    vars: Vec<Var>,
+    main: Body,
+    outputs: Vec<Output>,
+}
+
+fn required(
+    name: &'static str,
+    ty: Expression,
+    ty_text: &'static str,
+    description: &'static str,
+) -> Var {
+    Var {
+        name,
+        ty,
+        ty_text,
+        description,
+        default: None,
+        default_text: "",
+    }
+}
+
+fn optional(
+    name: &'static str,
+    ty: Expression,
+    ty_text: &'static str,
+    description: &'static str,
+    default: Expression,
+    default_text: &'static str,
+) -> Var {
+    Var {
+        name,
+        ty,
+        ty_text,
+        description,
+        default: Some(default),
+        default_text,
+    }
+}
+
+fn map_string() -> Expression {
+    call("map", vec![kw("string")])
+}
+
+fn list_string() -> Expression {
+    call("list", vec![kw("string")])
+}
+
+/// Every module's files, paths prefixed with [`MODULES_PREFIX`].
+pub(super) fn render(spec: &Spec) -> Vec<File> {
+    let mut files = Vec::new();
+    for m in [network(), storage(), state_backend()] {
+        let dir = format!("{MODULES_PREFIX}{}", m.name);
+        files.push(File {
+            path: format!("{dir}/variables.tf"),
+            content: Content::Hcl(variables_tf(&m)),
+        });
+        files.push(File {
+            path: format!("{dir}/main.tf"),
+            content: Content::Hcl(m.main.clone()),
+        });
+        files.push(File {
+            path: format!("{dir}/outputs.tf"),
+            content: Content::Hcl(outputs_tf(&m)),
+        });
+        files.push(File {
+            path: format!("{dir}/versions.tf"),
+            content: Content::Hcl(versions_tf(spec, ">= 1.3.0")),
+        });
+        files.push(File {
+            path: format!("{dir}/README.md"),
+            content: Content::Text(readme(&m, spec)),
+        });
+    }
+    files.push(File {
+        path: format!("{MODULES_PREFIX}README.md"),
+        content: Content::Text(index_readme()),
+    });
+    files
+}
+
+/// `terraform { required_version, required_providers }`, shared with the live roots.
+pub(super) fn versions_tf(spec: &Spec, required_version: &str) -> Body {
+    Body::builder()
+        .add_block(
+            Block::builder("terraform")
+                .add_attribute(("required_version", s(required_version)))
+                .add_block(
+                    Block::builder("required_providers")
+                        .add_attribute((
+                            "bankplatform",
+                            super::obj([
+                                ("source", s(spec.provider_source.clone())),
+                                ("version", s(spec.provider_version.clone())),
+                            ]),
+                        ))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn variables_tf(m: &Module) -> Body {
+    let mut body = Body::builder();
+    for v in &m.vars {
+        let mut b = Block::builder("variable")
+            .add_label(v.name)
+            .add_attribute(("description", s(v.description)))
+            .add_attribute(("type", v.ty.clone()));
+        if let Some(d) = &v.default {
+            b = b.add_attribute(("default", d.clone()));
+        }
+        body = body.add_block(b.build());
+    }
+    body.build()
+}
+
+fn outputs_tf(m: &Module) -> Body {
+    let mut body = Body::builder();
+    for o in &m.outputs {
+        body = body.add_block(
+            Block::builder("output")
+                .add_label(o.name)
+                .add_attribute(("description", s(o.description)))
+                .add_attribute(("value", o.value.clone()))
+                .build(),
+        );
+    }
+    body.build()
+}
+
+fn readme(m: &Module, spec: &Spec) -> String {
+    let mut out = format!(
+        "<!-- {HEADER} -->\n\n# Module `{}`\n\n{}\n\n",
+        m.name, m.summary
+    );
+    out.push_str(&format!(
+        "Requires Terraform >= 1.3.0 and the provider `{}` (`{}`).\n\n",
+        spec.provider_source, spec.provider_version
+    ));
+    out.push_str("## Variables\n\n| name | type | default | description |\n|---|---|---|---|\n");
+    for v in &m.vars {
+        let default = if v.default.is_some() {
+            format!("`{}`", v.default_text)
+        } else {
+            "required".to_string()
+        };
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            v.name, v.ty_text, default, v.description
+        ));
+    }
+    out.push_str("\n## Outputs\n\n| name | description |\n|---|---|\n");
+    for o in &m.outputs {
+        out.push_str(&format!("| `{}` | {} |\n", o.name, o.description));
+    }
+    out
+}
+
+fn index_readme() -> String {
+    format!(
+        "<!-- {HEADER} -->\n\n# modules/\n\n\
+         Reusable Terraform modules written by `bankplatform-gen` (see `hcl-gen/README.md`)\n\
+         from the example spec `examples/platform/platform.hcl`. Do not edit them by hand:\n\
+         change the generator and run\n\n\
+         ```sh\n\
+         cargo run -p bankplatform-gen -- generate --spec examples/platform/platform.hcl \\\n  \
+         --out examples/platform --modules-dir modules\n\
+         ```\n\n\
+         CI runs the same command with `check` and fails when these files are stale.\n\n\
+         | module | wraps | what it makes |\n|---|---|---|\n\
+         | [`network`](network/) | `bankplatform_hardened_vpc` | a 3-tier VPC (public, private, restricted) with flow logs and gateway endpoints |\n\
+         | [`storage`](storage/) | `bankplatform_compliant_bucket` | a compliant bucket, optionally replicated to a bucket in another region |\n\
+         | [`state_backend`](state_backend/) | `bankplatform_compliant_bucket` | the S3 bucket holding every root's Terraform state |\n"
+    )
+}
+
+fn network() -> Module {
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_hardened_vpc")
+        .add_label("this")
+        .add_attribute(("name", var("name")))
+        .add_attribute(("cidr_block", var("cidr_block")))
+        .add_attribute(("az_count", var("az_count")))
+        .add_attribute(("nat_gateway_strategy", var("nat_gateway_strategy")))
+        .add_attribute(("gateway_endpoints", var("gateway_endpoints")))
+        .add_attribute(("tags", var("tags")))
+        .add_block(
+            Block::builder("flow_logs")
+                .add_attribute(("retention_days", var("flow_logs_retention_days")))
+                .add_attribute(("s3_bucket_arn", var("flow_logs_s3_bucket_arn")))
+                .build(),
+        )
+        .add_block(dynamic(
+            "transit_gateway_attachment",
+            "transit_gateway_id",
+            vec![
+                Attribute::new(
+                    "transit_gateway_id",
+                    tr(&["transit_gateway_attachment", "value"]),
+                ),
+                Attribute::new("subnets_tier", s("private")),
+            ],
+        ))
+        .build();
+    let out = |name: &'static str, description: &'static str| Output {
+        name,
+        description,
+        value: tr(&["bankplatform_hardened_vpc", "this", name]),
+    };
+    Module {
+        name: "network",
+        summary: "One environment's VPC in one region: public, private and restricted subnets in each availability zone, NAT gateways, S3 and DynamoDB gateway endpoints, flow logs, and an optional Transit Gateway attachment (`bankplatform_hardened_vpc`).",
+        vars: vec![
+            required("name", kw("string"), "string", "Name of the VPC, also its `Name` tag."),
+            required("cidr_block", kw("string"), "string", "IPv4 CIDR of the VPC, e.g. `10.0.0.0/16`."),
+            optional("az_count", kw("number"), "number", "Number of availability zones.", Expression::from(3), "3"),
+            optional("nat_gateway_strategy", kw("string"), "string", "NAT gateways: `one_per_az`, `single` or `none`.", s("one_per_az"), "\"one_per_az\""),
+            optional("gateway_endpoints", list_string(), "list(string)", "Gateway endpoints to create, e.g. `[\"s3\", \"dynamodb\"]`.", Expression::Array(vec![s("s3"), s("dynamodb")]), "[\"s3\", \"dynamodb\"]"),
+            optional("flow_logs_retention_days", kw("number"), "number", "Retention of the flow logs, in days.", Expression::from(365), "365"),
+            optional("flow_logs_s3_bucket_arn", kw("string"), "string", "Bucket receiving the flow logs (the log-archive account's); CloudWatch Logs when null.", Expression::Null, "null"),
+            optional("transit_gateway_id", kw("string"), "string", "Transit Gateway to attach the private subnets to; none when null.", Expression::Null, "null"),
+            optional("tags", map_string(), "map(string)", "Tags on every resource.", super::obj::<&str>([]), "{}"),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
+            out("vpc_id", "The VPC id."),
+            out("subnet_ids", "Subnet ids by tier, then availability zone."),
+            out("route_table_ids", "Route table ids."),
+            out("nat_gateway_ids", "NAT gateway ids."),
+            out("flow_log_id", "The flow log id."),
+            out("compliance", "Control id to whether it holds, as read back from AWS."),
+        ],
+    }
+}
+
+/// `dynamic "<name>" { for_each = var.<v> == null ? [] : [var.<v>]  content { ... } }`.
+fn dynamic(name: &str, variable: &str, content: Vec<Attribute>) -> Block {
+    Block::builder("dynamic")
+        .add_label(name)
+        .add_attribute((
+            "for_each",
+            if_null(
+                var(variable),
+                Expression::Array(vec![]),
+                Expression::Array(vec![var(variable)]),
+            ),
+        ))
+        .add_block(Block::builder("content").add_attributes(content).build())
+        .build()
+}
+
+fn storage() -> Module {
+    let replica = |attr: &str| {
+        let t = hcl::expr::Traversal::builder(hcl::expr::Variable::unchecked(
+            "bankplatform_compliant_bucket",
+        ))
+        .attr("replica")
+        .index(0u64)
+        .attr(hcl::Identifier::unchecked(attr))
+        .build();
+        Expression::from(t)
+    };
+    let primary = Block::builder("resource")
+        .add_label("bankplatform_compliant_bucket")
+        .add_label("this")
+        .add_attribute(("bucket_prefix", var("bucket_prefix")))
+        .add_attribute(("purpose", var("purpose")))
+        .add_attribute(("force_destroy", var("force_destroy")))
+        .add_attribute(("policy_statements", var("policy_statements")))
+        .add_attribute(("tags", var("tags")))
+        .add_block(dynamic(
+            "replication",
+            "replica_region",
+            vec![
+                Attribute::new("destination_bucket_arn", replica("arn")),
+                Attribute::new("destination_kms_key_arn", replica("kms_key_arn")),
+            ],
+        ))
+        .build();
+    let replica_block = Block::builder("resource")
+        .add_label("bankplatform_compliant_bucket")
+        .add_label("replica")
+        .add_attribute((
+            "count",
+            if_null(
+                var("replica_region"),
+                Expression::from(0),
+                Expression::from(1),
+            ),
+        ))
+        .add_attribute(("bucket_prefix", var("bucket_prefix")))
+        .add_attribute(("purpose", var("purpose")))
+        .add_attribute(("force_destroy", var("force_destroy")))
+        .add_attribute(("tags", var("tags")))
+        .add_block(
+            Block::builder("target")
+                .add_attribute(("region", var("replica_region")))
+                .build(),
+        )
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_compliant_bucket", "this", attr]);
+    let splat = |attr: &str| {
+        let t = hcl::expr::Traversal::builder(hcl::expr::Variable::unchecked(
+            "bankplatform_compliant_bucket",
+        ))
+        .attr("replica")
+        .full_splat()
+        .attr(hcl::Identifier::unchecked(attr))
+        .build();
+        call("one", vec![Expression::from(t)])
+    };
+    Module {
+        name: "storage",
+        summary: "A compliant S3 bucket (`bankplatform_compliant_bucket`: SSE-KMS with a rotating key, versioning, object lock, public access blocked, TLS only, lifecycle tiers) and, when `replica_region` is set, a second one in that region receiving every object by cross-region replication.",
+        vars: vec![
+            required("bucket_prefix", kw("string"), "string", "Prefix of the generated bucket names (at most 37 characters)."),
+            optional("purpose", kw("string"), "string", "What the bucket holds: `transaction`, `archive`, `audit` or `logs`; chooses the object lock and encryption defaults.", s("transaction"), "\"transaction\""),
+            optional("replica_region", kw("string"), "string", "Region of the replica bucket; no replica when null.", Expression::Null, "null"),
+            optional("force_destroy", kw("bool"), "bool", "Delete every object version when the bucket is destroyed.", Expression::Bool(false), "false"),
+            optional("policy_statements", kw("string"), "string", "Extra bucket policy statements as a JSON array.", Expression::Null, "null"),
+            optional("tags", map_string(), "map(string)", "Tags on the buckets.", super::obj::<&str>([]), "{}"),
+        ],
+        main: Body::builder().add_block(primary).add_block(replica_block).build(),
+        outputs: vec![
+            Output { name: "bucket", description: "The bucket name.", value: this("bucket") },
+            Output { name: "arn", description: "The bucket ARN.", value: this("arn") },
+            Output { name: "kms_key_arn", description: "The bucket's KMS key.", value: this("kms_key_arn") },
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
+            Output { name: "replica_bucket", description: "The replica bucket's name, or null.", value: splat("bucket") },
+            Output { name: "replica_arn", description: "The replica bucket's ARN, or null.", value: splat("arn") },
+        ],
+    }
+}
+
+fn state_backend() -> Module {
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_compliant_bucket")
+        .add_label("state")
+        .add_attribute(("bucket", var("bucket")))
+        .add_attribute(("purpose", s("transaction")))
+        .add_attribute(("force_destroy", Expression::Bool(false)))
+        .add_attribute(("tags", var("tags")))
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_compliant_bucket", "state", attr]);
+    Module {
+        name: "state_backend",
+        summary: "The S3 bucket holding the Terraform state of every root (`bankplatform_compliant_bucket`, purpose `transaction`: SSE-KMS, versioning, object lock, never force-destroyed). Roots lock their state with S3 native locking (`use_lockfile`).",
+        vars: vec![
+            required("bucket", kw("string"), "string", "Name of the state bucket."),
+            optional("tags", map_string(), "map(string)", "Tags on the bucket.", super::obj::<&str>([]), "{}"),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
+            Output { name: "bucket", description: "The state bucket's name.", value: this("bucket") },
+            Output { name: "arn", description: "The state bucket's ARN.", value: this("arn") },
+            Output { name: "kms_key_arn", description: "The KMS key encrypting the state.", value: this("kms_key_arn") },
+        ],
+    }
+}

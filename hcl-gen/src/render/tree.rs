@@ -1,0 +1,203 @@
+//! The files at the top of the tree: `live/manifest.json` (the roots in apply order),
+//! `live/apply.sh` (applies them in that order) and `README.md` (what is where).
+
+use serde::Serialize;
+
+use super::{Content, File, Paths, HEADER};
+use crate::layout::{Layout, Stack};
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    #[serde(rename = "_generated")]
+    generated: &'static str,
+    organization: &'a str,
+    state_bucket: &'a str,
+    state_region: &'a str,
+    roots: Vec<Root<'a>>,
+}
+
+#[derive(Serialize)]
+struct Root<'a> {
+    id: &'a str,
+    path: String,
+    account: &'a str,
+    account_id: Option<&'a str>,
+    region: &'a str,
+    stack: &'static str,
+    environment: Option<&'a str>,
+    backend: &'static str,
+    depends_on: &'a [String],
+}
+
+/// The manifest, the apply script and the README.
+pub(super) fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
+    vec![
+        File {
+            path: "live/manifest.json".into(),
+            content: Content::Text(manifest(layout)),
+        },
+        File {
+            path: "live/apply.sh".into(),
+            content: Content::Text(apply_sh(layout)),
+        },
+        File {
+            path: "README.md".into(),
+            content: Content::Text(readme(layout, paths)),
+        },
+    ]
+}
+
+fn manifest(layout: &Layout) -> String {
+    let spec = &layout.spec;
+    let m = Manifest {
+        generated: HEADER,
+        organization: &spec.organization,
+        state_bucket: &spec.state_bucket,
+        state_region: &spec.state_region,
+        roots: layout
+            .units
+            .iter()
+            .map(|u| Root {
+                id: &u.id,
+                path: format!("live/{}", u.id),
+                account: &u.account,
+                account_id: spec.accounts[&u.account].id.as_deref(),
+                region: &u.region,
+                stack: u.stack.dir_name(),
+                environment: u.stack.environment(),
+                backend: if u.stack == Stack::Bootstrap {
+                    "local"
+                } else {
+                    "s3"
+                },
+                depends_on: &u.depends_on,
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&m).expect("the manifest serialises");
+    text.push('\n');
+    text
+}
+
+fn apply_sh(layout: &Layout) -> String {
+    let mut roots = String::new();
+    for u in &layout.units {
+        roots.push_str(&format!("  {}\n", u.id));
+    }
+    format!(
+        r#"#!/usr/bin/env bash
+# {HEADER}
+#
+# Applies every root under live/ in dependency order (the order of manifest.json).
+#   ONLY=<regex>       apply only the roots whose id matches, e.g. ONLY='^development/'
+#   TERRAFORM=<path>   the terraform binary (default: terraform)
+#   INIT_ARGS, APPLY_ARGS, TF_VAR_endpoint_url   passed through (e.g. -backend-config=...)
+# The bootstrap root keeps local state: it creates the bucket every other root's state lives in.
+set -euo pipefail
+cd "$(dirname "$0")"
+terraform="${{TERRAFORM:-terraform}}"
+roots=(
+{roots})
+for root in "${{roots[@]}}"; do
+  if [[ -n "${{ONLY:-}}" && ! "$root" =~ $ONLY ]]; then
+    continue
+  fi
+  echo "==> $root"
+  # shellcheck disable=SC2086
+  "$terraform" -chdir="$root" init -input=false ${{INIT_ARGS:-}}
+  # shellcheck disable=SC2086
+  "$terraform" -chdir="$root" apply -input=false -auto-approve ${{APPLY_ARGS:-}}
+done
+"#
+    )
+}
+
+fn readme(layout: &Layout, paths: &Paths) -> String {
+    let spec = &layout.spec;
+    let mut out = format!(
+        "<!-- {HEADER} -->\n\n# {org}: the generated Terraform tree\n\n\
+         Written by `bankplatform-gen` from one spec; edit the spec and run\n\
+         `bankplatform-gen generate` again rather than editing these files (each carries a\n\
+         header saying so; files without it are yours and are never overwritten or deleted).\n\n\
+         - `{modules}/`: reusable modules (`network`, `storage`, `state_backend`), each with its README.\n\
+         - `live/<account>/<region>/<stack>/`: one Terraform root per account, region and stack.\n  \
+         Each assumes `{role}` in its account, keeps its state in\n  \
+         `s3://{bucket}/<id>/terraform.tfstate` (encrypted{lock}),\n  \
+         and reads other roots' outputs with `terraform_remote_state`.\n\
+         - `live/manifest.json`: the roots in apply order, with their dependencies.\n\
+         - `live/apply.sh`: applies them in that order (`ONLY='^development/' live/apply.sh` for one account).\n\n\
+         The bootstrap root creates the state bucket and keeps its own state locally; apply it first.\n\
+         Every root takes `endpoint_url` (for an emulator such as moto) and `account_id`.\n\n\
+         ## Roots, in apply order\n\n\
+         | # | root | account | region | stack | depends on |\n|---|---|---|---|---|---|\n",
+        org = spec.organization,
+        modules = paths.modules_rel(),
+        role = spec.assume_role_name,
+        bucket = spec.state_bucket,
+        lock = if spec.state_lock { ", locked with S3 native locking" } else { "" },
+    );
+    for (i, u) in layout.units.iter().enumerate() {
+        let what = match &u.stack {
+            Stack::Network {
+                environment,
+                secondary,
+                cidr,
+                ..
+            } => format!(
+                "network `{environment}`{} {cidr}",
+                if *secondary { " (DR)" } else { "" }
+            ),
+            Stack::Storage {
+                environment,
+                replica_region,
+            } => format!(
+                "storage `{environment}`{}",
+                replica_region
+                    .as_ref()
+                    .map(|r| format!(" → {r}"))
+                    .unwrap_or_default()
+            ),
+            other => other.dir_name().to_string(),
+        };
+        let deps = if u.depends_on.is_empty() {
+            "–".to_string()
+        } else {
+            u.depends_on
+                .iter()
+                .map(|d| format!("`{d}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| {} | [`{}`](live/{}/) | {} | {} | {} | {} |\n",
+            i + 1,
+            u.id,
+            u.id,
+            u.account,
+            u.region,
+            what,
+            deps
+        ));
+    }
+    out.push_str("\n## Environments\n\n| environment | account | DR strategy | primary | secondary |\n|---|---|---|---|---|\n");
+    for e in spec.environments.values() {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} {} | {} |\n",
+            e.name,
+            e.account,
+            e.dr_strategy.as_str(),
+            e.region,
+            e.cidr,
+            match (
+                &e.secondary_region,
+                e.secondary_cidr,
+                e.dr_strategy.needs_secondary()
+            ) {
+                (Some(r), Some(c), true) => format!("{r} {c}"),
+                (Some(r), Some(c), false) => format!("backups only ({r}; {c} reserved)"),
+                _ => "–".into(),
+            }
+        ));
+    }
+    out
+}

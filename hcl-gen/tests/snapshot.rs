@@ -1,0 +1,112 @@
+//! Snapshot of the whole tree for the example spec, byte for byte, and the checks that the
+//! repository's generated files (`modules/`, `examples/platform/`) and the example spec
+//! are current. `UPDATE_EXPECT=1 cargo test -p bankplatform-gen --test snapshot` rewrites
+//! the snapshot.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bankplatform_gen::init::{spec_text, SpecParams};
+use bankplatform_gen::render::Paths;
+
+fn read_dir_tree(dir: &Path, base: &Path, out: &mut BTreeMap<String, String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            read_dir_tree(&p, base, out);
+        } else {
+            let rel = p
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.insert(rel, std::fs::read_to_string(&p).unwrap());
+        }
+    }
+}
+
+#[test]
+fn example_tree_matches_snapshot() {
+    let tree = common::render_tree(&common::example_spec());
+    let snap = common::crate_dir().join("tests/snapshots/example");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        let _ = std::fs::remove_dir_all(&snap);
+        common::write_tree(&snap, &tree);
+        return;
+    }
+    let mut expected = BTreeMap::new();
+    read_dir_tree(&snap, &snap, &mut expected);
+    let got: Vec<&String> = tree.keys().collect();
+    let want: Vec<&String> = expected.keys().collect();
+    assert_eq!(
+        got, want,
+        "file lists differ; UPDATE_EXPECT=1 rewrites the snapshot"
+    );
+    for (path, text) in &tree {
+        assert!(
+            expected[path] == *text,
+            "{path} differs from the snapshot; UPDATE_EXPECT=1 rewrites it\n{}",
+            bankplatform_gen::write::diff(Path::new(path), &expected[path], text)
+        );
+    }
+}
+
+#[test]
+fn example_spec_is_what_init_writes() {
+    let on_disk = std::fs::read_to_string(common::example_spec()).unwrap();
+    assert_eq!(
+        on_disk,
+        spec_text(&SpecParams::example()),
+        "run `bankplatform-gen init --force examples/platform/platform.hcl`"
+    );
+}
+
+#[test]
+fn repository_tree_is_up_to_date() {
+    let repo = common::repo_dir();
+    let mut paths = Paths::new(repo.join("examples/platform"));
+    paths.modules = repo.join("modules");
+    let files = bankplatform_gen::generate(&common::example_spec(), &paths).unwrap();
+    let plan = bankplatform_gen::write::plan(&files, &paths).unwrap();
+    let stale: Vec<String> = plan
+        .pending()
+        .map(|c| format!("{:?} {}", c.action, c.path.display()))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "run `bankplatform-gen generate --spec examples/platform/platform.hcl --out examples/platform --modules-dir modules`:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn the_seven_accounts_and_dr_layout() {
+    let tree = common::render_tree(&common::example_spec());
+    // Dev (backup & restore): nothing in the secondary region.
+    assert!(!tree
+        .keys()
+        .any(|p| p.starts_with("live/development/eu-central-1/")));
+    // Test (pilot light): a two-zone network without NAT in the secondary region.
+    let pl = &tree["live/testing/eu-central-1/network/main.tf"];
+    assert!(
+        pl.contains("nat_gateway_strategy     = \"none\"")
+            && pl.contains("az_count                 = 2"),
+        "{pl}"
+    );
+    // Prod (warm standby): a full network with one NAT, and replicated storage.
+    assert!(tree["live/production/eu-central-1/network/main.tf"].contains("\"single\""));
+    assert!(tree["live/production/eu-west-1/storage/main.tf"]
+        .contains("replica_region = \"eu-central-1\""));
+    // Every root assumes the role in its own account.
+    assert!(
+        tree["live/log-archive/eu-west-1/log_archive/variables.tf"].contains("\"210000000003\"")
+    );
+    // The manifest starts with the bootstrap.
+    let manifest: serde_json::Value = serde_json::from_str(&tree["live/manifest.json"]).unwrap();
+    assert_eq!(manifest["roots"][0]["id"], "management/eu-west-1/bootstrap");
+}

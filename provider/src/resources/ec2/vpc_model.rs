@@ -1,0 +1,438 @@
+//! The pure model of a hardened VPC: the desired layout read from a planned
+//! value, the network ACL rules of each tier, and the compliance controls
+//! evaluated over what EC2 reports ([`ObservedVpc`]). No AWS calls here.
+
+use std::collections::BTreeMap;
+
+use ipnet::Ipv4Net;
+
+use super::subnet_plan;
+use crate::value::Value;
+
+/// Tiers, in their routing order.
+pub(crate) const TIERS: &[&str] = &["public", "private", "restricted"];
+/// NAT strategies.
+pub(crate) const NAT_STRATEGIES: &[&str] = &["one_per_az", "single", "none"];
+/// Gateway endpoint services.
+/// Sorted, so the default reads back in the same order.
+pub(crate) const GATEWAY_SERVICES: &[&str] = &["dynamodb", "s3"];
+/// Tags that identify children.
+pub(crate) const TIER_TAG: &str = "bankplatform:tier";
+pub(crate) const AZ_TAG: &str = "bankplatform:az";
+pub(crate) const VPC_TAG: &str = "bankplatform:vpc";
+
+/// One network ACL entry.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct NaclRule {
+    pub(crate) egress: bool,
+    pub(crate) number: i32,
+    /// "6" (tcp) or "-1" (all).
+    pub(crate) protocol: String,
+    pub(crate) cidr: String,
+    pub(crate) ports: Option<(i32, i32)>,
+}
+
+impl std::fmt::Display for NaclRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dir = if self.egress { "egress" } else { "ingress" };
+        let way = if self.egress { "to" } else { "from" };
+        let what = match (self.protocol.as_str(), self.ports) {
+            ("-1", _) => "all traffic".to_string(),
+            (_, Some((a, b))) if a == b => format!("tcp {a}"),
+            (_, Some((a, b))) => format!("tcp {a}-{b}"),
+            (p, None) => format!("protocol {p}"),
+        };
+        write!(f, "{dir} {} allow {what} {way} {}", self.number, self.cidr)
+    }
+}
+
+/// Flow log settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FlowLogs {
+    pub(crate) retention_days: i64,
+    /// `None`: a key is created (or already was) by this resource.
+    pub(crate) kms_key_arn: Option<String>,
+    pub(crate) kms_key_managed: bool,
+    pub(crate) s3_bucket_arn: Option<String>,
+    pub(crate) log_group_name: String,
+}
+
+/// The desired VPC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DesiredVpc {
+    pub(crate) name: String,
+    pub(crate) cidr: Ipv4Net,
+    pub(crate) zones: Vec<String>,
+    /// tier → zone → CIDR.
+    pub(crate) subnets: BTreeMap<String, BTreeMap<String, Ipv4Net>>,
+    pub(crate) nat_strategy: String,
+    pub(crate) endpoints: Vec<String>,
+    pub(crate) public_ports: Vec<i32>,
+    pub(crate) restricted_ports: Vec<i32>,
+    pub(crate) flow_logs: FlowLogs,
+    pub(crate) transit_gateway: Option<(String, String)>,
+    pub(crate) tags_all: BTreeMap<String, String>,
+}
+
+impl DesiredVpc {
+    /// Zones that get a NAT gateway.
+    pub(crate) fn nat_zones(&self) -> Vec<String> {
+        if !self.subnets.contains_key("public") {
+            return Vec::new();
+        }
+        match self.nat_strategy.as_str() {
+            "one_per_az" => self.zones.clone(),
+            "single" => self.zones.iter().min().cloned().into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The NAT gateway zone that serves a zone's private subnet.
+    pub(crate) fn nat_for(&self, zone: &str) -> Option<String> {
+        let nats = self.nat_zones();
+        if nats.iter().any(|z| z == zone) {
+            Some(zone.to_string())
+        } else {
+            nats.first().cloned()
+        }
+    }
+
+    /// The network ACL rules of one tier.
+    pub(crate) fn nacl_rules(&self, tier: &str) -> Vec<NaclRule> {
+        nacl_rules(tier, self)
+    }
+}
+
+fn rule(egress: bool, number: i32, tcp: Option<(i32, i32)>, cidr: &str) -> NaclRule {
+    NaclRule {
+        egress,
+        number,
+        protocol: if tcp.is_some() {
+            "6".into()
+        } else {
+            "-1".into()
+        },
+        cidr: cidr.to_string(),
+        ports: tcp,
+    }
+}
+
+/// Ephemeral return-traffic ports, split around 3389 so that no rule open to
+/// the internet covers RDP (Security Hub EC2.21 checks 22 and 3389).
+const EPHEMERAL: [(i32, i32); 2] = [(1024, 3388), (3390, 65535)];
+
+fn nacl_rules(tier: &str, d: &DesiredVpc) -> Vec<NaclRule> {
+    let vpc = d.cidr.to_string();
+    let any = "0.0.0.0/0";
+    let mut r = Vec::new();
+    match tier {
+        "public" => {
+            for (i, p) in d.public_ports.iter().enumerate() {
+                r.push(rule(false, 100 + i as i32, Some((*p, *p)), any));
+            }
+            for (i, e) in EPHEMERAL.iter().enumerate() {
+                r.push(rule(false, 200 + i as i32, Some(*e), any));
+            }
+            r.push(rule(false, 300, None, &vpc));
+            r.push(rule(true, 100, None, any));
+        }
+        "private" => {
+            r.push(rule(false, 100, None, &vpc));
+            if !d.nat_zones().is_empty() {
+                for (i, e) in EPHEMERAL.iter().enumerate() {
+                    r.push(rule(false, 200 + i as i32, Some(*e), any));
+                }
+            }
+            r.push(rule(true, 100, None, any));
+        }
+        "restricted" => {
+            let private: Vec<String> = d
+                .subnets
+                .get("private")
+                .map(|m| m.values().map(|n| n.to_string()).collect())
+                .unwrap_or_default();
+            let mut n = 100;
+            for p in &d.restricted_ports {
+                for cidr in &private {
+                    r.push(rule(false, n, Some((*p, *p)), cidr));
+                    n += 1;
+                }
+            }
+            for (i, cidr) in private.iter().enumerate() {
+                r.push(rule(true, 100 + i as i32, Some((1024, 65535)), cidr));
+            }
+        }
+        _ => {}
+    }
+    r.sort();
+    r
+}
+
+fn list_i32(v: &Value) -> Vec<i32> {
+    v.as_list()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|x| x.as_i64().map(|i| i as i32))
+        .collect()
+}
+
+fn list_str(v: &Value) -> Vec<String> {
+    v.as_list()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The prefix length of each tier from a planned value.
+pub(crate) fn tier_prefixes(p: &Value) -> BTreeMap<String, u8> {
+    let lengths = p.get("tier_prefix_lengths");
+    list_str(p.get("tiers"))
+        .into_iter()
+        .map(|t| {
+            let default = subnet_plan::DEFAULT_PREFIXES
+                .iter()
+                .find(|(n, _)| *n == t)
+                .map(|(_, l)| *l)
+                .unwrap_or(24);
+            let l = lengths.get(&t).as_i64().map(|l| l as u8).unwrap_or(default);
+            (t, l)
+        })
+        .collect()
+}
+
+/// Reads the desired VPC from a planned value whose configuration parts are known.
+pub(crate) fn desired_from(p: &Value) -> Result<DesiredVpc, String> {
+    let cidr = subnet_plan::parse_vpc_cidr(p.get("cidr_block").as_str().unwrap_or_default())
+        .map_err(|e| e.to_string())?;
+    let zones = list_str(p.get("availability_zones"));
+    let subnets = subnet_plan::plan(cidr, &zones, &tier_prefixes(p)).map_err(|e| e.to_string())?;
+    let fl = p.get("flow_logs");
+    Ok(DesiredVpc {
+        name: p.get("name").as_str().unwrap_or_default().to_string(),
+        cidr,
+        zones,
+        subnets,
+        nat_strategy: p
+            .get("nat_gateway_strategy")
+            .as_str()
+            .unwrap_or("one_per_az")
+            .to_string(),
+        endpoints: list_str(p.get("gateway_endpoints")),
+        public_ports: list_i32(p.get("public_ingress_ports")),
+        restricted_ports: list_i32(p.get("restricted_ports")),
+        flow_logs: FlowLogs {
+            retention_days: fl.get("retention_days").as_i64().unwrap_or(365),
+            kms_key_arn: fl.get("kms_key_arn").as_str().map(str::to_string),
+            kms_key_managed: fl.get("kms_key_managed").as_bool().unwrap_or(true),
+            s3_bucket_arn: fl.get("s3_bucket_arn").as_str().map(str::to_string),
+            log_group_name: fl
+                .get("log_group_name")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        },
+        transit_gateway: {
+            let t = p.get("transit_gateway_attachment");
+            t.get("transit_gateway_id").as_str().map(|id| {
+                (
+                    id.to_string(),
+                    t.get("subnets_tier")
+                        .as_str()
+                        .unwrap_or("private")
+                        .to_string(),
+                )
+            })
+        },
+        tags_all: p
+            .get("tags_all")
+            .as_map()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// What EC2 (and CloudWatch Logs) report about a VPC and its children.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ObservedVpc {
+    pub(crate) vpc_id: String,
+    pub(crate) cidr: String,
+    pub(crate) tags: BTreeMap<String, String>,
+    /// tier → zone → (subnet id, cidr, maps public ip on launch).
+    pub(crate) subnets: BTreeMap<String, BTreeMap<String, (String, String, bool)>>,
+    /// tier → zone → route table id.
+    pub(crate) route_tables: BTreeMap<String, BTreeMap<String, String>>,
+    /// tier → zone → destinations of default routes (`igw-…`, `nat-…`, …).
+    pub(crate) default_routes: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// zone → NAT gateway id.
+    pub(crate) nat_gateways: BTreeMap<String, String>,
+    pub(crate) internet_gateway: Option<String>,
+    /// tier → (NACL id, rules, associated subnet ids).
+    pub(crate) nacls: BTreeMap<String, (String, Vec<NaclRule>, Vec<String>)>,
+    pub(crate) default_sg_rules: usize,
+    /// (flow log id, traffic type, status, destination).
+    pub(crate) flow_log: Option<(String, String, String, String)>,
+    /// (log group name, kms key, retention days).
+    pub(crate) log_group: Option<(String, Option<String>, Option<i32>)>,
+    pub(crate) endpoints: Vec<String>,
+    pub(crate) transit_gateway_attachment: Option<String>,
+}
+
+/// Controls over what AWS reports.
+pub(crate) fn compliance(o: &ObservedVpc) -> BTreeMap<String, bool> {
+    let sg = o.default_sg_rules == 0;
+    let flow = o
+        .flow_log
+        .as_ref()
+        .is_some_and(|(_, traffic, status, _)| traffic == "ALL" && status == "ACTIVE");
+    let nacl_ok = o.nacls.values().all(|(_, rules, _)| {
+        rules.iter().all(|r| {
+            r.egress
+                || !(r.cidr == "0.0.0.0/0")
+                || match (r.protocol.as_str(), r.ports) {
+                    ("-1", _) => false,
+                    (_, Some((a, b))) => !(a <= 22 && 22 <= b) && !(a <= 3389 && 3389 <= b),
+                    _ => true,
+                }
+        })
+    });
+    let associated = o.subnets.iter().all(|(tier, by_zone)| {
+        let assoc = o
+            .nacls
+            .get(tier)
+            .map(|(_, _, a)| a.clone())
+            .unwrap_or_default();
+        by_zone.values().all(|(id, _, _)| assoc.contains(id))
+    });
+    let no_public_ip = o
+        .subnets
+        .values()
+        .flat_map(|m| m.values())
+        .all(|(_, _, p)| !p);
+    let isolated = o
+        .default_routes
+        .get("restricted")
+        .is_none_or(|m| m.values().all(Vec::is_empty));
+    let encrypted_logs = match &o.log_group {
+        Some((_, key, retention)) => key.is_some() && retention.is_some_and(|r| r >= 365),
+        None => o
+            .flow_log
+            .as_ref()
+            .is_some_and(|(_, _, _, dest)| dest.starts_with("arn:aws:s3")),
+    };
+    let mut m = BTreeMap::new();
+    m.insert("EC2.2".into(), sg);
+    m.insert("CIS 6.5".into(), sg);
+    m.insert("EC2.6".into(), flow);
+    m.insert("CIS 4.7".into(), flow && encrypted_logs);
+    m.insert("EC2.21".into(), nacl_ok && associated);
+    m.insert("CIS 6.2".into(), nacl_ok && associated);
+    m.insert("EC2.15".into(), no_public_ip);
+    m.insert("CIS 6.8".into(), o.endpoints.iter().any(|e| e == "s3"));
+    m.insert("proj.restricted-isolation".into(), isolated);
+    m
+}
+
+/// What `compliance` must report for a VPC configured as `d`.
+pub(crate) fn expected_compliance(d: &DesiredVpc) -> BTreeMap<String, bool> {
+    let mut m: BTreeMap<String, bool> = [
+        "EC2.2",
+        "CIS 6.5",
+        "EC2.6",
+        "CIS 4.7",
+        "EC2.21",
+        "CIS 6.2",
+        "EC2.15",
+        "proj.restricted-isolation",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), true))
+    .collect();
+    m.insert("CIS 6.8".into(), d.endpoints.iter().any(|e| e == "s3"));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> DesiredVpc {
+        let cidr: Ipv4Net = "10.0.0.0/16".parse().unwrap();
+        let zones = vec!["us-east-1a".to_string(), "us-east-1b".to_string()];
+        let prefixes = subnet_plan::DEFAULT_PREFIXES
+            .iter()
+            .map(|(t, p)| (t.to_string(), *p))
+            .collect();
+        DesiredVpc {
+            name: "n".into(),
+            cidr,
+            subnets: subnet_plan::plan(cidr, &zones, &prefixes).unwrap(),
+            zones,
+            nat_strategy: "one_per_az".into(),
+            endpoints: vec!["s3".into()],
+            public_ports: vec![443],
+            restricted_ports: vec![5432],
+            flow_logs: FlowLogs {
+                retention_days: 365,
+                kms_key_arn: None,
+                kms_key_managed: true,
+                s3_bucket_arn: None,
+                log_group_name: "g".into(),
+            },
+            transit_gateway: None,
+            tags_all: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn nacl_rules_never_open_ssh_or_rdp_to_the_internet() {
+        let d = desired();
+        let mut o = ObservedVpc::default();
+        for t in TIERS {
+            o.nacls
+                .insert(t.to_string(), ("acl".into(), d.nacl_rules(t), vec![]));
+        }
+        assert!(compliance(&o)["EC2.21"]);
+        let restricted = d.nacl_rules("restricted");
+        assert!(
+            restricted.iter().all(|r| r.cidr != "0.0.0.0/0"),
+            "{restricted:?}"
+        );
+        assert_eq!(
+            restricted.iter().filter(|r| !r.egress).count(),
+            2,
+            "one rule per private subnet"
+        );
+        let text: Vec<String> = d
+            .nacl_rules("public")
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert!(
+            text.contains(&"ingress 100 allow tcp 443 from 0.0.0.0/0".to_string()),
+            "{text:?}"
+        );
+        // A rule opening everything to the internet fails the control.
+        o.nacls
+            .get_mut("public")
+            .unwrap()
+            .1
+            .push(rule(false, 50, None, "0.0.0.0/0"));
+        assert!(!compliance(&o)["EC2.21"]);
+    }
+
+    #[test]
+    fn nat_strategy_picks_zones() {
+        let mut d = desired();
+        assert_eq!(d.nat_zones().len(), 2);
+        d.nat_strategy = "single".into();
+        assert_eq!(d.nat_zones(), vec!["us-east-1a".to_string()]);
+        assert_eq!(d.nat_for("us-east-1b").as_deref(), Some("us-east-1a"));
+        d.nat_strategy = "none".into();
+        assert!(d.nat_for("us-east-1a").is_none());
+    }
+}
