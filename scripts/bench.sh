@@ -21,6 +21,7 @@
 # Usage: scripts/bench.sh [--provider-only | --terraform-only] [--no-peer]
 # Environment:
 #   BP_BENCH_PROFILE  debug (default) or release: which build of our provider
+#   BP_BENCH_WORKLOAD bucket (default) or vpc: the Terraform-level workload
 #   BP_BENCH_RUNS     Terraform-level runs per scenario (default 3)
 #   BP_BENCH_N        provider processes per provider-level probe (default 10)
 #   BP_BENCH_IDLE_WAIT  seconds to wait for other builds/tests to finish
@@ -32,6 +33,15 @@
 #   BP_BENCH_SMOKE=1  do not wait for an idle machine (checks the script
 #                     works; the report is marked as not meaningful)
 set -euo pipefail
+# Which workload the Terraform level runs: bucket (examples/compliant_bucket vs
+# peer/bucket) or vpc (examples/hardened_vpc vs peer/vpc).
+WORKLOAD="${BP_BENCH_WORKLOAD:-bucket}"
+case "$WORKLOAD" in
+  bucket) OURS_EXAMPLE=compliant_bucket ;;
+  vpc) OURS_EXAMPLE=hardened_vpc ;;
+  *) echo "BP_BENCH_WORKLOAD must be bucket or vpc" >&2; exit 2 ;;
+esac
+export BP_BENCH_WORKLOAD="$WORKLOAD"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PROFILE="${BP_BENCH_PROFILE:-debug}"
@@ -234,12 +244,12 @@ run_once() {
   rm -rf "$WORK" && mkdir -p "$WORK"
   if [ "$SCENARIO" = ours ]; then
     ROOT="$WORK/root"
-    mkdir -p "$ROOT" && cp "$repo/examples/compliant_bucket/"*.tf "$ROOT/"
+    mkdir -p "$ROOT" && cp "$repo/examples/$OURS_EXAMPLE/"*.tf "$ROOT/"
     export TF_CLI_CONFIG_FILE="$OUT/mirror/terraformrc"
   else
-    # bucket/standalone uses the module in ../ : keep that layout.
-    cp -r "$PEER_SRC/bucket" "$WORK/bucket" && chmod -R u+w "$WORK/bucket"
-    ROOT="$WORK/bucket/standalone"
+    # <workload>/standalone uses the module in ../ : keep that layout.
+    cp -r "$PEER_SRC/$WORKLOAD" "$WORK/$WORKLOAD" && chmod -R u+w "$WORK/$WORKLOAD"
+    ROOT="$WORK/$WORKLOAD/standalone"
     export TF_CLI_CONFIG_FILE="$PEER_MIRROR/terraformrc"
   fi
   start_moto "$WORK/moto.log"
@@ -294,7 +304,7 @@ versions() {
   echo "- moto: $("$PY" -c 'import moto; print(moto.__version__)') (fresh \`moto_server\` per run, 127.0.0.1)"
   echo "- ours: terraform-provider-bankplatform $PROVIDER_VERSION, **$PROFILE** build ($(stat -c %s "$OURS_BIN") bytes, sha256 $(sha256sum "$OURS_BIN" | cut -c1-16)…), tree $(cd "$repo" && git rev-parse --short HEAD)$(cd "$repo" && git diff --quiet HEAD -- provider proto Cargo.lock Cargo.toml 2>/dev/null || echo ' + uncommitted changes'), $(rustc --version)"
   if $PEER_OK; then
-    echo "- peer: registry.terraform.io/hashicorp/aws $PEER_VERSION (\`terraform-provider-aws_v${PEER_VERSION}_x5\`, sha256 ${PEER_SHA256:0:16}…, from PyPI $PEER_PKG), root ../shared/peer/bucket/standalone"
+    echo "- peer: registry.terraform.io/hashicorp/aws $PEER_VERSION (\`terraform-provider-aws_v${PEER_VERSION}_x5\`, sha256 ${PEER_SHA256:0:16}…, from PyPI $PEER_PKG), root ../shared/peer/$WORKLOAD/standalone"
   else
     echo "- peer: **not measured here**; published figures from ../shared/peer/RESULTS.md"
   fi

@@ -300,6 +300,24 @@ PUBLISHED = {
 }
 
 
+# The same, for the hardened VPC workload (vpc (a) in RESULTS.md).
+PUBLISHED_VPC = {
+    "wall_s": {
+        "init": "0.27 (0.26–0.30)",
+        "plan": "1.44 (1.29–1.51)",
+        "apply": "11.99 (11.66–12.19)",
+        "plan2": "1.94 (1.51–2.55)",
+        "destroy": "23.37 (22.46–23.53)",
+    },
+    "cpu_s": {"init": "0.27", "plan": "1.54", "apply": "1.61", "plan2": "1.78", "destroy": "3.08"},
+    "requests": {"plan": "3 (0)", "apply": "187 (0)", "plan2": "70 (0)", "destroy": "186 (12)"},
+    "provider_procs": {"plan": "3", "apply": "2", "plan2": "3", "destroy": "5"},
+    "provider_peak_mib": {"all": "119.9"},
+}
+if os.environ.get("BP_BENCH_WORKLOAD") == "vpc":
+    PUBLISHED = PUBLISHED_VPC
+
+
 def table(path):
     records = [json.loads(line) for line in open(path) if line.strip()]
     scenarios = []
@@ -402,7 +420,7 @@ def table(path):
     out.append(
         "- CPU is wait4() rusage of the Terraform launcher and every process it reaped "
         "(the providers). Peak RSS is max(VmHWM) over provider processes, sampled every 20 ms. "
-        "Peer published: ../shared/peer/RESULTS.md, bucket (b), Terraform 1.15.5, 5 runs."
+        f"Peer published: ../shared/peer/RESULTS.md, {'vpc (a)' if os.environ.get('BP_BENCH_WORKLOAD') == 'vpc' else 'bucket (b)'}, Terraform 1.15.5, 5 runs."
     )
     print("\n".join(out))
 
