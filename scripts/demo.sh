@@ -2,8 +2,12 @@
 # The main job, on a fresh machine: install everything (scripts/setup.sh),
 # build the provider, put it in a local filesystem mirror, start the local
 # AWS emulator (moto), and `terraform init && terraform apply` the example in
-# examples/compliant_bucket; then check that a second plan is empty, print
-# what exists, and destroy it. `--keep` leaves the buckets and moto running.
+# examples/compliant_bucket; check that a second plan is empty and print what
+# exists. Then the multi-account platform: generate the tree of
+# examples/platform/platform.hcl with bankplatform-gen, apply its bootstrap
+# root and the development account's roots (each assuming a role into its
+# own emulated account), check every second plan is empty, and print what
+# exists where. Finally destroy everything. `--keep` leaves it all running.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 keep=false
@@ -11,7 +15,7 @@ keep=false
 
 "$repo/scripts/setup.sh"
 echo "==> building terraform-provider-bankplatform"
-cargo build -p terraform-provider-bankplatform --quiet
+cargo build -p terraform-provider-bankplatform -p bankplatform-gen --quiet
 
 work="$repo/.work/demo"
 mkdir -p "$work"
@@ -42,10 +46,58 @@ if [ "$rc" -ne 0 ]; then cat plan2.txt; echo "second plan was not empty (exit $r
 echo "    no changes"
 echo "==> what exists in the emulator"
 "$TF" output -no-color
+echo "==> the multi-account platform: bankplatform-gen generate"
+platform="$work/platform"
+rm -rf "$platform"
+"$CARGO_TARGET_DIR/debug/bankplatform-gen" generate --spec "$repo/examples/platform/platform.hcl" --out "$platform" | tail -n1
+# moto applies the state bucket's TLS-only Deny without its condition, so the
+# emulator run keeps Terraform state in a plain bucket of its own.
+state_bucket="bp-demo-state-$RANDOM"
+region="$("$BP_HOME/venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["state_region"])' "$platform/live/manifest.json")"
+curl -sf -X PUT "$MOTO_ENDPOINT/$state_bucket" --data "<CreateBucketConfiguration><LocationConstraint>$region</LocationConstraint></CreateBucketConfiguration>" >/dev/null
+cat > "$platform/moto.tfbackend" <<BACKEND
+bucket = "$state_bucket"
+endpoints = {
+  s3  = "$MOTO_ENDPOINT"
+  sts = "$MOTO_ENDPOINT"
+}
+use_path_style              = true
+skip_credentials_validation = true
+skip_requesting_account_id  = true
+skip_metadata_api_check     = true
+skip_region_validation      = true
+BACKEND
+export TF_VAR_endpoint_url="$MOTO_ENDPOINT" TF_VAR_state_bucket="$state_bucket"
+# The bootstrap root, the development account's roots, and what they depend on, in run order.
+mapfile -t roots < <("$BP_HOME/venv/bin/python" "$repo/scripts/platform_roots.py" "$platform/live/manifest.json" development)
+for line in "${roots[@]}"; do
+  IFS='|' read -r path backend account account_id rregion stack <<<"$line"
+  echo "==> $path: terraform init && apply (account $account $account_id, $rregion)"
+  args=()
+  [ "$backend" = s3 ] && args=(-backend-config="$platform/moto.tfbackend")
+  "$TF" -chdir="$platform/$path" init -no-color -input=false "${args[@]}" >/dev/null
+  "$TF" -chdir="$platform/$path" apply -no-color -input=false -auto-approve >"$platform/${stack}-${account}.log" || { tail -n 30 "$platform/${stack}-${account}.log"; exit 1; }
+  set +e
+  "$TF" -chdir="$platform/$path" plan -no-color -input=false -detailed-exitcode >/dev/null
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || { echo "second plan of $path was not empty (exit $rc)" >&2; exit 1; }
+done
+echo "==> what exists where"
+for line in "${roots[@]}"; do
+  IFS='|' read -r path backend account account_id rregion stack <<<"$line"
+  "$TF" -chdir="$platform/$path" output -json | "$BP_HOME/venv/bin/python" "$repo/scripts/platform_roots.py" --summary "$account" "$account_id" "$rregion" "$stack"
+done
+
 if $keep; then
-  echo "moto keeps running at $MOTO_ENDPOINT (pid $MOTO_PID); state in $work/root"
+  echo "moto keeps running at $MOTO_ENDPOINT (pid $MOTO_PID); state in $work/root and $platform"
 else
-  echo "==> terraform destroy"
+  echo "==> terraform destroy (platform roots in reverse order, then the example)"
+  for (( i=${#roots[@]}-1; i>=0; i-- )); do
+    IFS='|' read -r path _ <<<"${roots[$i]}"
+    "$TF" -chdir="$platform/$path" destroy -no-color -input=false -auto-approve >/dev/null
+  done
+  cd "$work/root"
   "$TF" destroy -no-color -input=false -auto-approve >/dev/null
   echo "    destroyed"
 fi

@@ -4,5 +4,6 @@
 
 mod ec2_hardened_vpc;
 mod harness_self_test;
+mod platform_tree;
 mod provider_functions;
 mod s3_compliant_bucket;

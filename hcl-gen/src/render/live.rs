@@ -78,6 +78,17 @@ fn variables_tf(spec: &Spec, unit: &Unit) -> Body {
                 .build(),
         )
         .add_block(id.build())
+        .add_block(
+            Block::builder("variable")
+                .add_label("state_bucket")
+                .add_attribute((
+                    "description",
+                    s("Bucket holding the other roots' state, read with terraform_remote_state (the backend's bucket; override together with -backend-config)."),
+                ))
+                .add_attribute(("type", super::kw("string")))
+                .add_attribute(("default", s(spec.state_bucket.clone())))
+                .build(),
+        )
         .build()
 }
 
@@ -141,6 +152,15 @@ fn backend_tf(spec: &Spec, unit: &Unit) -> Body {
         .build()
 }
 
+/// `var.endpoint_url != null`: true when the tree runs against an emulator.
+fn emulated() -> Expression {
+    Expression::from(hcl::expr::BinaryOp::new(
+        var("endpoint_url"),
+        hcl::expr::BinaryOperator::NotEq,
+        Expression::Null,
+    ))
+}
+
 /// `data "terraform_remote_state" "<name>"` reading root `id`'s outputs.
 fn remote_state(spec: &Spec, name: &str, id: &str) -> Block {
     Block::builder("data")
@@ -150,18 +170,20 @@ fn remote_state(spec: &Spec, name: &str, id: &str) -> Block {
         .add_attribute((
             "config",
             obj([
-                ("bucket", s(spec.state_bucket.clone())),
+                ("bucket", var("state_bucket")),
                 ("key", s(state_key(id))),
                 ("region", s(spec.state_region.clone())),
-                ("endpoints", obj([("s3", var("endpoint_url"))])),
-                ("use_path_style", {
-                    let ne = hcl::expr::BinaryOp::new(
-                        var("endpoint_url"),
-                        hcl::expr::BinaryOperator::NotEq,
-                        Expression::Null,
-                    );
-                    Expression::from(ne)
-                }),
+                (
+                    "endpoints",
+                    obj([("s3", var("endpoint_url")), ("sts", var("endpoint_url"))]),
+                ),
+                ("use_path_style", emulated()),
+                // Against an emulator there is no real STS, account or
+                // instance metadata to check.
+                ("skip_credentials_validation", emulated()),
+                ("skip_requesting_account_id", emulated()),
+                ("skip_metadata_api_check", emulated()),
+                ("skip_region_validation", emulated()),
             ]),
         ))
         .build()

@@ -95,10 +95,15 @@ pub(super) async fn create_bucket(
                 .build(),
         );
     }
-    req.send()
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("creating S3 Bucket ({bucket}): {}", error_message(&e)))
+    req.send().await.map(|_| ()).map_err(|e| match error_code(&e) {
+        Some("BucketAlreadyOwnedByYou") => format!(
+            "creating S3 Bucket ({bucket}): it already exists in this account. Bring it under Terraform with `terraform import <address> {bucket}`, or choose another name."
+        ),
+        Some("BucketAlreadyExists") => format!(
+            "creating S3 Bucket ({bucket}): the name is taken by another account (bucket names are global). Choose another name, or use bucket_prefix."
+        ),
+        _ => format!("creating S3 Bucket ({bucket}): {}", error_message(&e)),
+    })
 }
 
 /// Creates the bucket's customer-managed key: rotation on, tagged, aliased.

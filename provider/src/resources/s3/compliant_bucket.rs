@@ -1045,8 +1045,24 @@ impl CompliantBucket {
         if left.is_empty() {
             d.error(
                 "Cannot create the compliant bucket",
-                format!("{}\n\nEverything this apply created was removed again (bucket deleted{}), so nothing is left half-configured. Fix the cause and apply again.",
-                    errors.join("\n"), if key.is_some() { ", KMS key scheduled for deletion" } else { "" }),
+                {
+                    let mut undone = Vec::new();
+                    if bucket_created {
+                        undone.push("bucket deleted");
+                    }
+                    if key.is_some() {
+                        undone.push("KMS key scheduled for deletion");
+                    }
+                    if undone.is_empty() {
+                        format!("{}\n\nNothing was created. Fix the cause and apply again.", errors.join("\n"))
+                    } else {
+                        format!(
+                            "{}\n\nEverything this apply created was removed again ({}), so nothing is left half-configured. Fix the cause and apply again.",
+                            errors.join("\n"),
+                            undone.join(", ")
+                        )
+                    }
+                },
             );
             ApplyResult::failed(d)
         } else {

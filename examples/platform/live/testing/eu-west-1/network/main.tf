@@ -3,13 +3,18 @@
 data "terraform_remote_state" "log_archive" {
   backend = "s3"
   config = {
-    bucket = "acme-bank-tfstate-eu-west-1"
+    bucket = var.state_bucket
     key    = "log-archive/eu-west-1/log_archive/terraform.tfstate"
     region = "eu-west-1"
     endpoints = {
-      s3 = var.endpoint_url
+      s3  = var.endpoint_url
+      sts = var.endpoint_url
     }
-    use_path_style = var.endpoint_url != null
+    use_path_style              = var.endpoint_url != null
+    skip_credentials_validation = var.endpoint_url != null
+    skip_requesting_account_id  = var.endpoint_url != null
+    skip_metadata_api_check     = var.endpoint_url != null
+    skip_region_validation      = var.endpoint_url != null
   }
 }
 

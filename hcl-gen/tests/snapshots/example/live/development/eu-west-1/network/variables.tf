@@ -11,3 +11,9 @@ variable "account_id" {
   type        = string
   default     = "210000000005"
 }
+
+variable "state_bucket" {
+  description = "Bucket holding the other roots' state, read with terraform_remote_state (the backend's bucket; override together with -backend-config)."
+  type        = string
+  default     = "acme-bank-tfstate-eu-west-1"
+}

@@ -1,0 +1,256 @@
+//! End to end: the generated multi-account tree of `examples/platform`
+//! (bankplatform-gen's output, checked in and kept current by CI) applied
+//! against moto with real Terraform: the bootstrap root, then the
+//! development account's roots and what they depend on, each assuming
+//! `OrganizationAccountAccessRole` in its own (moto-emulated) account. Every
+//! apply is followed by a plan that must be empty; then the test reads back,
+//! per account, what exists where, and destroys it all in reverse order.
+//!
+//! Emulator-only wiring, all in this harness, none in the generated tree:
+//! moto applies the state bucket's TLS-only Deny without its condition (so
+//! no state object could be written to it), so the S3 backend and
+//! `terraform_remote_state` use a plain bucket the harness creates, through
+//! `-backend-config` and `-var state_bucket=...`.
+
+use std::path::Path;
+
+use acceptance_tests::aws::Aws;
+use acceptance_tests::terraform::Terraform;
+use acceptance_tests::{mirror, moto, random_name, skip_unless_acc, tools, TfVersion};
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::Value;
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() == ".terraform" {
+                continue;
+            }
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Roots of the development account and everything they depend on, in the manifest's order.
+fn selected_roots(manifest: &Value) -> Result<Vec<Value>> {
+    let roots = manifest["roots"]
+        .as_array()
+        .context("manifest has no roots")?;
+    let mut wanted: std::collections::BTreeSet<String> = roots
+        .iter()
+        .filter(|r| r["account"] == "development" || r["stack"] == "bootstrap")
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect();
+    // Close over dependencies.
+    loop {
+        let before = wanted.len();
+        for r in roots {
+            if wanted.contains(r["id"].as_str().unwrap_or_default()) {
+                for d in r["depends_on"].as_array().into_iter().flatten() {
+                    if let Some(d) = d.as_str() {
+                        wanted.insert(d.to_string());
+                    }
+                }
+            }
+        }
+        if wanted.len() == before {
+            break;
+        }
+    }
+    Ok(roots
+        .iter()
+        .filter(|r| wanted.contains(r["id"].as_str().unwrap_or_default()))
+        .cloned()
+        .collect())
+}
+
+async fn buckets_of(aws: &Aws, account: &str) -> Result<Vec<String>> {
+    let a = aws.in_account(account).await?;
+    let out = a.s3().list_buckets().send().await.context("ListBuckets")?;
+    Ok(out
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_string))
+        .collect())
+}
+
+async fn ec2_in(endpoint: &str, account: &str, region: &str) -> Result<aws_sdk_ec2::Client> {
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "acc",
+        ))
+        .load()
+        .await;
+    let role = aws_config::sts::AssumeRoleProvider::builder(format!(
+        "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    ))
+    .session_name("bp-acc")
+    .configure(&base)
+    .build()
+    .await;
+    let conf = base
+        .into_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(role))
+        .build();
+    Ok(aws_sdk_ec2::Client::new(&conf))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
+    skip_unless_acc!();
+    let endpoint = moto::endpoint().await?;
+    let mirror = mirror::with_provider().await?;
+    let tf = Terraform::new(
+        &tools::terraform(TfVersion::V1_15)?,
+        TfVersion::V1_15,
+        &mirror.cli_config,
+        "platform-tree",
+    )?;
+    let repo = tools::workspace_root();
+    copy_dir(
+        &repo.join("examples/platform"),
+        &tf.dir().join("examples/platform"),
+    )?;
+    copy_dir(&repo.join("modules"), &tf.dir().join("modules"))?;
+    let live = tf.dir().join("examples/platform/live");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(live.join("manifest.json"))?)?;
+    let region = manifest["state_region"]
+        .as_str()
+        .context("no state region")?
+        .to_string();
+
+    // The emulator's state bucket (see the module comment).
+    let aws = Aws::new().await?;
+    let state_bucket = random_name("state");
+    aws.s3()
+        .create_bucket()
+        .bucket(&state_bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    region.as_str(),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .context("creating the emulator's state bucket")?;
+    let backend = tf.dir().join("moto.tfbackend");
+    std::fs::write(
+        &backend,
+        format!(
+            "bucket = \"{state_bucket}\"\nendpoints = {{\n  s3  = \"{endpoint}\"\n  sts = \"{endpoint}\"\n}}\nuse_path_style = true\nskip_credentials_validation = true\nskip_requesting_account_id = true\nskip_metadata_api_check = true\nskip_region_validation = true\n"
+        ),
+    )?;
+    let vars = [
+        format!("-var=endpoint_url={endpoint}"),
+        format!("-var=state_bucket={state_bucket}"),
+    ];
+
+    let roots = selected_roots(&manifest)?;
+    ensure!(
+        roots.iter().any(|r| r["stack"] == "network")
+            && roots.iter().any(|r| r["stack"] == "bootstrap"),
+        "unexpected selection: {roots:?}"
+    );
+    let mut applied = Vec::new();
+    let mut outcome: Result<()> = Ok(());
+    for root in &roots {
+        let path = root["path"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("live/")
+            .to_string();
+        let chdir = format!("-chdir=examples/platform/live/{path}");
+        let mut init = vec![chdir.as_str(), "init", "-input=false", "-no-color"];
+        let backend_arg = format!("-backend-config={}", backend.display());
+        if root["backend"] == "s3" {
+            init.push(&backend_arg);
+        }
+        let step = async {
+            tf.run(&init).await?;
+            let mut apply = vec![
+                chdir.as_str(),
+                "apply",
+                "-input=false",
+                "-no-color",
+                "-auto-approve",
+            ];
+            apply.extend(vars.iter().map(String::as_str));
+            tf.run(&apply).await?;
+            let mut plan = vec![
+                chdir.as_str(),
+                "plan",
+                "-input=false",
+                "-no-color",
+                "-detailed-exitcode",
+            ];
+            plan.extend(vars.iter().map(String::as_str));
+            let out = tf.run_with_ok_codes(&plan, &[0, 2]).await?;
+            if out.exit_code == 2 {
+                bail!(
+                    "after applying {path}, the next plan was not empty:\n{}",
+                    out.combined()
+                );
+            }
+            Ok(())
+        };
+        if let Err(e) = step.await {
+            outcome = Err(e.context(format!("root {path}")));
+            break;
+        }
+        applied.push((chdir.clone(), root.clone()));
+    }
+
+    // What exists where, read back through the AWS API in each account.
+    if outcome.is_ok() {
+        outcome = async {
+            let mgmt = buckets_of(&aws, "210000000001").await?;
+            ensure!(mgmt.iter().any(|b| b.starts_with("acme-bank-tfstate")), "no state bucket in the management account: {mgmt:?}");
+            let logs = buckets_of(&aws, "210000000003").await?;
+            ensure!(logs.len() >= 3, "expected the audit, archive and flow-log buckets in the log-archive account: {logs:?}");
+            let dev = buckets_of(&aws, "210000000005").await?;
+            ensure!(!dev.is_empty(), "no storage bucket in the development account");
+            ensure!(!dev.iter().any(|b| mgmt.contains(b)), "a development bucket is owned by the management account");
+            let ec2 = ec2_in(&endpoint, "210000000005", &region).await?;
+            let vpcs = ec2
+                .describe_vpcs()
+                .filters(aws_sdk_ec2::types::Filter::builder().name("tag:bankplatform:vpc").values("acme-bank-dev-eu-west-1").build())
+                .send()
+                .await
+                .context("DescribeVpcs in the development account")?;
+            ensure!(vpcs.vpcs().len() == 1, "expected the development VPC in account 210000000005, found {:?}", vpcs.vpcs());
+            ensure!(vpcs.vpcs()[0].owner_id() == Some("210000000005"), "the VPC belongs to {:?}", vpcs.vpcs()[0].owner_id());
+            eprintln!("[bp-acc] platform: management {mgmt:?}; log-archive {logs:?}; development buckets {dev:?} and VPC {:?}", vpcs.vpcs()[0].vpc_id());
+            Ok(())
+        }
+        .await;
+    }
+
+    // Destroy in reverse order.
+    for (chdir, root) in applied.iter().rev() {
+        let mut destroy = vec![
+            chdir.as_str(),
+            "destroy",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+        ];
+        destroy.extend(vars.iter().map(String::as_str));
+        if let Err(e) = tf.run(&destroy).await {
+            if outcome.is_ok() {
+                outcome = Err(e.context(format!("destroying {}", root["id"])));
+            }
+        }
+    }
+    outcome
+}
