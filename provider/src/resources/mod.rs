@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::framework::ResourceRegistry;
 
+mod common;
 pub mod ec2;
+mod kms;
 pub mod s3;
 
 /// Every resource type of the provider.

@@ -366,6 +366,19 @@ impl Value {
         }
     }
 
+    /// Replaces every unknown (at any depth) with null: for a partial state
+    /// saved after a failure, which Terraform requires to be wholly known.
+    pub fn unknowns_to_null(&mut self) {
+        match self {
+            Value::Unknown(_) => *self = Value::Null,
+            Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+                items.iter_mut().for_each(Value::unknowns_to_null)
+            }
+            Value::Map(m) | Value::Object(m) => m.values_mut().for_each(Value::unknowns_to_null),
+            _ => {}
+        }
+    }
+
     /// Semantic equality: like `==`, but set elements are compared as
     /// multisets, and numbers (also in refinements) by value, so `1.0 == 1`.
     pub fn semantically_equal(&self, other: &Value) -> bool {

@@ -20,7 +20,6 @@
 //! EC2.21/CIS 6.2, EC2.15, CIS 6.8, and the restricted tier's isolation.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -31,6 +30,7 @@ use crate::aws::{Clients, ProviderCtx, Target};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{int_between, one_of};
 use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource};
+use crate::resources::common::{clients, error_diags, target_of};
 use crate::value::{AttrPath, Type, Value};
 
 /// The resource type.
@@ -147,32 +147,12 @@ impl HardenedVpc {
     }
 }
 
-fn target_of(v: &Value) -> Target {
-    let t = v.get("target");
-    Target {
-        assume_role_arn: t.get("assume_role_arn").as_str().map(str::to_string),
-        region: t.get("region").as_str().map(str::to_string),
-    }
-}
-
 fn list_str(v: &Value) -> Vec<String> {
     v.as_list()
         .unwrap_or(&[])
         .iter()
         .filter_map(|x| x.as_str().map(str::to_string))
         .collect()
-}
-
-fn error_diags(summary: &str, errors: &[String]) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    d.error(summary, errors.join("\n"));
-    d
-}
-
-async fn clients(ctx: &ProviderCtx, v: &Value) -> Result<Arc<Clients>, Diagnostics> {
-    ctx.clients(&target_of(v))
-        .await
-        .map_err(|e| error_diags("Cannot reach AWS", &[e]))
 }
 
 /// A map of maps from prior state, keeping only the entries still wanted
@@ -1048,20 +1028,8 @@ impl HardenedVpc {
         }
     }
 }
-
-/// Replaces every unknown with null.
 fn null_unknowns(mut v: Value) -> Value {
-    fn walk(v: &mut Value) {
-        match v {
-            Value::Unknown(_) => *v = Value::Null,
-            Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
-                items.iter_mut().for_each(walk)
-            }
-            Value::Map(m) | Value::Object(m) => m.values_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    walk(&mut v);
+    v.unknowns_to_null();
     v
 }
 

@@ -13,13 +13,12 @@ use futures::future::join_all;
 
 use super::vpc_model::{compliance, DesiredVpc, NaclRule, ObservedVpc, AZ_TAG, TIER_TAG, VPC_TAG};
 use crate::aws::{error_code, error_message, is_not_found, Clients};
+use crate::resources::kms::managed_key;
 
 type Fut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 
 /// How long to wait for a NAT gateway to become available or deleted.
 const NAT_TIMEOUT: Duration = Duration::from_secs(600);
-/// KMS deletion window for the flow-log key this resource created.
-const KEY_DELETION_WINDOW_DAYS: i32 = 30;
 
 fn tag(k: &str, v: &str) -> t::Tag {
     t::Tag::builder().key(k).value(v).build()
@@ -1285,17 +1284,8 @@ async fn ensure_flow_log_prerequisites(
         })?;
     Ok(Some(arn))
 }
-
 async fn find_managed_key(c: &Clients, vpc_id: &str) -> Result<Option<String>, String> {
-    match c.kms.describe_key().key_id(key_alias(vpc_id)).send().await {
-        Ok(out) => Ok(out.key_metadata.and_then(|m| m.arn)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(format!(
-            "reading KMS alias {}: {}",
-            key_alias(vpc_id),
-            error_message(&e)
-        )),
-    }
+    managed_key::find(c, &key_alias(vpc_id)).await
 }
 
 async fn create_key(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Result<String, String> {
@@ -1306,48 +1296,19 @@ async fn create_key(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Result<String,
          "Action":["kms:Encrypt*","kms:Decrypt*","kms:ReEncrypt*","kms:GenerateDataKey*","kms:Describe*"],"Resource":"*",
          "Condition":{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":format!("arn:aws:logs:{}:{account}:log-group:{}", c.region, log_group_name(vpc_id))}}}
     ]});
-    let mut req = c
-        .kms
-        .create_key()
-        .description(format!(
-            "Flow logs of VPC {vpc_id} ({}) (bankplatform)",
-            d.name
-        ))
-        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
-        .policy(policy.to_string());
-    for (k, v) in &d.tags_all {
-        req = req.tags(
-            aws_sdk_kms::types::Tag::builder()
-                .tag_key(k)
-                .tag_value(v)
-                .build()
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    let out = req
-        .send()
-        .await
-        .map_err(|e| format!("creating the flow-log KMS key: {}", error_message(&e)))?;
-    let meta = out
-        .key_metadata
-        .ok_or("KMS CreateKey returned no key metadata")?;
-    let arn = meta.arn.clone().unwrap_or_else(|| meta.key_id.clone());
-    let (r, a) = tokio::join!(
-        c.kms.enable_key_rotation().key_id(&meta.key_id).send(),
-        c.kms
-            .create_alias()
-            .alias_name(key_alias(vpc_id))
-            .target_key_id(&meta.key_id)
-            .send()
-    );
-    r.map_err(|e| {
-        format!(
-            "enabling rotation of KMS Key ({arn}): {}",
-            error_message(&e)
-        )
-    })?;
-    a.map_err(|e| format!("aliasing KMS Key ({arn}): {}", error_message(&e)))?;
-    Ok(arn)
+    let tags: Vec<(String, String)> = d
+        .tags_all
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    managed_key::create(
+        c,
+        &key_alias(vpc_id),
+        &format!("Flow logs of VPC {vpc_id} ({}) (bankplatform)", d.name),
+        &tags,
+        Some(policy.to_string()),
+    )
+    .await
 }
 
 async fn ensure_flow_log(
@@ -1850,32 +1811,7 @@ pub(super) async fn destroy(
             let Some(arn) = find_managed_key(c, vpc_id).await? else {
                 return Ok(());
             };
-            let _ = c
-                .kms
-                .delete_alias()
-                .alias_name(key_alias(vpc_id))
-                .send()
-                .await;
-            let id = arn.rsplit('/').next().unwrap_or(&arn).to_string();
-            match c
-                .kms
-                .schedule_key_deletion()
-                .key_id(&id)
-                .pending_window_in_days(KEY_DELETION_WINDOW_DAYS)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e)
-                    if is_not_found(&e) || error_code(&e) == Some("KMSInvalidStateException") =>
-                {
-                    Ok(())
-                }
-                Err(e) => Err(format!(
-                    "scheduling deletion of KMS Key ({arn}): {}",
-                    error_message(&e)
-                )),
-            }
+            managed_key::retire(c, &key_alias(vpc_id), &arn).await
         };
         let (a, b, k) = tokio::join!(lg, iam, key);
         errors.extend([a, b, k].into_iter().filter_map(Result::err));

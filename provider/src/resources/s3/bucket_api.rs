@@ -13,15 +13,12 @@ use super::bucket_model::{
     canonical_json, Desired, LifecycleRule, Lock, Observed, Replication, OWNER_TAG, PURPOSE_TAG,
 };
 use crate::aws::{error_code, error_message, is_not_found, Clients};
+use crate::resources::kms::managed_key;
 
 /// How often and how long S3 configuration calls are retried on the
 /// transient errors S3 returns right after a bucket is created.
 const S3_CONFIG_ATTEMPTS: u32 = 8;
 const S3_CONFIG_BACKOFF: Duration = Duration::from_millis(250);
-
-/// KMS deletion window for keys this provider created (the longest AWS allows:
-/// a key removed by mistake can be recovered for 30 days).
-const KEY_DELETION_WINDOW_DAYS: i32 = 30;
 
 fn transient(code: Option<&str>) -> bool {
     matches!(
@@ -105,116 +102,39 @@ pub(super) async fn create_bucket(
         _ => format!("creating S3 Bucket ({bucket}): {}", error_message(&e)),
     })
 }
-
 /// Creates the bucket's customer-managed key: rotation on, tagged, aliased.
 pub(super) async fn create_key(
     c: &Clients,
     bucket: &str,
     tags: &BTreeMap<String, String>,
 ) -> Result<String, String> {
-    let mut req = c
-        .kms
-        .create_key()
-        .description(format!("S3 bucket {bucket} (bankplatform)"))
-        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
-        .tags(
-            aws_sdk_kms::types::Tag::builder()
-                .tag_key(OWNER_TAG)
-                .tag_value(bucket)
-                .build()
-                .map_err(|e| e.to_string())?,
-        );
-    for (k, v) in tags {
-        req = req.tags(
-            aws_sdk_kms::types::Tag::builder()
-                .tag_key(k)
-                .tag_value(v)
-                .build()
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    let out = req.send().await.map_err(|e| {
-        format!(
-            "creating KMS Key for S3 Bucket ({bucket}): {}",
-            error_message(&e)
-        )
-    })?;
-    let meta = out
-        .key_metadata
-        .ok_or("KMS CreateKey returned no key metadata")?;
-    let arn = meta.arn.unwrap_or_else(|| meta.key_id.clone());
-    let rotation = c.kms.enable_key_rotation().key_id(&meta.key_id).send();
-    let alias = c
-        .kms
-        .create_alias()
-        .alias_name(key_alias(bucket))
-        .target_key_id(&meta.key_id)
-        .send();
-    let (r, a) = tokio::join!(rotation, alias);
-    r.map_err(|e| {
-        format!(
-            "enabling rotation of KMS Key ({arn}): {}",
-            error_message(&e)
-        )
-    })?;
-    a.map_err(|e| format!("aliasing KMS Key ({arn}): {}", error_message(&e)))?;
-    Ok(arn)
+    let mut all: Vec<(String, String)> = vec![(OWNER_TAG.to_string(), bucket.to_string())];
+    all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    managed_key::create(
+        c,
+        &key_alias(bucket),
+        &format!("S3 bucket {bucket} (bankplatform)"),
+        &all,
+        None,
+    )
+    .await
 }
 
 /// The alias of a bucket's managed key.
 pub(super) fn key_alias(bucket: &str) -> String {
     format!("alias/bankplatform/s3/{bucket}")
 }
-
 /// The managed key of a bucket, found by its alias.
 pub(super) async fn find_managed_key(c: &Clients, bucket: &str) -> Result<Option<String>, String> {
-    match c.kms.describe_key().key_id(key_alias(bucket)).send().await {
-        Ok(out) => Ok(out.key_metadata.and_then(|m| m.arn)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(format!(
-            "reading KMS alias {}: {}",
-            key_alias(bucket),
-            error_message(&e)
-        )),
-    }
+    managed_key::find(c, &key_alias(bucket)).await
 }
-
 /// Deletes the alias and schedules deletion of a managed key.
 pub(super) async fn retire_key(c: &Clients, bucket: &str, key_arn: &str) -> Result<(), String> {
-    let _ = c
-        .kms
-        .delete_alias()
-        .alias_name(key_alias(bucket))
-        .send()
-        .await;
-    // The key id (the ARN's last part) works everywhere; moto accepts no ARN here.
-    let key_id = key_arn.rsplit('/').next().unwrap_or(key_arn);
-    match c
-        .kms
-        .schedule_key_deletion()
-        .key_id(key_id)
-        .pending_window_in_days(KEY_DELETION_WINDOW_DAYS)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) || error_code(&e) == Some("KMSInvalidStateException") => Ok(()),
-        Err(e) => Err(format!(
-            "scheduling deletion of KMS Key ({key_arn}): {}",
-            error_message(&e)
-        )),
-    }
+    managed_key::retire(c, &key_alias(bucket), key_arn).await
 }
-
 /// Whether automatic rotation is on for a key (None when it cannot be read).
 pub(super) async fn key_rotation(c: &Clients, key_arn: &str) -> Option<bool> {
-    c.kms
-        .get_key_rotation_status()
-        .key_id(key_arn)
-        .send()
-        .await
-        .ok()
-        .map(|o| o.key_rotation_enabled)
+    managed_key::rotation(c, key_arn).await
 }
 
 /// Name of the replication role created for a bucket (stable, ≤ 64 chars).

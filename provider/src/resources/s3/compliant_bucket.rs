@@ -17,7 +17,6 @@
 //! reports both the failure and the rollback.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -27,6 +26,7 @@ use crate::aws::{Clients, ProviderCtx, Target};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{int_between, one_of};
 use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource};
+use crate::resources::common::{clients, error_diags, target_of};
 use crate::value::{Type, Value};
 
 /// The resource type.
@@ -136,14 +136,6 @@ fn lifecycle_rules_type() -> Type {
     ]))
 }
 
-fn target_of(v: &Value) -> Target {
-    let t = v.get("target");
-    Target {
-        assume_role_arn: t.get("assume_role_arn").as_str().map(str::to_string),
-        region: t.get("region").as_str().map(str::to_string),
-    }
-}
-
 /// Sets the default access-log prefix when logging is on and no prefix is configured.
 fn fill_log_prefix(planned: &mut Value, config: &Value, bucket: &str) {
     let logging = config.get("access_logging");
@@ -172,18 +164,6 @@ fn merge_tags(defaults: &BTreeMap<String, String>, tags: &Value) -> Option<Value
         all.insert(k.clone(), v.as_str()?.to_string());
     }
     Some(Value::string_map(all))
-}
-
-fn error_diags(summary: &str, errors: &[String]) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    d.error(summary, errors.join("\n"));
-    d
-}
-
-async fn clients(ctx: &ProviderCtx, v: &Value) -> Result<Arc<Clients>, Diagnostics> {
-    ctx.clients(&target_of(v))
-        .await
-        .map_err(|e| error_diags("Cannot reach AWS", &[e]))
 }
 
 impl CompliantBucket {
@@ -589,18 +569,6 @@ async fn apply_time_policy(c: &Clients, planned: &Value, d: &Desired, arn: &str)
     model::bucket_policy(arn, account.as_deref(), &stmts)
 }
 
-/// Replaces every unknown with null (for a partial state saved after a failure).
-fn unknowns_to_null(v: &mut Value) {
-    match v {
-        Value::Unknown(_) => *v = Value::Null,
-        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
-            items.iter_mut().for_each(unknowns_to_null)
-        }
-        Value::Map(m) | Value::Object(m) => m.values_mut().for_each(unknowns_to_null),
-        _ => {}
-    }
-}
-
 fn generated_name(prefix: Option<&str>) -> String {
     let prefix = prefix.unwrap_or("bankplatform-");
     let stamp = time::OffsetDateTime::now_utc();
@@ -754,7 +722,7 @@ impl Resource for CompliantBucket {
             )),
             Err(e) => {
                 // It exists: keep it in state so the next apply converges.
-                unknowns_to_null(&mut prior);
+                prior.unknowns_to_null();
                 let mut r = ApplyResult::ok(prior);
                 r.diags.error("Cannot read back the new bucket", e);
                 r
@@ -1072,7 +1040,7 @@ impl CompliantBucket {
                 format!("{}\n\nCleanup also failed:\n{}\n\nThe bucket is kept in state (tainted), so the next apply replaces it.", errors.join("\n"), left.join("\n")),
             );
             let mut s = planned.clone();
-            unknowns_to_null(&mut s);
+            s.unknowns_to_null();
             s.set_attr("bucket", Value::string(bucket));
             s.set_attr("id", Value::string(bucket));
             s.set_attr("kms_key_arn", key.map(Value::string).unwrap_or(Value::Null));

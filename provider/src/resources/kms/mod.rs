@@ -1,0 +1,3 @@
+//! KMS helpers shared by the resources that create their own keys.
+
+pub(crate) mod managed_key;
