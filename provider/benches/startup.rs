@@ -31,15 +31,11 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use hyper_util::rt::TokioIo;
 use prost::bytes::{Buf as _, BufMut as _};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::ClientConfig;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 
 const COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const OURS_BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-bankplatform");
@@ -48,147 +44,14 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 // ---------------------------------------------------------------------------
 // go-plugin AutoMTLS client side (same construction as tests/plugin_handshake.rs)
-
-struct ClientIdentity {
-    cert: CertificateDer<'static>,
-    key: PrivatePkcs8KeyDer<'static>,
-    pem: String,
-}
-
-/// ECDSA P-521, CN/SAN localhost, O HashiCorp, IsCA, client+server auth:
-/// what go-plugin's `generateCert` gives Terraform.
-fn go_plugin_client_identity() -> ClientIdentity {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "HashiCorp");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
-    ];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ClientAuth,
-        ExtendedKeyUsagePurpose::ServerAuth,
-    ];
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::seconds(30);
-    params.not_after = now + time::Duration::days(365);
-    let cert = params.self_signed(&key).unwrap();
-    ClientIdentity {
-        pem: cert.pem(),
-        cert: cert.der().clone(),
-        key: PrivatePkcs8KeyDer::from(key.serialize_der()),
-    }
-}
-
-/// Trusts exactly the certificate from handshake field 6, as go-plugin does.
-#[derive(Debug)]
-struct PinnedServer {
-    der: Vec<u8>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedServer {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.der.as_slice() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-fn client_config(server_der: &[u8], id: &ClientIdentity) -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(PinnedServer {
-        der: server_der.to_vec(),
-        algorithms: provider.signature_verification_algorithms,
-    });
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_client_auth_cert(
-            vec![id.cert.clone()],
-            PrivateKeyDer::Pkcs8(id.key.clone_key()),
-        )
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    Arc::new(config)
-}
-
-trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+#[path = "../tests/support/goplugin_client.rs"]
+mod goplugin_client;
+use goplugin_client::{client_config, go_plugin_client_identity, ClientIdentity};
 
 /// Connects over the unix socket, with mTLS when the handshake carried a
 /// server certificate, and waits until the HTTP/2 connection is up.
 async fn connect(socket: &Path, tls: Option<Arc<ClientConfig>>) -> Result<Channel, String> {
-    let socket = socket.to_path_buf();
-    let connector = tower::service_fn(move |_: Uri| {
-        let socket = socket.clone();
-        let tls = tls.clone();
-        async move {
-            let stream = tokio::net::UnixStream::connect(&socket).await?;
-            let io: Box<dyn Io> = match tls {
-                None => Box::new(stream),
-                Some(config) => {
-                    let name = ServerName::try_from("localhost").unwrap();
-                    Box::new(
-                        tokio_rustls::TlsConnector::from(config)
-                            .connect(name, stream)
-                            .await?,
-                    )
-                }
-            };
-            Ok::<_, std::io::Error>(TokioIo::new(io))
-        }
-    });
-    Endpoint::from_static("http://localhost")
-        .connect_timeout(STEP)
-        .connect_with_connector(connector)
+    goplugin_client::channel(socket, tls)
         .await
         .map_err(|e| format!("connect: {e:?}"))
 }
@@ -433,7 +296,7 @@ async fn probe(bin: &Path, id: &ClientIdentity, socket_dir: &Path) -> Result<Sam
             let der = base64::engine::general_purpose::STANDARD_NO_PAD
                 .decode(cert.trim_end_matches('='))
                 .map_err(|e| format!("certificate field: {e}"))?;
-            Some(client_config(&der, id))
+            Some(client_config(&der, Some(id), rustls::DEFAULT_VERSIONS))
         }
         None => None,
     };

@@ -16,12 +16,7 @@ use bankplatform_provider::pb::plugin::grpc_controller_client::GrpcControllerCli
 use bankplatform_provider::pb::plugin::grpc_stdio_client::GrpcStdioClient;
 use bankplatform_provider::pb::plugin::Empty;
 use base64::Engine as _;
-use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme, SupportedProtocolVersion};
-use tonic::transport::{Channel, Endpoint, Uri};
+use rustls::ClientConfig;
 
 const COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-bankplatform");
@@ -50,163 +45,9 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 
 // ---------------------------------------------------------------------------
 // Certificates
-
-/// A client certificate made exactly like go-plugin's AutoMTLS one
-/// (`mtls.go` generateCert): ECDSA P-521, CN/DNS SAN localhost, O HashiCorp,
-/// IsCA, clientAuth + serverAuth.
-struct ClientIdentity {
-    cert: CertificateDer<'static>,
-    key: PrivatePkcs8KeyDer<'static>,
-    pem: String,
-}
-
-fn go_plugin_client_identity() -> ClientIdentity {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "HashiCorp");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
-    ];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ClientAuth,
-        ExtendedKeyUsagePurpose::ServerAuth,
-    ];
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::seconds(30);
-    params.not_after = now + time::Duration::days(262_980 / 24);
-    let cert = params.self_signed(&key).unwrap();
-    ClientIdentity {
-        pem: cert.pem(),
-        cert: cert.der().clone(),
-        key: PrivatePkcs8KeyDer::from(key.serialize_der()),
-    }
-}
-
-/// Trusts exactly one server certificate (what go-plugin does with field 6).
-#[derive(Debug)]
-struct PinnedServer {
-    der: Vec<u8>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedServer {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        assert_eq!(server_name.to_str(), "localhost");
-        if end_entity.as_ref() == self.der.as_slice() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-fn client_config(
-    server_der: &[u8],
-    identity: Option<&ClientIdentity>,
-    version: &'static SupportedProtocolVersion,
-) -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(PinnedServer {
-        der: server_der.to_vec(),
-        algorithms: provider.signature_verification_algorithms,
-    });
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[version])
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(verifier);
-    let mut config = match identity {
-        Some(id) => builder
-            .with_client_auth_cert(
-                vec![id.cert.clone()],
-                PrivateKeyDer::Pkcs8(id.key.clone_key()),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    Arc::new(config)
-}
-
-// ---------------------------------------------------------------------------
-// gRPC clients over the unix socket
-
-async fn channel(
-    socket: &Path,
-    tls: Option<Arc<ClientConfig>>,
-) -> Result<Channel, tonic::transport::Error> {
-    let socket = socket.to_path_buf();
-    let connector = tower::service_fn(move |_: Uri| {
-        let socket = socket.clone();
-        let tls = tls.clone();
-        async move {
-            let stream = tokio::net::UnixStream::connect(&socket).await?;
-            let io: Box<dyn Io> = match tls {
-                None => Box::new(stream),
-                Some(config) => {
-                    let name = ServerName::try_from("localhost").unwrap();
-                    let tls = tokio_rustls::TlsConnector::from(config)
-                        .connect(name, stream)
-                        .await?;
-                    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
-                    Box::new(tls)
-                }
-            };
-            Ok::<_, std::io::Error>(TokioIo::new(io))
-        }
-    });
-    Endpoint::from_static("http://localhost")
-        .connect_timeout(STEP)
-        .connect_with_connector(connector)
-        .await
-}
-
-trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+#[path = "support/goplugin_client.rs"]
+mod goplugin_client;
+use goplugin_client::{channel, client_config, go_plugin_client_identity};
 
 /// Calls `plugin.GRPCController/Shutdown`; `Err` when the connection or the
 /// call fails.
@@ -458,17 +299,17 @@ async fn automtls_with_p521_client_cert_and_fast_shutdown() {
         .expect("field 6 is RawStdEncoding base64");
 
     // No client certificate: rejected, and the server keeps running.
-    let anonymous = client_config(&server_der, None, &rustls::version::TLS13);
+    let anonymous = client_config(&server_der, None, &[&rustls::version::TLS13]);
     let err = call_shutdown(&socket, Some(anonymous)).await;
     assert!(
         err.is_err(),
         "a client without certificate must be rejected"
     );
-    let anonymous12 = client_config(&server_der, None, &rustls::version::TLS12);
+    let anonymous12 = client_config(&server_der, None, &[&rustls::version::TLS12]);
     assert!(call_shutdown(&socket, Some(anonymous12)).await.is_err());
 
     // A different (valid-looking) go-plugin certificate: rejected too.
-    let other = client_config(&server_der, Some(&stranger), &rustls::version::TLS13);
+    let other = client_config(&server_der, Some(&stranger), &[&rustls::version::TLS13]);
     assert!(call_shutdown(&socket, Some(other)).await.is_err());
 
     // Plaintext h2c against the TLS server: rejected.
@@ -479,14 +320,14 @@ async fn automtls_with_p521_client_cert_and_fast_shutdown() {
     );
 
     // The pinned P-521 certificate works over TLS 1.2 (health) ...
-    let tls12 = client_config(&server_der, Some(&client), &rustls::version::TLS12);
+    let tls12 = client_config(&server_der, Some(&client), &[&rustls::version::TLS12]);
     assert_eq!(
         health_status(&socket, Some(tls12), "plugin").await,
         1 /* SERVING */
     );
 
     // ... and TLS 1.3. Open the stdio stream like Terraform, then Shutdown.
-    let tls13 = client_config(&server_der, Some(&client), &rustls::version::TLS13);
+    let tls13 = client_config(&server_der, Some(&client), &[&rustls::version::TLS13]);
     let ch = channel(&socket, Some(tls13.clone()))
         .await
         .expect("connect with client cert");
