@@ -65,9 +65,15 @@ pub fn moto_server() -> Result<PathBuf> {
     executable(&path).context("moto_server not found (set BP_MOTO_SERVER, or run scripts/setup.sh)")
 }
 
-/// The workspace root: the parent of this crate's directory.
+/// The workspace root: the parent of this crate's directory. Read from the
+/// environment cargo sets when it runs the tests, not baked in at compile
+/// time: the library may have been compiled in another checkout sharing the
+/// same target dir (CI clones do), and must not read that checkout's files.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("the acceptance-tests crate lives inside the workspace")
         .to_path_buf()

@@ -6,4 +6,5 @@ mod ec2_hardened_vpc;
 mod harness_self_test;
 mod platform_tree;
 mod provider_functions;
+mod release_install;
 mod s3_compliant_bucket;

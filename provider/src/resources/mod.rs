@@ -24,7 +24,13 @@ mod tests {
     use std::path::PathBuf;
 
     fn repo() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+        // Read at run time: a test binary reused from another checkout of the
+        // same target dir must still look at this checkout.
+        PathBuf::from(
+            std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("..")
     }
 
     /// Every resource has an example, an acceptance-test file and a reference
