@@ -139,29 +139,11 @@ pub async fn nacl_ingress(
         .collect())
 }
 
-/// Number of rules (ingress + egress) on the VPC's default security group.
-pub async fn default_sg_rules(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<usize> {
-    let out = ec2
-        .describe_security_groups()
-        .filters(by_vpc(vpc_id))
-        .filters(
-            Filter::builder()
-                .name("group-name")
-                .values("default")
-                .build(),
-        )
-        .send()
-        .await
-        .context("DescribeSecurityGroups")?;
-    let sg = out
-        .security_groups()
-        .first()
-        .context("no default security group")?;
-    Ok(sg.ip_permissions().len() + sg.ip_permissions_egress().len())
-}
-
-/// The default security group's id.
-pub async fn default_sg_id(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<String> {
+/// The VPC's default security group.
+async fn default_sg(
+    ec2: &aws_sdk_ec2::Client,
+    vpc_id: &str,
+) -> Result<aws_sdk_ec2::types::SecurityGroup> {
     let out = ec2
         .describe_security_groups()
         .filters(by_vpc(vpc_id))
@@ -176,9 +158,23 @@ pub async fn default_sg_id(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<St
         .context("DescribeSecurityGroups")?;
     out.security_groups()
         .first()
-        .and_then(|g| g.group_id())
-        .map(str::to_string)
+        .cloned()
         .context("no default security group")
+}
+
+/// Number of rules (ingress + egress) on the VPC's default security group.
+pub async fn default_sg_rules(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<usize> {
+    let sg = default_sg(ec2, vpc_id).await?;
+    Ok(sg.ip_permissions().len() + sg.ip_permissions_egress().len())
+}
+
+/// The default security group's id.
+pub async fn default_sg_id(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<String> {
+    default_sg(ec2, vpc_id)
+        .await?
+        .group_id()
+        .map(str::to_string)
+        .context("the default security group has no id")
 }
 
 /// The VPC's flow logs: (id, traffic type, status, log group or destination).
