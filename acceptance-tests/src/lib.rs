@@ -10,7 +10,9 @@
 //!
 //! Modules, from the bottom up:
 //! - [`tools`] finds Terraform, `moto_server` and the provider binary (built once);
+//! - [`daemon`] keeps server processes alive exactly as long as the test process;
 //! - [`moto`] starts one shared `moto_server` per test process;
+//! - [`https_server`] serves directories over HTTPS with Debian's nginx (mirrors, registry);
 //! - [`mirror`] lays the provider out as a filesystem mirror and writes the CLI config;
 //! - [`terraform`] runs Terraform commands in one working directory;
 //! - [`step`] is the test-case model and its runner;
@@ -21,6 +23,8 @@
 
 pub mod aws;
 pub mod checks;
+pub mod daemon;
+pub mod https_server;
 pub mod mirror;
 pub mod moto;
 pub mod step;

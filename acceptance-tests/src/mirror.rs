@@ -60,7 +60,7 @@ pub fn cli_config_without_provider() -> Result<PathBuf> {
 
 fn build(with_provider: bool) -> Result<Mirror> {
     let base = tools::harness_dir()?;
-    remove_stale_mirrors(&base);
+    tools::remove_entries_of_exited_processes(&base, &["mirror-", "empty-mirror-"]);
     let kind = if with_provider {
         "mirror"
     } else {
@@ -123,23 +123,4 @@ fn platform() -> String {
         other => other,
     };
     format!("{}_{arch}", std::env::consts::OS)
-}
-
-/// Removes `mirror-<pid>` directories whose test process has exited.
-fn remove_stale_mirrors(base: &Path) {
-    let Ok(entries) = std::fs::read_dir(base) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let pid = name
-            .strip_prefix("mirror-")
-            .or_else(|| name.strip_prefix("empty-mirror-"))
-            .and_then(|pid| pid.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-    }
 }

@@ -8,14 +8,15 @@
 //! already running instead. moto's own output goes to `<target>/bp-acc/moto-<pid>-<port>.log`.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::daemon::{self, free_port};
 use crate::tools;
 
 /// How long moto may take to answer after it was started.
@@ -51,7 +52,9 @@ fn start() -> Result<String> {
         return Ok(url);
     }
     let bin = tools::moto_server()?;
-    remove_stale_logs();
+    if let Ok(dir) = tools::harness_dir() {
+        tools::remove_entries_of_exited_processes(&dir, &["moto-"]);
+    }
     let mut last_error = anyhow!("moto_server was not started");
     // The free port is found by binding and releasing it, so another process can take it
     // in between; a few attempts cover that race.
@@ -64,66 +67,11 @@ fn start() -> Result<String> {
     Err(last_error)
 }
 
-/// Starts moto from a thread that lives as long as the test process.
-///
-/// `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits, not the
-/// process. libtest runs each test on its own short-lived thread, and each
-/// `#[tokio::test]` has its own runtime threads, so spawning from either would kill moto
-/// as soon as the first test finished. The keeper thread spawns moto, waits until it
-/// answers, reports the result, and then parks until the process exits.
+/// Starts moto on a free port, alive for as long as the test process (see [`daemon`]).
 fn spawn_on_keeper_thread(bin: &Path) -> Result<String> {
     let port = free_port()?;
     let log_path = tools::harness_dir()?.join(format!("moto-{}-{port}.log", std::process::id()));
-    let (tx, rx) = mpsc::channel::<Result<String, String>>();
-    let bin = bin.to_path_buf();
-    std::thread::Builder::new()
-        .name("bp-acc-moto".into())
-        .spawn(move || {
-            let result = spawn_moto(&bin, port, &log_path).and_then(|mut child| {
-                let addr = SocketAddr::from(([127, 0, 0, 1], port));
-                match wait_ready(addr, Some(&mut child)) {
-                    Ok(()) => Ok((child, format!("http://127.0.0.1:{port}"))),
-                    Err(e) => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                        Err(e.context(format!(
-                            "moto_server on port {port} did not start; its log ({}):\n{log}",
-                            log_path.display()
-                        )))
-                    }
-                }
-            });
-            match result {
-                Ok((child, url)) => {
-                    let _ = tx.send(Ok(url));
-                    // Keeping `child` alive here is not what keeps moto running (dropping a
-                    // Child does not kill it); this thread's life is, through PDEATHSIG.
-                    let _child = child;
-                    loop {
-                        std::thread::park();
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(format!("{e:#}")));
-                }
-            }
-        })
-        .context("spawning the moto keeper thread")?;
-    rx.recv()
-        .context("the moto keeper thread died")?
-        .map_err(anyhow::Error::msg)
-}
-
-/// Spawns `moto_server` so that the kernel kills it when the spawning thread exits.
-///
-/// The workspace forbids unsafe code; this crate lowers that to `deny` in its Cargo.toml
-/// and allows it here only. `pre_exec` is unsafe because the closure runs in the forked
-/// child before `exec`, where only async-signal-safe calls are allowed; `prctl` is one.
-#[allow(unsafe_code)]
-fn spawn_moto(bin: &Path, port: u16, log_path: &Path) -> Result<Child> {
-    use std::os::unix::process::CommandExt;
-    let log = std::fs::File::create(log_path)
+    let log = std::fs::File::create(&log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
     let mut cmd = Command::new(bin);
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -132,46 +80,15 @@ fn spawn_moto(bin: &Path, port: u16, log_path: &Path) -> Result<Child> {
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
-    // SAFETY: the closure only calls prctl(2), which is async-signal-safe, and allocates
-    // nothing.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.spawn()
-        .with_context(|| format!("starting {}", bin.display()))
-}
-
-/// Removes the logs of moto servers whose test process has exited; the newest run's log
-/// stays until the next run starts.
-fn remove_stale_logs() {
-    let Ok(dir) = tools::harness_dir() else {
-        return;
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let pid = name
-            .strip_prefix("moto-")
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
-}
-
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    daemon::start_kept("moto", cmd, move |child| wait_ready(addr, Some(child))).map_err(|e| {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        e.context(format!(
+            "moto_server on port {port} did not start; its log ({}):\n{log}",
+            log_path.display()
+        ))
+    })?;
+    Ok(format!("http://127.0.0.1:{port}"))
 }
 
 /// Polls until `GET /moto-api/` answers 200, or the child exits, or the timeout passes.

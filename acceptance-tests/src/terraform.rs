@@ -139,6 +139,8 @@ pub struct Terraform {
     version: TfVersion,
     cli_config: PathBuf,
     dir: PathBuf,
+    // Extra environment for every command (e.g. SSL_CERT_FILE for a private registry).
+    env: Vec<(String, std::ffi::OsString)>,
     // Deletes the directory on drop; `None` once it is persisted.
     _temp: Option<tempfile::TempDir>,
 }
@@ -174,8 +176,15 @@ impl Terraform {
             version,
             cli_config: cli_config.to_path_buf(),
             dir,
+            env: Vec::new(),
             _temp: temp,
         })
+    }
+
+    /// Sets an environment variable for every command this runner starts.
+    pub fn with_env(mut self, var: &str, value: impl Into<std::ffi::OsString>) -> Self {
+        self.env.push((var.to_string(), value.into()));
+        self
     }
 
     /// The working directory.
@@ -315,6 +324,9 @@ impl Terraform {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true");
+        for (var, value) in &self.env {
+            cmd.env(var, value);
+        }
         let started = std::time::Instant::now();
         let child = cmd
             .spawn()

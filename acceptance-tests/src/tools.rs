@@ -99,6 +99,32 @@ pub fn harness_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Removes the entries of `base` named `<prefix><pid>` or `<prefix><pid>-...` whose test
+/// process no longer runs: what earlier test processes left (they cannot clean up after
+/// themselves, since statics are never dropped).
+pub fn remove_entries_of_exited_processes(base: &Path, prefixes: &[&str]) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = prefixes
+            .iter()
+            .find_map(|prefix| name.strip_prefix(prefix))
+            .and_then(|rest| rest.split(['-', '.']).next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let Some(pid) = pid else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
 /// The provider binary: `BP_PROVIDER_BIN`, or else built once per test process with
 /// `cargo build -p terraform-provider-bankplatform` into [`target_dir`].
 ///

@@ -1,87 +1,347 @@
-//! Installing the provider the way banks do: from the artifacts
-//! `scripts/release.sh` writes (zip, SHA256SUMS, its GPG signature, packed
-//! and unpacked filesystem mirrors, network-mirror JSON). Real Terraform 1.15
-//! and 1.0.3 install from the packed filesystem mirror, apply the bucket
-//! example against moto, plan nothing, destroy; the lock file they write
-//! verifies on the next init; a tampered zip makes init fail; a tampered
-//! SHA256SUMS fails signature verification.
+//! Installing the provider the way banks do: from the artifacts `scripts/release.sh`
+//! writes and publishes (zip, SHA256SUMS, its GPG signature, the two filesystem-mirror
+//! layouts, a network mirror and a static provider registry).
+//!
+//! The release is made once per test process from the provider binary under test and
+//! served over HTTPS by Debian's nginx with a throwaway CA that Terraform trusts through
+//! `SSL_CERT_FILE` ([`acceptance_tests::https_server`]). For each way in — packed and
+//! unpacked filesystem mirror, network mirror, private registry (source
+//! `localhost:<port>/bankplatform/bankplatform`, found by service discovery) — real
+//! Terraform 1.15 and 1.0.3 install the provider, apply the bucket example against moto,
+//! plan nothing, re-run init against the lock file they wrote, and destroy. Each way also
+//! has its attack: a tampered zip in a filesystem mirror (against a lock file) and in a
+//! network mirror (against the mirror's hashes), and a registry whose signature comes from
+//! a key other than the one it publishes, all make `terraform init` fail. A tampered
+//! SHA256SUMS fails `gpg --verify`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
+use acceptance_tests::https_server::HttpsServer;
 use acceptance_tests::terraform::Terraform;
 use acceptance_tests::{moto, skip_unless_acc, tools, TfVersion};
 use anyhow::{bail, ensure, Context, Result};
 
-const ADDR: &str = "registry.terraform.io/bankplatform/bankplatform";
+/// The provider's origin address in the filesystem and network mirrors.
+const ORIGIN: &str = "registry.terraform.io/bankplatform/bankplatform";
+const VERSION: &str = "0.1.0";
+const ZIP: &str = "terraform-provider-bankplatform_0.1.0_linux_amd64.zip";
+const SUMS: &str = "terraform-provider-bankplatform_0.1.0_SHA256SUMS";
 
-/// Runs scripts/release.sh into a fresh directory, packaging the provider binary under test.
-fn release(out: &Path) -> Result<()> {
-    let binary = tools::provider_binary()?;
-    let status = Command::new(tools::workspace_root().join("scripts/release.sh"))
-        .arg("--out")
-        .arg(out)
-        .arg("--binary")
-        .arg(&binary)
-        .status()
-        .context("running scripts/release.sh")?;
-    ensure!(status.success(), "scripts/release.sh failed: {status}");
+/// The ways in.
+#[derive(Clone, Copy, Debug)]
+enum Channel {
+    PackedMirror,
+    UnpackedMirror,
+    NetworkMirror,
+    Registry,
+}
+
+/// Servers of [`Published::server`], by index.
+const GOOD_MIRROR: usize = 0; // <release>/mirror: the network mirror at /network/
+const GOOD_REGISTRY: usize = 1; // <release>/mirror/registry: the registry at the host's root
+const BAD_MIRROR: usize = 2; // <tampered>: a network mirror at /network/ with a swapped zip
+const BAD_REGISTRY: usize = 3; // <tampered>/registry: a registry signed by another key
+
+/// The release, published once per test process, and nginx serving it.
+struct Published {
+    /// This process's directory: the release, the tampered trees, nginx's files, CLI configs.
+    root: PathBuf,
+    /// `<release>` from release.sh's `--out`: `dist/` and `mirror/`.
+    release: PathBuf,
+    /// Trees an attacker changed: `packed/`, `network/`, `registry/`.
+    tampered: PathBuf,
+    h1: String,
+    zh: String,
+    server: HttpsServer,
+}
+
+async fn published() -> Result<&'static Published> {
+    static PUBLISHED: OnceLock<Result<Published, String>> = OnceLock::new();
+    tokio::task::spawn_blocking(|| {
+        PUBLISHED
+            .get_or_init(|| publish().map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    })
+    .await
+    .context("the release task panicked")?
+}
+
+fn publish() -> Result<Published> {
+    let harness = tools::harness_dir()?;
+    tools::remove_entries_of_exited_processes(&harness, &["release-"]);
+    let root = harness.join(format!("release-{}", std::process::id()));
+    if root.exists() {
+        std::fs::remove_dir_all(&root)?;
+    }
+    let release = root.join("release");
+    run(
+        Command::new(tools::workspace_root().join("scripts/release.sh"))
+            .arg("--out")
+            .arg(&release)
+            .arg("--binary")
+            .arg(tools::provider_binary()?),
+    )?;
+    let (h1, zh) = network_hashes(&release)?;
+
+    // A package with the same name and version and other bytes: the binary plus one byte.
+    let tampered = root.join("tampered");
+    let stage = root.join("stage");
+    std::fs::create_dir_all(&stage)?;
+    let exe = stage.join(format!("terraform-provider-bankplatform_v{VERSION}"));
+    let mut bytes = std::fs::read(tools::provider_binary()?)?;
+    bytes.push(0);
+    std::fs::write(&exe, bytes)?;
+    let bad_zip = stage.join(ZIP);
+    run(Command::new("zip")
+        .args(["-q", "-j", "-X"])
+        .arg(&bad_zip)
+        .arg(&exe))?;
+
+    // Filesystem mirror: the swapped zip alone.
+    copy_into(&bad_zip, &tampered.join("packed").join(ORIGIN))?;
+    // Network mirror: the publisher's index and hashes, the swapped zip.
+    let good_net = release.join("mirror/network").join(ORIGIN);
+    let bad_net = tampered.join("network").join(ORIGIN);
+    for doc in ["index.json", "0.1.0.json"] {
+        copy_into(&good_net.join(doc), &bad_net)?;
+    }
+    copy_into(&bad_zip, &bad_net)?;
+    // Registry: the publisher's documents and files, but SHA256SUMS signed by another key.
+    let good_reg = release.join("mirror/registry");
+    let bad_reg = tampered.join("registry");
+    copy_tree(&good_reg, &bad_reg)?;
+    let attacker = root.join("attacker-gnupg");
+    let sig = bad_reg.join(format!(
+        "v1/providers/bankplatform/bankplatform/{VERSION}/{SUMS}.sig"
+    ));
+    sign_with_new_key(
+        &attacker,
+        &good_reg.join(format!(
+            "v1/providers/bankplatform/bankplatform/{VERSION}/{SUMS}"
+        )),
+        &sig,
+    )?;
+
+    let server = HttpsServer::start(
+        &root.join("nginx"),
+        &[&release.join("mirror"), &good_reg, &tampered, &bad_reg],
+    )?;
+    Ok(Published {
+        root,
+        release,
+        tampered,
+        h1,
+        zh,
+        server,
+    })
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    ensure!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
-fn cli_config(dir: &Path, mirror: &Path) -> Result<PathBuf> {
-    let path = dir.join("terraformrc");
-    std::fs::write(
-        &path,
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/bankplatform/*\"]\n  }}\n}}\n",
-            mirror.display()
-        ),
-    )?;
-    Ok(path)
+fn copy_into(file: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let name = file.file_name().context("no file name")?;
+    std::fs::copy(file, dir.join(name))
+        .with_context(|| format!("copying {} to {}", file.display(), dir.display()))?;
+    Ok(())
 }
 
-fn network_hashes(out: &Path) -> Result<Vec<String>> {
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
-        out.join(format!("mirror/network/{ADDR}/0.1.0.json")),
-    )?)?;
-    Ok(v["archives"]["linux_amd64"]["hashes"]
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), &dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// Signs `doc` into `sig` with a fresh key in its own keyring `home`.
+fn sign_with_new_key(home: &Path, doc: &Path, sig: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(home)?;
+    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))?;
+    let gpg = || {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", home).args(["--batch", "--quiet"]);
+        cmd
+    };
+    run(gpg().args([
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        "",
+        "--quick-generate-key",
+        "attacker <attacker@bankplatform.invalid>",
+        // RSA, not ed25519: Terraform 1.0.3's OpenPGP library cannot parse ed25519, and
+        // would refuse the signature for that reason instead of for its issuer.
+        "rsa2048",
+        "sign",
+        "1d",
+    ]))?;
+    std::fs::remove_file(sig)?;
+    run(gpg()
+        .args(["--no-auto-check-trustdb", "--detach-sign", "--output"])
+        .arg(sig)
+        .arg(doc))?;
+    // gpg started an agent for this keyring; it would outlive the test process.
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", home)
+        .args(["--kill", "gpg-agent"])
+        .status();
+    Ok(())
+}
+
+/// The `h1:` and `zh:` hashes the network mirror publishes for this platform.
+fn network_hashes(release: &Path) -> Result<(String, String)> {
+    let path = release.join(format!("mirror/network/{ORIGIN}/{VERSION}.json"));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let hashes: Vec<String> = v["archives"]["linux_amd64"]["hashes"]
         .as_array()
-        .context("no hashes")?
+        .with_context(|| format!("{}: no hashes", path.display()))?
         .iter()
         .filter_map(|h| h.as_str().map(str::to_string))
-        .collect())
+        .collect();
+    let find = |prefix: &str| {
+        hashes
+            .iter()
+            .find(|h| h.starts_with(prefix))
+            .cloned()
+            .with_context(|| format!("{}: no {prefix} hash", path.display()))
+    };
+    Ok((find("h1:")?, find("zh:")?))
 }
 
-async fn install_and_apply(version: TfVersion) -> Result<()> {
-    let work = tempfile::tempdir()?;
-    let out = work.path().join("release");
-    release(&out)?;
-    let hashes = network_hashes(&out)?;
-    let h1 = hashes
-        .iter()
-        .find(|h| h.starts_with("h1:"))
-        .context("no h1 hash")?
-        .clone();
-    let endpoint = moto::endpoint().await?;
+/// A working directory holding the bucket example, whose Terraform installs the provider
+/// through `channel` from the release's trees (or, with `tampered`, the attacker's), and
+/// the provider source address the configuration uses.
+fn terraform_for(
+    p: &Published,
+    version: TfVersion,
+    channel: Channel,
+    tampered: bool,
+    label: &str,
+) -> Result<(Terraform, String)> {
+    static CONFIGS: AtomicUsize = AtomicUsize::new(0);
+    let n = CONFIGS.fetch_add(1, Ordering::Relaxed);
+    let mirror_root = if tampered {
+        p.tampered.clone()
+    } else {
+        p.release.join("mirror")
+    };
+    let (source, installation) = match channel {
+        Channel::PackedMirror | Channel::UnpackedMirror => {
+            let layout = if matches!(channel, Channel::PackedMirror) {
+                "packed"
+            } else {
+                "unpacked"
+            };
+            let path = mirror_root.join(layout);
+            (
+                ORIGIN.to_string(),
+                format!(
+                    "  filesystem_mirror {{\n    path    = {:?}\n    include = [\"{ORIGIN}\"]\n  }}\n",
+                    path.display().to_string()
+                ),
+            )
+        }
+        Channel::NetworkMirror => {
+            let server = if tampered { BAD_MIRROR } else { GOOD_MIRROR };
+            (
+                ORIGIN.to_string(),
+                format!(
+                    "  network_mirror {{\n    url     = \"{}/network/\"\n    include = [\"{ORIGIN}\"]\n  }}\n",
+                    p.server.url(server)
+                ),
+            )
+        }
+        Channel::Registry => {
+            let server = if tampered {
+                BAD_REGISTRY
+            } else {
+                GOOD_REGISTRY
+            };
+            let source = format!("{}/bankplatform/bankplatform", p.server.host(server));
+            let direct = format!("  direct {{\n    include = [\"{source}\"]\n  }}\n");
+            (source, direct)
+        }
+    };
+    std::fs::create_dir_all(p.root.join("cli-configs"))?;
+    let cli_config = p.root.join(format!("cli-configs/{n}-{label}.tfrc"));
+    std::fs::write(
+        &cli_config,
+        format!("disable_checkpoint = true\nprovider_installation {{\n{installation}}}\n"),
+    )?;
+    let (var, ca) = p.server.trust_env();
+    let tf =
+        Terraform::new(&tools::terraform(version)?, version, &cli_config, label)?.with_env(var, ca);
     let example =
         std::fs::read_to_string(tools::workspace_root().join("examples/compliant_bucket/main.tf"))?;
+    ensure!(
+        example.contains(&format!("\"{ORIGIN}\"")),
+        "examples/compliant_bucket/main.tf no longer uses source {ORIGIN}"
+    );
+    tf.write_config(&example.replace(&format!("\"{ORIGIN}\""), &format!("\"{source}\"")))?;
+    Ok((tf, source))
+}
 
-    let config = cli_config(work.path(), &out.join("mirror/packed"))?;
-    let tf = Terraform::new(
-        &tools::terraform(version)?,
-        version,
-        &config,
-        "release-install",
-    )?;
-    tf.write_config(&example)?;
-    tf.init().await?;
+/// Installs through `channel`, checks the lock file, applies the bucket example on moto,
+/// plans nothing, re-inits against the lock file, destroys.
+async fn install_and_apply(version: TfVersion, channel: Channel) -> Result<()> {
+    let p = published().await?;
+    let endpoint = moto::endpoint().await?;
+    let (tf, source) = terraform_for(p, version, channel, false, &format!("install-{channel:?}"))?;
+    let init = tf.init().await?;
     let lock = std::fs::read_to_string(tf.dir().join(".terraform.lock.hcl"))
         .context("no lock file written")?;
     ensure!(
-        lock.contains(&h1),
-        "the lock file does not record the release's {h1}:\n{lock}"
+        lock.contains(&format!("provider \"{source}\"")) && lock.contains(&p.h1),
+        "the lock file does not record {source} with the release's {}:\n{lock}",
+        p.h1
     );
+    if let Channel::Registry = channel {
+        // The registry's download document carries the zip's sha256, recorded as zh:.
+        ensure!(
+            lock.contains(&p.zh),
+            "the lock file lacks the registry's {}:\n{lock}",
+            p.zh
+        );
+        ensure!(
+            init.combined().contains("self-signed") || init.combined().contains("signed by"),
+            "init did not report the signature check:\n{}",
+            init.combined()
+        );
+        let log = p.server.access_log();
+        for path in [
+            "GET /.well-known/terraform.json",
+            "GET /v1/providers/bankplatform/bankplatform/versions",
+            "GET /v1/providers/bankplatform/bankplatform/0.1.0/download/linux/amd64",
+            "GET /v1/providers/bankplatform/bankplatform/0.1.0/terraform-provider-bankplatform_0.1.0_SHA256SUMS.sig",
+        ] {
+            ensure!(
+                log.contains(path),
+                "nginx never answered {path}; its access log:\n{log}"
+            );
+        }
+    }
     let var = format!("-var=aws_endpoint={endpoint}");
     let result = async {
         tf.run(&["apply", "-input=false", "-no-color", "-auto-approve", &var])
@@ -117,73 +377,105 @@ async fn install_and_apply(version: TfVersion) -> Result<()> {
         .await;
     result?;
     destroyed?;
-
-    // A tampered package (same name and version, other bytes) fails init against that lock file.
-    let tampered = work.path().join("tampered");
-    std::fs::create_dir_all(tampered.join(ADDR))?;
-    let stage = work.path().join("stage");
-    std::fs::create_dir_all(&stage)?;
-    let exe = stage.join("terraform-provider-bankplatform_v0.1.0");
-    let mut bytes = std::fs::read(tools::provider_binary()?)?;
-    bytes.push(0);
-    std::fs::write(&exe, bytes)?;
-    let zip = tampered
-        .join(ADDR)
-        .join("terraform-provider-bankplatform_0.1.0_linux_amd64.zip");
-    let status = Command::new("zip")
-        .arg("-q")
-        .arg("-j")
-        .arg("-X")
-        .arg(&zip)
-        .arg(&exe)
-        .status()?;
-    ensure!(status.success(), "zip failed");
-    let bad_config = cli_config(&stage, &tampered)?;
-    let tf2 = Terraform::new(
-        &tools::terraform(version)?,
-        version,
-        &bad_config,
-        "release-tampered",
-    )?;
-    tf2.write_config(&example)?;
-    std::fs::copy(
-        tf.dir().join(".terraform.lock.hcl"),
-        tf2.dir().join(".terraform.lock.hcl"),
-    )?;
-    match tf2.init().await {
-        Ok(out) => bail!("init accepted a tampered package:\n{}", out.combined()),
-        Err(e) => {
-            let text = format!("{e:#}");
-            ensure!(
-                text.contains("checksum") || text.contains("does not match"),
-                "init failed, but not on the checksum:\n{text}"
-            );
-        }
-    }
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn release_install_from_packed_mirror_tf_1_15() -> Result<()> {
-    skip_unless_acc!();
-    install_and_apply(TfVersion::V1_15).await
+/// `terraform init` through a tampered `channel` must fail with a message containing one
+/// of `expected`. With `lock_from_good_init`, the lock file of a good install is in place
+/// first (what a team has committed).
+async fn init_must_fail(
+    version: TfVersion,
+    channel: Channel,
+    lock_from_good_init: bool,
+    expected: &[&str],
+) -> Result<()> {
+    let p = published().await?;
+    let (bad, source) = terraform_for(p, version, channel, true, &format!("tampered-{channel:?}"))?;
+    if lock_from_good_init {
+        let (good, _) = terraform_for(p, version, channel, false, &format!("good-{channel:?}"))?;
+        good.init().await?;
+        std::fs::copy(
+            good.dir().join(".terraform.lock.hcl"),
+            bad.dir().join(".terraform.lock.hcl"),
+        )?;
+    }
+    match bad.init().await {
+        Ok(out) => bail!("init accepted a tampered package:\n{}", out.combined()),
+        Err(e) => {
+            let text = format!("{e:#}");
+            // Terraform wraps its messages at 78 columns.
+            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let reason = expected
+                .iter()
+                .find(|m| flat.contains(*m))
+                .with_context(|| {
+                    format!("init failed, but not for the expected reason ({expected:?}):\n{text}")
+                })?;
+            eprintln!("[bp-acc] {channel:?}: init refused the tampered package: {reason}");
+        }
+    }
+    let installed = bad
+        .dir()
+        .join(".terraform/providers")
+        .join(&source)
+        .join(VERSION);
+    ensure!(
+        !installed.exists(),
+        "the tampered package was left installed in {}",
+        installed.display()
+    );
+    Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn release_install_from_packed_mirror_tf_1_0_3() -> Result<()> {
-    skip_unless_acc!();
-    install_and_apply(TfVersion::V1_0_3).await
+macro_rules! for_both_versions {
+    ($($name:ident => |$v:ident| $body:expr;)*) => {
+        mod tf_1_15 {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> Result<()> {
+                    skip_unless_acc!();
+                    let $v = TfVersion::V1_15;
+                    $body.await
+                }
+            )*
+        }
+        mod tf_1_0_3 {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> Result<()> {
+                    skip_unless_acc!();
+                    let $v = TfVersion::V1_0_3;
+                    $body.await
+                }
+            )*
+        }
+    };
+}
+
+for_both_versions! {
+    install_from_packed_filesystem_mirror => |v| install_and_apply(v, Channel::PackedMirror);
+    install_from_unpacked_filesystem_mirror => |v| install_and_apply(v, Channel::UnpackedMirror);
+    install_from_network_mirror_over_https => |v| install_and_apply(v, Channel::NetworkMirror);
+    install_from_private_registry_over_https => |v| install_and_apply(v, Channel::Registry);
+    packed_mirror_with_tampered_zip_fails_init_against_the_lock_file =>
+        |v| init_must_fail(v, Channel::PackedMirror, true, &["doesn't match any of the checksums previously recorded in the dependency lock file"]);
+    network_mirror_with_tampered_zip_fails_init =>
+        |v| init_must_fail(v, Channel::NetworkMirror, false, &["doesn't match the any of the expected checksums"]);
+    registry_signed_by_another_key_fails_init =>
+        |v| init_must_fail(v, Channel::Registry, false, &["authentication signature from unknown issuer"]);
 }
 
 /// The SHA256SUMS signature verifies with the published key and fails once the file changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_signature_verifies_and_detects_tampering() -> Result<()> {
     skip_unless_acc!();
+    let p = published().await?;
     let work = tempfile::tempdir()?;
-    let out = work.path().join("release");
-    release(&out)?;
-    let sums = out.join("dist/terraform-provider-bankplatform_0.1.0_SHA256SUMS");
-    let sig = out.join("dist/terraform-provider-bankplatform_0.1.0_SHA256SUMS.sig");
+    let sums = work.path().join(SUMS);
+    std::fs::copy(p.release.join("dist").join(SUMS), &sums)?;
+    let sig = p.release.join(format!("dist/{SUMS}.sig"));
     // A fresh keyring holding only the published public key.
     let ring = work.path().join("verify-ring");
     std::fs::create_dir_all(&ring)?;
@@ -196,7 +488,7 @@ async fn release_signature_verifies_and_detects_tampering() -> Result<()> {
     };
     let import = gpg(&[
         "--import".as_ref(),
-        out.join("dist/signing-key.asc").as_os_str(),
+        p.release.join("dist/signing-key.asc").as_os_str(),
     ])?;
     ensure!(
         import.status.success(),
@@ -217,5 +509,9 @@ async fn release_signature_verifies_and_detects_tampering() -> Result<()> {
         !bad.status.success(),
         "a tampered SHA256SUMS still verifies"
     );
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", &ring)
+        .args(["--kill", "gpg-agent"])
+        .status();
     Ok(())
 }
