@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, unit and integration tests of every crate, the
+# Runs every test: formatting, the release tooling's unit tests (Python), unit
+# and integration tests of every crate, the
 # TF_ACC=1 acceptance suite (real Terraform 1.15 and 1.0.3, real moto_server,
 # the provider installed from a filesystem mirror), `terraform init/validate`
 # of every generated root, and a check that the generated tree is current.
@@ -17,6 +18,9 @@ cd "$repo"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+
+echo "==> release tooling (scripts/tests)"
+python3 -m unittest discover -s "$repo/scripts/tests" -q
 
 echo "==> every test, acceptance included (TF_ACC=1)"
 # The provider binary the acceptance tests install is the one this same
