@@ -12,7 +12,8 @@
 //! has its attack: a tampered zip in a filesystem mirror (against a lock file) and in a
 //! network mirror (against the mirror's hashes), and a registry whose signature comes from
 //! a key other than the one it publishes, all make `terraform init` fail. A tampered
-//! SHA256SUMS fails `gpg --verify`.
+//! SHA256SUMS fails `gpg --verify`, and a bank's own key named by `BP_GPG_KEY_ID` signs
+//! the release instead of a throwaway one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -174,40 +175,68 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Signs `doc` into `sig` with a fresh key in its own keyring `home`.
-fn sign_with_new_key(home: &Path, doc: &Path, sig: &Path) -> Result<()> {
+/// `gpg --batch --quiet` on the keyring `home`.
+fn gpg(home: &Path) -> Command {
+    let mut cmd = Command::new("gpg");
+    cmd.env("GNUPGHOME", home).args(["--batch", "--quiet"]);
+    cmd
+}
+
+/// Creates the keyring `home` with one new signing key for `uid`; returns the key id.
+fn new_signing_key(home: &Path, uid: &str) -> Result<String> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(home)?;
     std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))?;
-    let gpg = || {
-        let mut cmd = Command::new("gpg");
-        cmd.env("GNUPGHOME", home).args(["--batch", "--quiet"]);
-        cmd
-    };
-    run(gpg().args([
+    run(gpg(home).args([
         "--pinentry-mode",
         "loopback",
         "--passphrase",
         "",
         "--quick-generate-key",
-        "attacker <attacker@bankplatform.invalid>",
+        uid,
         // RSA, not ed25519: Terraform 1.0.3's OpenPGP library cannot parse ed25519, and
-        // would refuse the signature for that reason instead of for its issuer.
+        // would refuse a signature for that reason instead of for its issuer.
         "rsa2048",
         "sign",
         "1d",
     ]))?;
-    std::fs::remove_file(sig)?;
-    run(gpg()
-        .args(["--no-auto-check-trustdb", "--detach-sign", "--output"])
-        .arg(sig)
-        .arg(doc))?;
-    // gpg started an agent for this keyring; it would outlive the test process.
+    let out = gpg(home).args(["--with-colons", "--list-keys"]).output()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("pub:"))
+        .and_then(|l| l.split(':').nth(4))
+        .map(str::to_string)
+        .context("the new key is not in the keyring")
+}
+
+/// Stops the gpg-agent that gpg started for `home`; it would outlive the test process.
+fn stop_agent(home: &Path) {
     let _ = Command::new("gpgconf")
         .env("GNUPGHOME", home)
         .args(["--kill", "gpg-agent"])
         .status();
-    Ok(())
+}
+
+/// Signs `doc` into `sig` with a fresh key in its own keyring `home`.
+fn sign_with_new_key(home: &Path, doc: &Path, sig: &Path) -> Result<()> {
+    new_signing_key(home, "attacker <attacker@bankplatform.invalid>")?;
+    std::fs::remove_file(sig)?;
+    let signed = run(gpg(home)
+        .args(["--no-auto-check-trustdb", "--detach-sign", "--output"])
+        .arg(sig)
+        .arg(doc));
+    stop_agent(home);
+    signed
+}
+
+/// Whether `sig` is a good signature of `doc` by the public key in `key_file`, checked in
+/// a fresh keyring `ring` holding only that key.
+fn verifies(ring: &Path, key_file: &Path, sig: &Path, doc: &Path) -> Result<bool> {
+    std::fs::create_dir_all(ring)?;
+    run(gpg(ring).arg("--import").arg(key_file))?;
+    let status = gpg(ring).arg("--verify").arg(sig).arg(doc).output()?.status;
+    stop_agent(ring);
+    Ok(status.success())
 }
 
 /// The `h1:` and `zh:` hashes the network mirror publishes for this platform.
@@ -476,42 +505,66 @@ async fn release_signature_verifies_and_detects_tampering() -> Result<()> {
     let sums = work.path().join(SUMS);
     std::fs::copy(p.release.join("dist").join(SUMS), &sums)?;
     let sig = p.release.join(format!("dist/{SUMS}.sig"));
-    // A fresh keyring holding only the published public key.
-    let ring = work.path().join("verify-ring");
-    std::fs::create_dir_all(&ring)?;
-    let gpg = |args: &[&std::ffi::OsStr]| {
-        Command::new("gpg")
-            .env("GNUPGHOME", &ring)
-            .arg("--batch")
-            .args(args)
-            .output()
-    };
-    let import = gpg(&[
-        "--import".as_ref(),
-        p.release.join("dist/signing-key.asc").as_os_str(),
-    ])?;
+    let key = p.release.join("dist/signing-key.asc");
     ensure!(
-        import.status.success(),
-        "importing the key failed: {}",
-        String::from_utf8_lossy(&import.stderr)
-    );
-    let good = gpg(&["--verify".as_ref(), sig.as_os_str(), sums.as_os_str()])?;
-    ensure!(
-        good.status.success(),
-        "the signature does not verify: {}",
-        String::from_utf8_lossy(&good.stderr)
+        verifies(&work.path().join("ring-1"), &key, &sig, &sums)?,
+        "the release's signature does not verify with its published key"
     );
     let mut text = std::fs::read_to_string(&sums)?;
     text.push_str("0000000000000000000000000000000000000000000000000000000000000000  evil.zip\n");
     std::fs::write(&sums, text)?;
-    let bad = gpg(&["--verify".as_ref(), sig.as_os_str(), sums.as_os_str()])?;
     ensure!(
-        !bad.status.success(),
+        !verifies(&work.path().join("ring-2"), &key, &sig, &sums)?,
         "a tampered SHA256SUMS still verifies"
     );
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", &ring)
-        .args(["--kill", "gpg-agent"])
-        .status();
+    Ok(())
+}
+
+/// A bank's own release key, named by `BP_GPG_KEY_ID` in the keyring `GNUPGHOME`, signs
+/// the release, and no throwaway key is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_signs_with_the_key_named_in_the_environment() -> Result<()> {
+    skip_unless_acc!();
+    let work = tempfile::tempdir()?;
+    let bank_ring = work.path().join("bank-keyring");
+    let key_id = new_signing_key(&bank_ring, "bank release key <release@bank.invalid>")?;
+    let out = work.path().join("release");
+    let binary = tools::provider_binary()?;
+    let released = tokio::task::spawn_blocking({
+        let (bank_ring, key_id, out) = (bank_ring.clone(), key_id.clone(), out.clone());
+        move || {
+            run(
+                Command::new(tools::workspace_root().join("scripts/release.sh"))
+                    .env("BP_GPG_KEY_ID", &key_id)
+                    .env("GNUPGHOME", &bank_ring)
+                    .arg("--out")
+                    .arg(&out)
+                    .arg("--binary")
+                    .arg(&binary),
+            )
+        }
+    })
+    .await?;
+    stop_agent(&bank_ring);
+    released?;
+    let published_id = std::fs::read_to_string(out.join("dist/signing-key.id"))?;
+    ensure!(
+        published_id.trim() == key_id,
+        "signing-key.id is {published_id:?}, not the bank's key {key_id}"
+    );
+    ensure!(
+        !out.join("gnupg").exists(),
+        "a throwaway keyring was made although BP_GPG_KEY_ID was set"
+    );
+    let dist = out.join("dist");
+    ensure!(
+        verifies(
+            &work.path().join("verify-ring"),
+            &dist.join("signing-key.asc"),
+            &dist.join(format!("{SUMS}.sig")),
+            &dist.join(SUMS),
+        )?,
+        "the release is not signed by the bank's key"
+    );
     Ok(())
 }
