@@ -133,6 +133,11 @@ fn check_gone(name: String) -> Option<acceptance_tests::Check> {
         let eips = ec2::addresses_for(e, &name).await?;
         ensure!(eips.is_empty(), "Elastic IPs left behind: {eips:?}");
         if let Some(vpc) = ctx.attr_str(ADDR, "vpc_id") {
+            let attachments = ec2::tgw_attachments(e, &vpc).await?;
+            ensure!(
+                attachments.is_empty(),
+                "transit gateway attachments left behind: {attachments:?}"
+            );
             let group = format!("/bankplatform/vpc-flow-logs/{vpc}");
             ensure!(
                 ec2::log_group(ctx.aws.logs(), &group).await?.is_none(),
@@ -241,6 +246,275 @@ async fn hardened_vpc_add_zone_keeps_subnets() -> Result<()> {
                     "10.21.0.0/16",
                     &["us-east-1a", "us-east-1b", "us-east-1c"],
                     "",
+                ))
+            },
+        ],
+        check_destroy: check_gone(name.clone()),
+    }
+    .run()
+    .await
+}
+
+/// Creates a transit gateway in the provider's account (the test's, behind Terraform).
+async fn transit_gateway(aws: &acceptance_tests::Aws, name: &str) -> Result<String> {
+    let out = aws
+        .ec2()
+        .create_transit_gateway()
+        .description(format!("{name} test transit gateway"))
+        .send()
+        .await
+        .context("CreateTransitGateway")?;
+    out.transit_gateway()
+        .and_then(|t| t.transit_gateway_id())
+        .map(str::to_string)
+        .context("CreateTransitGateway returned no id")
+}
+
+/// NAT gateways, private default routes and Elastic IPs for `strategy`, read back.
+async fn check_nat(ctx: &acceptance_tests::StepCtx, name: &str, strategy: &str) -> Result<()> {
+    let vpc = ctx.require_str(ADDR, "vpc_id")?;
+    let e = ctx.aws.ec2();
+    let nats = ec2::nat_gateways(e, &vpc).await?;
+    let eips = ec2::addresses_for(e, name).await?;
+    let routes = ec2::default_routes(e, &vpc).await?;
+    let private: Vec<&Vec<String>> = routes
+        .iter()
+        .filter(|((tier, _), _)| tier == "private")
+        .map(|(_, targets)| targets)
+        .collect();
+    ensure!(!private.is_empty(), "no private route tables");
+    match strategy {
+        "one_per_az" => ensure!(
+            nats.len() == 2 && eips.len() == 2,
+            "one_per_az: NATs {nats:?}, EIPs {eips:?}"
+        ),
+        "single" => {
+            let nat = nats.values().next().context("single: no NAT gateway")?;
+            ensure!(
+                nats.len() == 1 && eips.len() == 1,
+                "single: NATs {nats:?}, EIPs {eips:?} (the other zone's must be released)"
+            );
+            ensure!(
+                private.iter().all(|t| t == &&vec![nat.clone()]),
+                "single: private routes {private:?} do not all use {nat}"
+            );
+        }
+        _ => {
+            ensure!(
+                nats.is_empty() && eips.is_empty(),
+                "none: NATs {nats:?}, EIPs {eips:?} left"
+            );
+            ensure!(
+                private.iter().all(|t| t.is_empty()),
+                "none: private routes still have a default route: {private:?}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The VPC's one live attachment is on `tgw`, in `tier`'s subnets, and is the one state records.
+async fn check_attachment(
+    ctx: &acceptance_tests::StepCtx,
+    tgw: &str,
+    tier: &str,
+) -> Result<String> {
+    let vpc = ctx.require_str(ADDR, "vpc_id")?;
+    let e = ctx.aws.ec2();
+    let attachments = ec2::tgw_attachments(e, &vpc).await?;
+    let [(id, on, subnets)] = attachments.as_slice() else {
+        anyhow::bail!("expected one transit gateway attachment, found {attachments:?}");
+    };
+    ensure!(on == tgw, "attachment {id} is on {on}, not {tgw}");
+    let mut want: Vec<String> = ec2::subnets(e, &vpc)
+        .await?
+        .into_iter()
+        .filter(|((t, _), _)| t == tier)
+        .map(|(_, (id, _, _))| id)
+        .collect();
+    want.sort();
+    ensure!(
+        subnets == &want,
+        "attachment {id} uses {subnets:?}, not the {tier} subnets {want:?}"
+    );
+    let recorded = ctx
+        .attr_path(ADDR, &["transit_gateway_attachment", "attachment_id"])
+        .and_then(|v| v.as_str().map(str::to_string));
+    ensure!(
+        recorded.as_deref() == Some(id.as_str()),
+        "state records attachment {recorded:?}, AWS has {id}"
+    );
+    Ok(id.clone())
+}
+
+/// The NAT strategy and the transit gateway attachment change in place: per zone →
+/// single → none releases NATs and addresses and reroutes the private tier; the attachment
+/// moves to another tier's subnets (same attachment) and then to another gateway (a new
+/// one); an attachment deleted behind Terraform's back shows in the plan and comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_nat_and_transit_gateway_change_in_place() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("vpcnat");
+    let aws = acceptance_tests::Aws::new().await?;
+    let (tgw_a, tgw_b) = (
+        transit_gateway(&aws, &name).await?,
+        transit_gateway(&aws, &name).await?,
+    );
+    let zones = ["us-east-1a", "us-east-1b"];
+    let cfg = |nat: &str, tgw: &str, tier: &str| {
+        config(
+            &name,
+            "10.23.0.0/16",
+            &zones,
+            &format!(
+                "  nat_gateway_strategy = \"{nat}\"\n  transit_gateway_attachment {{\n    transit_gateway_id = \"{tgw}\"\n    subnets_tier       = \"{tier}\"\n  }}\n"
+            ),
+        )
+    };
+    let first: Arc<Mutex<String>> = Arc::default();
+    let (f1, f2) = (first.clone(), first.clone());
+    let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
+    let (a1, a2, b1, b2) = (tgw_a.clone(), tgw_a.clone(), tgw_b.clone(), tgw_b.clone());
+    let result = TestCase {
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            Step {
+                check: check(move |ctx| async move {
+                    check_hardened(&ctx, 2).await?;
+                    check_nat(&ctx, &n1, "one_per_az").await?;
+                    *f1.lock().unwrap() = check_attachment(&ctx, &a1, "private").await?;
+                    Ok(())
+                }),
+                ..Step::config(cfg("one_per_az", &tgw_a, "private"))
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    check_nat(&ctx, &n2, "single").await?;
+                    let id = check_attachment(&ctx, &a2, "restricted").await?;
+                    let before = f2.lock().unwrap().clone();
+                    ensure!(
+                        id == before,
+                        "moving tiers replaced attachment {before} with {id}"
+                    );
+                    Ok(())
+                }),
+                ..Step::config(cfg("single", &tgw_a, "restricted"))
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    check_nat(&ctx, &n3, "none").await?;
+                    check_attachment(&ctx, &b1, "private").await.map(|_| ())
+                }),
+                ..Step::config(cfg("none", &tgw_b, "private"))
+            },
+            Step {
+                pre_config: check(|ctx| async move {
+                    let vpc = ctx.require_str(ADDR, "vpc_id")?;
+                    for (id, ..) in ec2::tgw_attachments(ctx.aws.ec2(), &vpc).await? {
+                        ctx.aws
+                            .ec2()
+                            .delete_transit_gateway_vpc_attachment()
+                            .transit_gateway_attachment_id(id)
+                            .send()
+                            .await
+                            .context("deleting the attachment behind Terraform's back")?;
+                    }
+                    Ok(())
+                }),
+                plan_only: true,
+                expect_non_empty_plan: true,
+                ..Step::config(cfg("none", &tgw_b, "private"))
+            },
+            Step {
+                check: check(move |ctx| async move {
+                    check_attachment(&ctx, &b2, "private").await.map(|_| ())
+                }),
+                ..Step::config(cfg("none", &tgw_b, "private"))
+            },
+        ],
+        check_destroy: check_gone(name.clone()),
+    }
+    .run()
+    .await;
+    for tgw in [&tgw_a, &tgw_b] {
+        let _ = aws
+            .ec2()
+            .delete_transit_gateway()
+            .transit_gateway_id(tgw)
+            .send()
+            .await;
+    }
+    result
+}
+
+/// Removing a zone and a tier updates in place and leaves nothing of them behind: no
+/// subnet, route table, NAT gateway, Elastic IP or network ACL; the rest keeps its ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_remove_zone_and_tier_leaves_no_orphans() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("vpcshrink");
+    let kept: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (k1, k2) = (kept.clone(), kept.clone());
+    let n1 = name.clone();
+    TestCase {
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            Step {
+                check: check(move |ctx| async move {
+                    let vpc = check_hardened(&ctx, 3).await?;
+                    let s = ec2::subnets(ctx.aws.ec2(), &vpc).await?;
+                    *k1.lock().unwrap() = s
+                        .iter()
+                        .filter(|((tier, zone), _)| tier != "restricted" && zone != "us-east-1c")
+                        .map(|(_, (id, _, _))| id.clone())
+                        .collect();
+                    Ok(())
+                }),
+                ..Step::config(config(
+                    &name,
+                    "10.24.0.0/16",
+                    &["us-east-1a", "us-east-1b", "us-east-1c"],
+                    "",
+                ))
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    let vpc = ctx.require_str(ADDR, "vpc_id")?;
+                    let e = ctx.aws.ec2();
+                    let subnets = ec2::subnets(e, &vpc).await?;
+                    let mut ids: Vec<String> =
+                        subnets.values().map(|(id, _, _)| id.clone()).collect();
+                    ids.sort();
+                    let mut want = k2.lock().unwrap().clone();
+                    want.sort();
+                    ensure!(
+                        ids == want,
+                        "subnets after the change {subnets:?}, expected exactly the kept {want:?}"
+                    );
+                    let tables: Vec<(String, String)> =
+                        ec2::default_routes(e, &vpc).await?.into_keys().collect();
+                    ensure!(
+                        tables.len() == 4
+                            && tables
+                                .iter()
+                                .all(|(t, z)| t != "restricted" && z != "us-east-1c"),
+                        "route tables left: {tables:?}"
+                    );
+                    let acls: Vec<String> = ec2::nacl_ingress(e, &vpc).await?.into_keys().collect();
+                    ensure!(
+                        !acls.iter().any(|t| t == "restricted"),
+                        "the restricted network ACL is left: {acls:?}"
+                    );
+                    check_nat(&ctx, &n1, "one_per_az").await
+                }),
+                ..Step::config(config(
+                    &name,
+                    "10.24.0.0/16",
+                    &["us-east-1a", "us-east-1b"],
+                    "  tiers = [\"public\", \"private\"]\n",
                 ))
             },
         ],

@@ -274,3 +274,39 @@ pub async fn addresses_for(ec2: &aws_sdk_ec2::Client, name: &str) -> Result<Vec<
         .filter_map(|a| a.allocation_id().map(str::to_string))
         .collect())
 }
+
+/// The VPC's transit gateway attachments that are not deleted: (attachment id, transit
+/// gateway id, sorted subnet ids).
+pub async fn tgw_attachments(
+    ec2: &aws_sdk_ec2::Client,
+    vpc_id: &str,
+) -> Result<Vec<(String, String, Vec<String>)>> {
+    let out = ec2
+        .describe_transit_gateway_vpc_attachments()
+        .filters(by_vpc(vpc_id))
+        .send()
+        .await
+        .context("DescribeTransitGatewayVpcAttachments")?;
+    Ok(out
+        .transit_gateway_vpc_attachments()
+        .iter()
+        .filter(|a| {
+            !matches!(
+                a.state(),
+                Some(aws_sdk_ec2::types::TransitGatewayAttachmentState::Deleted)
+                    | Some(aws_sdk_ec2::types::TransitGatewayAttachmentState::Deleting)
+            )
+        })
+        .map(|a| {
+            let mut subnets = a.subnet_ids().to_vec();
+            subnets.sort();
+            (
+                a.transit_gateway_attachment_id()
+                    .unwrap_or_default()
+                    .to_string(),
+                a.transit_gateway_id().unwrap_or_default().to_string(),
+                subnets,
+            )
+        })
+        .collect())
+}

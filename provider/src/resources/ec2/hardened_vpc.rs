@@ -122,6 +122,7 @@ impl HardenedVpc {
                 attributes: vec![
                     Attribute::string("transit_gateway_id").required().describe("The transit gateway."),
                     Attribute::string("subnets_tier").optional().computed().describe("Tier whose subnets hold the attachment (default `private`)."),
+                    Attribute::string("attachment_id").computed().use_state_for_unknown().describe("The attachment's id (tgw-attach-…), for transit gateway route table associations."),
                 ],
                 blocks: vec![],
             }),
@@ -355,6 +356,13 @@ impl HardenedVpc {
                     .is_null()
             {
                 t.set_attr("subnets_tier", Value::string("private"));
+            }
+            // Another gateway means a new attachment.
+            let prior_tgw = prior
+                .get("transit_gateway_attachment")
+                .get("transit_gateway_id");
+            if !t.is_null() && t.get("transit_gateway_id") != prior_tgw {
+                t.set_attr("attachment_id", Value::unknown());
             }
         }
 
@@ -675,6 +683,27 @@ impl HardenedVpc {
             }
         }
         s.set_attr("flow_logs", fl);
+        // The transit gateway attachment as it is: gone, on another gateway or another
+        // tier's subnets all show as a change to plan.
+        let attachment = match &o.transit_gateway_attachment {
+            None => Value::Null,
+            Some(a) => {
+                let prior_tier = prior.get("transit_gateway_attachment").get("subnets_tier");
+                let tier =
+                    o.attachment_tier().map(Value::string).unwrap_or_else(|| {
+                        match prior_tier.as_str() {
+                            Some(t) => Value::string(t),
+                            None => Value::string("private"),
+                        }
+                    });
+                Value::object([
+                    ("transit_gateway_id", Value::string(&a.transit_gateway_id)),
+                    ("subnets_tier", tier),
+                    ("attachment_id", Value::string(&a.id)),
+                ])
+            }
+        };
+        s.set_attr("transit_gateway_attachment", attachment);
         let tags_all: BTreeMap<String, String> = o
             .tags
             .iter()

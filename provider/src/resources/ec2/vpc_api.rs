@@ -11,7 +11,9 @@ use std::time::Duration;
 use aws_sdk_ec2::types as t;
 use futures::future::join_all;
 
-use super::vpc_model::{compliance, DesiredVpc, NaclRule, ObservedVpc, AZ_TAG, TIER_TAG, VPC_TAG};
+use super::vpc_model::{
+    compliance, DesiredVpc, NaclRule, ObservedTgwAttachment, ObservedVpc, AZ_TAG, TIER_TAG, VPC_TAG,
+};
 use crate::aws::{error_code, error_message, is_not_found, Clients};
 use crate::resources::kms::managed_key;
 
@@ -338,7 +340,15 @@ pub(super) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
                     | Some(t::TransitGatewayAttachmentState::Deleting)
             )
         })
-        .and_then(|a| a.transit_gateway_attachment_id().map(str::to_string));
+        .and_then(|a| {
+            let mut subnet_ids: Vec<String> = a.subnet_ids().to_vec();
+            subnet_ids.sort();
+            Some(ObservedTgwAttachment {
+                id: a.transit_gateway_attachment_id()?.to_string(),
+                transit_gateway_id: a.transit_gateway_id().unwrap_or_default().to_string(),
+                subnet_ids,
+            })
+        });
     match lg {
         Ok(out) => {
             o.log_group = out
@@ -407,12 +417,18 @@ pub(super) async fn converge(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Resul
         ensure_tgw_attachment(c, vpc_id, d, &o),
     );
     errors.extend(nacls.err().into_iter().flatten());
+    // Merged over what was observed: tables and NAT gateways the layout no longer has
+    // stay in `o`, so that `remove_extras` finds and deletes them.
     match rts {
-        Ok(r) => o.route_tables = r,
+        Ok(r) => {
+            for (tier, by_zone) in r {
+                o.route_tables.entry(tier).or_default().extend(by_zone);
+            }
+        }
         Err(e) => errors.extend(e),
     }
     match nats {
-        Ok(n) => o.nat_gateways = n,
+        Ok(n) => o.nat_gateways.extend(n),
         Err(e) => errors.extend(e),
     }
     errors.extend(flow.err());
@@ -1042,6 +1058,9 @@ async fn ensure_routes(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(
     let mut jobs: Vec<Fut<'_>> = Vec::new();
     for (tier, by_zone) in &o.route_tables {
         for (zone, rt) in by_zone {
+            if !d.subnets.get(tier).is_some_and(|m| m.contains_key(zone)) {
+                continue; // leaving with its subnet: remove_extras deletes it
+            }
             let target: Option<String> = match tier.as_str() {
                 "public" => o.internet_gateway.clone(),
                 "private" => d
@@ -1377,51 +1396,93 @@ async fn ensure_tgw_attachment(
     o: &ObservedVpc,
 ) -> Result<(), String> {
     match (&d.transit_gateway, &o.transit_gateway_attachment) {
-        (Some((tgw, tier)), None) => {
-            let subnets: Vec<String> = o
-                .subnets
-                .get(tier)
-                .into_iter()
-                .flat_map(|m| m.values().map(|(id, _, _)| id.clone()))
+        (Some((tgw, tier)), None) => create_tgw_attachment(c, vpc_id, d, tgw, tier, o).await,
+        // Another transit gateway: an attachment cannot move, so replace it.
+        (Some((tgw, tier)), Some(a)) if &a.transit_gateway_id != tgw => {
+            delete_tgw_attachment(c, &a.id).await?;
+            create_tgw_attachment(c, vpc_id, d, tgw, tier, o).await
+        }
+        // Same gateway: follow the tier's subnets (zones added or removed, tier changed).
+        (Some((_, tier)), Some(a)) => {
+            let want = o.tier_subnet_ids(tier);
+            if want == a.subnet_ids {
+                return Ok(());
+            }
+            let add: Vec<String> = want
+                .iter()
+                .filter(|s| !a.subnet_ids.contains(s))
+                .cloned()
+                .collect();
+            let remove: Vec<String> = a
+                .subnet_ids
+                .iter()
+                .filter(|s| !want.contains(s))
+                .cloned()
                 .collect();
             c.ec2
-                .create_transit_gateway_vpc_attachment()
-                .transit_gateway_id(tgw)
-                .vpc_id(vpc_id)
-                .set_subnet_ids(Some(subnets))
-                .tag_specifications(spec(
-                    t::ResourceType::TransitGatewayAttachment,
-                    child_tags(d, format!("{}-tgw", d.name), Some(tier), None),
-                ))
+                .modify_transit_gateway_vpc_attachment()
+                .transit_gateway_attachment_id(&a.id)
+                .set_add_subnet_ids((!add.is_empty()).then_some(add))
+                .set_remove_subnet_ids((!remove.is_empty()).then_some(remove))
                 .send()
                 .await
                 .map(|_| ())
                 .map_err(|e| {
                     format!(
-                        "attaching VPC ({vpc_id}) to transit gateway {tgw}: {}",
+                        "moving transit gateway attachment ({}) to the {tier} subnets: {}",
+                        a.id,
                         error_message(&e)
                     )
                 })
         }
-        (None, Some(id)) => c
-            .ec2
-            .delete_transit_gateway_vpc_attachment()
-            .transit_gateway_attachment_id(id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                format!(
-                    "detaching transit gateway attachment ({id}): {}",
-                    error_message(&e)
-                )
-            }),
-        _ => Ok(()),
+        (None, Some(a)) => delete_tgw_attachment(c, &a.id).await,
+        (None, None) => Ok(()),
     }
 }
 
-/// Removes NAT gateways, route tables, subnets, ACLs and the internet
-/// gateway that the layout no longer has (a zone, a tier or NAT removed).
+async fn create_tgw_attachment(
+    c: &Clients,
+    vpc_id: &str,
+    d: &DesiredVpc,
+    tgw: &str,
+    tier: &str,
+    o: &ObservedVpc,
+) -> Result<(), String> {
+    c.ec2
+        .create_transit_gateway_vpc_attachment()
+        .transit_gateway_id(tgw)
+        .vpc_id(vpc_id)
+        .set_subnet_ids(Some(o.tier_subnet_ids(tier)))
+        .tag_specifications(spec(
+            t::ResourceType::TransitGatewayAttachment,
+            child_tags(d, format!("{}-tgw", d.name), Some(tier), None),
+        ))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "attaching VPC ({vpc_id}) to transit gateway {tgw}: {}",
+                error_message(&e)
+            )
+        })
+}
+
+async fn delete_tgw_attachment(c: &Clients, id: &str) -> Result<(), String> {
+    c.ec2
+        .delete_transit_gateway_vpc_attachment()
+        .transit_gateway_attachment_id(id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "deleting transit gateway attachment ({id}): {}",
+                error_message(&e)
+            )
+        })
+}
+
 async fn remove_extras(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(), Vec<String>> {
     let mut errors = Vec::new();
     let wanted_nats = d.nat_zones();
@@ -1697,19 +1758,7 @@ pub(super) async fn destroy(
         };
         let tgw = async {
             match &o.transit_gateway_attachment {
-                Some(id) => c
-                    .ec2
-                    .delete_transit_gateway_vpc_attachment()
-                    .transit_gateway_attachment_id(id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        format!(
-                            "deleting transit gateway attachment ({id}): {}",
-                            error_message(&e)
-                        )
-                    }),
+                Some(a) => delete_tgw_attachment(c, &a.id).await,
                 None => Ok(()),
             }
         };

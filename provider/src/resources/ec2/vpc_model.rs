@@ -279,7 +279,39 @@ pub(crate) struct ObservedVpc {
     /// (log group name, kms key, retention days).
     pub(crate) log_group: Option<(String, Option<String>, Option<i32>)>,
     pub(crate) endpoints: Vec<String>,
-    pub(crate) transit_gateway_attachment: Option<String>,
+    pub(crate) transit_gateway_attachment: Option<ObservedTgwAttachment>,
+}
+
+/// The VPC's live transit gateway attachment, as EC2 reports it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct ObservedTgwAttachment {
+    pub(crate) id: String,
+    pub(crate) transit_gateway_id: String,
+    /// Sorted.
+    pub(crate) subnet_ids: Vec<String>,
+}
+
+impl ObservedVpc {
+    /// The tier whose subnets hold the transit gateway attachment, if any.
+    pub(crate) fn attachment_tier(&self) -> Option<&str> {
+        let a = self.transit_gateway_attachment.as_ref()?;
+        self.subnets
+            .iter()
+            .find(|(_, by_zone)| by_zone.values().any(|(id, _, _)| a.subnet_ids.contains(id)))
+            .map(|(tier, _)| tier.as_str())
+    }
+
+    /// The sorted subnet ids of `tier`.
+    pub(crate) fn tier_subnet_ids(&self, tier: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .subnets
+            .get(tier)
+            .into_iter()
+            .flat_map(|m| m.values().map(|(id, _, _)| id.clone()))
+            .collect();
+        ids.sort();
+        ids
+    }
 }
 
 /// Controls over what AWS reports.
