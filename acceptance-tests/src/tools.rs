@@ -125,6 +125,27 @@ pub fn remove_entries_of_exited_processes(base: &Path, prefixes: &[&str]) {
     }
 }
 
+/// Copies the directory tree `from` into `to`, leaving out entries named in `skip`
+/// (e.g. `.terraform`) at any depth.
+pub fn copy_dir(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        if skip.iter().any(|s| entry.file_name() == **s) {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target, skip)?;
+        } else {
+            std::fs::copy(entry.path(), &target).with_context(|| {
+                format!("copying {} to {}", entry.path().display(), target.display())
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// The provider binary: `BP_PROVIDER_BIN`, or else built once per test process with
 /// `cargo build -p terraform-provider-bankplatform` into [`target_dir`].
 ///

@@ -12,30 +12,11 @@
 //! `terraform_remote_state` use a plain bucket the harness creates, through
 //! `-backend-config` and `-var state_bucket=...`.
 
-use std::path::Path;
-
 use acceptance_tests::aws::Aws;
 use acceptance_tests::terraform::Terraform;
 use acceptance_tests::{mirror, moto, random_name, skip_unless_acc, tools, TfVersion};
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            if entry.file_name() == ".terraform" {
-                continue;
-            }
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
-}
 
 /// Roots of the development account and everything they depend on, in the manifest's order.
 fn selected_roots(manifest: &Value) -> Result<Vec<Value>> {
@@ -115,11 +96,16 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
         "platform-tree",
     )?;
     let repo = tools::workspace_root();
-    copy_dir(
+    tools::copy_dir(
         &repo.join("examples/platform"),
         &tf.dir().join("examples/platform"),
+        &[".terraform"],
     )?;
-    copy_dir(&repo.join("modules"), &tf.dir().join("modules"))?;
+    tools::copy_dir(
+        &repo.join("modules"),
+        &tf.dir().join("modules"),
+        &[".terraform"],
+    )?;
     let live = tf.dir().join("examples/platform/live");
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(live.join("manifest.json"))?)?;

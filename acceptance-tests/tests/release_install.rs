@@ -114,7 +114,7 @@ fn publish() -> Result<Published> {
     // Registry: the publisher's documents and files, but SHA256SUMS signed by another key.
     let good_reg = release.join("mirror/registry");
     let bad_reg = tampered.join("registry");
-    copy_tree(&good_reg, &bad_reg)?;
+    tools::copy_dir(&good_reg, &bad_reg, &[])?;
     let attacker = root.join("attacker-gnupg");
     let sig = bad_reg.join(format!(
         "v1/providers/bankplatform/bankplatform/{VERSION}/{SUMS}.sig"
@@ -158,20 +158,6 @@ fn copy_into(file: &Path, dir: &Path) -> Result<()> {
     let name = file.file_name().context("no file name")?;
     std::fs::copy(file, dir.join(name))
         .with_context(|| format!("copying {} to {}", file.display(), dir.display()))?;
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &dest)?;
-        } else {
-            std::fs::copy(entry.path(), &dest)?;
-        }
-    }
     Ok(())
 }
 
