@@ -1,4 +1,5 @@
-//! Server processes (moto_server, nginx) that live exactly as long as the test process.
+//! Server processes (moto_server, nginx) that live exactly as long as the test process,
+//! and [`interrupt`] (Ctrl-C for a child, as the interrupted-apply tests need).
 //!
 //! A test process may end in many ways (a failed assertion, a panic, a timeout in the
 //! runner), and statics are never dropped, so the harness cannot rely on cleanup code to
@@ -79,6 +80,17 @@ fn spawn_dying_with_thread(cmd: &mut Command) -> Result<Child> {
         });
     }
     Ok(cmd.spawn()?)
+}
+
+/// Sends SIGINT to `pid`, as Ctrl-C in a terminal does.
+#[allow(unsafe_code)]
+pub fn interrupt(pid: u32) -> std::io::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    if unsafe { libc::kill(pid, libc::SIGINT) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// A port on 127.0.0.1 that was free a moment ago. Another process can take it before

@@ -295,9 +295,8 @@ impl Terraform {
         self.run_with_ok_codes(args, &[0]).await
     }
 
-    /// Runs `terraform <args>`; exit codes outside `ok` are a [`TfError`].
-    pub async fn run_with_ok_codes(&self, args: &[&str], ok: &[i32]) -> Result<CmdOutput> {
-        let command = format!("terraform {}", args.join(" "));
+    /// The command `terraform <args>` in this directory, with the harness's environment.
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.bin);
         cmd.args(args)
             .current_dir(&self.dir)
@@ -327,6 +326,69 @@ impl Terraform {
         for (var, value) in &self.env {
             cmd.env(var, value);
         }
+        cmd
+    }
+
+    /// Runs `terraform <args>` and interrupts it (SIGINT, as Ctrl-C does) as soon as its
+    /// output shows a line containing `trigger`. Returns the output whatever the exit
+    /// code; fails if the trigger never appeared.
+    pub async fn run_interrupting(&self, args: &[&str], trigger: &str) -> Result<CmdOutput> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+        let command = format!("terraform {} (interrupted at {trigger:?})", args.join(" "));
+        let started = std::time::Instant::now();
+        let mut child = self
+            .command(args)
+            .spawn()
+            .with_context(|| format!("starting {} ({command})", self.bin.display()))?;
+        let pid = child.id().context("the child has no pid")?;
+        let mut stdout = BufReader::new(child.stdout.take().context("no stdout")?).lines();
+        let mut stderr = child.stderr.take().context("no stderr")?;
+        let err_task = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        let mut out = String::new();
+        let mut sent = false;
+        let read = async {
+            while let Some(line) = stdout.next_line().await? {
+                if !sent && line.contains(trigger) {
+                    crate::daemon::interrupt(pid)?;
+                    sent = true;
+                }
+                out.push_str(&line);
+                out.push('\n');
+            }
+            anyhow::Ok(())
+        };
+        tokio::time::timeout(command_timeout(), read)
+            .await
+            .with_context(|| format!("{command} timed out"))??;
+        let status = child.wait().await?;
+        let stderr = err_task.await.unwrap_or_default();
+        eprintln!(
+            "[bp-acc] {command} -> {status} ({:.1}s) in {}",
+            started.elapsed().as_secs_f64(),
+            self.dir.display()
+        );
+        let output = CmdOutput {
+            command,
+            exit_code: status.code().unwrap_or(-1),
+            stdout: out,
+            stderr,
+        };
+        anyhow::ensure!(
+            sent,
+            "{trigger:?} never appeared, so nothing was interrupted:\n{}",
+            output.combined()
+        );
+        Ok(output)
+    }
+
+    /// Runs `terraform <args>`; exit codes outside `ok` are a [`TfError`].
+    pub async fn run_with_ok_codes(&self, args: &[&str], ok: &[i32]) -> Result<CmdOutput> {
+        let command = format!("terraform {}", args.join(" "));
+        let mut cmd = self.command(args);
         let started = std::time::Instant::now();
         let child = cmd
             .spawn()

