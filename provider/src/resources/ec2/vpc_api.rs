@@ -712,30 +712,47 @@ async fn ensure_nacls(
     d: &DesiredVpc,
     o: &ObservedVpc,
 ) -> Result<(), Vec<String>> {
-    let acls = c
-        .ec2
-        .describe_network_acls()
-        .filters(filter("vpc-id", vpc_id))
-        .send()
-        .await
-        .map_err(|e| {
-            vec![format!(
-                "reading network ACLs of VPC ({vpc_id}): {}",
-                error_message(&e)
-            )]
-        })?;
-    // Where each subnet is associated now.
-    let assoc: BTreeMap<String, String> = acls
-        .network_acls()
-        .iter()
-        .flat_map(|a| a.associations())
-        .filter_map(|a| {
-            Some((
-                a.subnet_id()?.to_string(),
-                a.network_acl_association_id()?.to_string(),
-            ))
-        })
-        .collect();
+    // Subnets created in this apply (or moved off their ACL) need their current
+    // association id, which only a fresh read has; an apply that changes no subnet skips it.
+    let misplaced = d.subnets.keys().any(|tier| {
+        let associated = o
+            .nacls
+            .get(tier)
+            .map(|(_, _, a)| a.as_slice())
+            .unwrap_or(&[]);
+        o.subnets
+            .get(tier)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .any(|(id, _, _)| !associated.contains(id))
+    });
+    let mut assoc: BTreeMap<String, String> = BTreeMap::new();
+    if misplaced {
+        let acls = c
+            .ec2
+            .describe_network_acls()
+            .filters(filter("vpc-id", vpc_id))
+            .send()
+            .await
+            .map_err(|e| {
+                vec![format!(
+                    "reading network ACLs of VPC ({vpc_id}): {}",
+                    error_message(&e)
+                )]
+            })?;
+        // Where each subnet is associated now.
+        assoc = acls
+            .network_acls()
+            .iter()
+            .flat_map(|a| a.associations())
+            .filter_map(|a| {
+                Some((
+                    a.subnet_id()?.to_string(),
+                    a.network_acl_association_id()?.to_string(),
+                ))
+            })
+            .collect();
+    }
     let jobs: Vec<Fut<'_>> = d
         .subnets
         .keys()
