@@ -125,9 +125,17 @@ class Release:
                     f"{zip_path.name}: its sha256 {digest} is not the one {self.sums.name} lists "
                     f"({listed.get(zip_path.name, 'absent')}); the dist directory was changed after signing"
                 )
+            exe = f"terraform-provider-{type_}_v{self.version}"
+            with zipfile.ZipFile(zip_path) as z:
+                if exe not in z.namelist():
+                    raise PublishError(f"{zip_path.name} does not contain {exe}")
             self.archives.append((m.group(1), m.group(2), zip_path, digest))
         if not self.archives:
             raise PublishError(f"{dist}: no {base}_<os>_<arch>.zip")
+        present = {a[2].name for a in self.archives}
+        missing = [n for n in listed if n.endswith(".zip") and n not in present]
+        if missing:
+            raise PublishError(f"{self.sums.name} lists {', '.join(missing)}, which {dist} lacks")
 
 
 def publish(rel: Release, mirror: Path, host: str, ns: str, type_: str) -> list[str]:
@@ -155,17 +163,25 @@ def publish(rel: Release, mirror: Path, host: str, ns: str, type_: str) -> list[
         h1 = h1_of_zip(zip_path)
         zh = "zh:" + digest
 
+        # Extracted beside the old directory and swapped in, so a failure leaves the
+        # version that was published before.
         unpacked = mirror / "unpacked" / addr / v / platform
-        if unpacked.exists():
-            shutil.rmtree(unpacked)
-        unpacked.mkdir(parents=True)
+        unpacked.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=unpacked.parent, prefix=".tmp-"))
         with zipfile.ZipFile(zip_path) as z:
-            z.extractall(unpacked)
-        for entry in unpacked.iterdir():
+            z.extractall(staging)
+        for entry in staging.iterdir():
             if entry.name.startswith("terraform-provider-"):
                 os.chmod(entry, 0o755)
-        if not (unpacked / exe).exists():
-            raise PublishError(f"{zip_path.name} does not contain {exe}")
+        os.chmod(staging, 0o755)
+        if unpacked.exists():
+            old = unpacked.with_name(f".old-{platform}")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(unpacked, old)
+            os.replace(staging, unpacked)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, unpacked)
 
         copy(zip_path, mirror / "packed" / addr / zip_path.name)
         copy(zip_path, network / zip_path.name)

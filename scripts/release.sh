@@ -31,6 +31,7 @@ while [ $# -gt 0 ]; do
     *) echo "release.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+mkdir -p "$out" && out="$(cd "$out" && pwd)"  # absolute: later steps cd
 mirror="${mirror:-$out/mirror}"
 V="$PROVIDER_VERSION" os=linux arch=amd64
 name="terraform-provider-bankplatform"
@@ -63,6 +64,11 @@ if [ -n "${BP_GPG_KEY_ID:-}" ]; then
   key="$BP_GPG_KEY_ID"
 else
   export GNUPGHOME="$out/gnupg"
+  # Made once per --out and reused; made again once expired (it lives one day).
+  if [ -f "$GNUPGHOME/throwaway.id" ] && gpg --batch --with-colons --list-secret-keys "$(cat "$GNUPGHOME/throwaway.id")" 2>/dev/null \
+      | awk -F: '/^sec/ {print $2}' | grep -q '^[er]$'; then
+    rm -f "$GNUPGHOME/throwaway.id"
+  fi
   if [ ! -f "$GNUPGHOME/throwaway.id" ]; then
     rm -rf "$GNUPGHOME" && mkdir -m 700 -p "$GNUPGHOME"
     gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
@@ -73,7 +79,8 @@ else
 fi
 gpg --batch --yes --quiet --no-auto-check-trustdb --local-user "$key" --detach-sign --output "$out/dist/${name}_${V}_SHA256SUMS.sig" "$out/dist/${name}_${V}_SHA256SUMS"
 gpg --batch --armor --export "$key" > "$out/dist/signing-key.asc"
-echo "$key" > "$out/dist/signing-key.id"
+# The long key id, whatever form BP_GPG_KEY_ID names the key in (id, fingerprint, email).
+gpg --batch --with-colons --list-keys "$key" | awk -F: '/^pub/ {print $5; exit}' > "$out/dist/signing-key.id"
 # The throwaway keyring's agent would outlive this script.
 [ -n "${BP_GPG_KEY_ID:-}" ] || gpgconf --kill gpg-agent 2>/dev/null || true
 

@@ -1,5 +1,6 @@
 //! Server processes (moto_server, nginx) that live exactly as long as the test process,
-//! and [`interrupt`] (Ctrl-C for a child, as the interrupted-apply tests need).
+//! and [`interrupt_group`] (Ctrl-C for a child's process group, as the interrupted-apply
+//! tests need).
 //!
 //! A test process may end in many ways (a failed assertion, a panic, a timeout in the
 //! runner), and statics are never dropped, so the harness cannot rely on cleanup code to
@@ -82,12 +83,13 @@ fn spawn_dying_with_thread(cmd: &mut Command) -> Result<Child> {
     Ok(cmd.spawn()?)
 }
 
-/// Sends SIGINT to `pid`, as Ctrl-C in a terminal does.
+/// Sends SIGINT to the process group `pgid` (every process in it), as Ctrl-C in a
+/// terminal does to its foreground job.
 #[allow(unsafe_code)]
-pub fn interrupt(pid: u32) -> std::io::Result<()> {
-    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+pub fn interrupt_group(pgid: u32) -> std::io::Result<()> {
+    let pgid = libc::pid_t::try_from(pgid).map_err(std::io::Error::other)?;
     // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-    if unsafe { libc::kill(pid, libc::SIGINT) } != 0 {
+    if unsafe { libc::kill(-pgid, libc::SIGINT) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())

@@ -107,7 +107,12 @@ impl HttpsServer {
         ("SSL_CERT_FILE", self.ca_file.clone())
     }
 
-    /// nginx's access log: every request it answered, with its status.
+    /// The port of the `i`-th root.
+    pub fn port(&self, i: usize) -> u16 {
+        self.ports[i]
+    }
+
+    /// nginx's access log: a line `<port> <status> "<request line>"` per request.
     pub fn access_log(&self) -> String {
         std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
     }
@@ -173,7 +178,9 @@ fn config(dir: &Path, roots: &[&Path], ports: &[u16]) -> Result<String> {
     writeln!(c, "error_log {} info;", d(&dir.join("error.log"))?)?;
     writeln!(c, "events {{ worker_connections 256; }}")?;
     writeln!(c, "http {{")?;
-    writeln!(c, "  access_log {};", d(&dir.join("access.log"))?)?;
+    // "<port> <status> <request line>": which server answered what, with what status.
+    writeln!(c, "  log_format bp '$server_port $status \"$request\"';")?;
+    writeln!(c, "  access_log {} bp;", d(&dir.join("access.log"))?)?;
     for kind in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
         writeln!(c, "  {kind}_temp_path {tmp};")?;
     }
@@ -228,6 +235,11 @@ fn wait_listening(child: &mut Child, ports: &[u16]) -> Result<()> {
             .is_ok()
         });
         if open {
+            // Another process may hold a port nginx failed to bind: then nginx exits.
+            std::thread::sleep(Duration::from_millis(100));
+            if let Some(status) = child.try_wait()? {
+                bail!("nginx exited with {status}");
+            }
             return Ok(());
         }
         if Instant::now() > deadline {

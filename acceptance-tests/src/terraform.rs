@@ -336,8 +336,11 @@ impl Terraform {
         use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
         let command = format!("terraform {} (interrupted at {trigger:?})", args.join(" "));
         let started = std::time::Instant::now();
+        // Its own process group, as a terminal's foreground job: Ctrl-C reaches Terraform
+        // and the providers it started alike, and the provider must ignore it.
         let mut child = self
             .command(args)
+            .process_group(0)
             .spawn()
             .with_context(|| format!("starting {} ({command})", self.bin.display()))?;
         let pid = child.id().context("the child has no pid")?;
@@ -353,7 +356,7 @@ impl Terraform {
         let read = async {
             while let Some(line) = stdout.next_line().await? {
                 if !sent && line.contains(trigger) {
-                    crate::daemon::interrupt(pid)?;
+                    crate::daemon::interrupt_group(pid)?;
                     sent = true;
                 }
                 out.push_str(&line);

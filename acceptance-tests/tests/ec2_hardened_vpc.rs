@@ -319,9 +319,21 @@ async fn check_attachment(
     tgw: &str,
     tier: &str,
 ) -> Result<String> {
+    check_attachment_beside(ctx, tgw, tier, None).await
+}
+
+/// [`check_attachment`], with `foreign` (an attachment another configuration made) left
+/// out of the count.
+async fn check_attachment_beside(
+    ctx: &acceptance_tests::StepCtx,
+    tgw: &str,
+    tier: &str,
+    foreign: Option<&str>,
+) -> Result<String> {
     let vpc = ctx.require_str(ADDR, "vpc_id")?;
     let e = ctx.aws.ec2();
-    let attachments = ec2::tgw_attachments(e, &vpc).await?;
+    let mut attachments = ec2::tgw_attachments(e, &vpc).await?;
+    attachments.retain(|(id, ..)| Some(id.as_str()) != foreign);
     let [(id, on, subnets)] = attachments.as_slice() else {
         anyhow::bail!("expected one transit gateway attachment, found {attachments:?}");
     };
@@ -350,7 +362,8 @@ async fn check_attachment(
 /// The NAT strategy and the transit gateway attachment change in place: per zone →
 /// single → none releases NATs and addresses and reroutes the private tier; the attachment
 /// moves to another tier's subnets (same attachment) and then to another gateway (a new
-/// one); an attachment deleted behind Terraform's back shows in the plan and comes back.
+/// one); an attachment deleted behind Terraform's back shows in the plan and comes back,
+/// while an attachment another configuration made is left alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hardened_vpc_nat_and_transit_gateway_change_in_place() -> Result<()> {
     skip_unless_acc!();
@@ -374,70 +387,111 @@ async fn hardened_vpc_nat_and_transit_gateway_change_in_place() -> Result<()> {
     let first: Arc<Mutex<String>> = Arc::default();
     let (f1, f2) = (first.clone(), first.clone());
     let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
-    let (a1, a2, b1, b2) = (tgw_a.clone(), tgw_a.clone(), tgw_b.clone(), tgw_b.clone());
-    let result = TestCase {
-        terraform: TfVersion::V1_15,
-        steps: vec![
-            Step {
-                check: check(move |ctx| async move {
-                    check_hardened(&ctx, 2).await?;
-                    check_nat(&ctx, &n1, "one_per_az").await?;
-                    *f1.lock().unwrap() = check_attachment(&ctx, &a1, "private").await?;
-                    Ok(())
-                }),
-                ..Step::config(cfg("one_per_az", &tgw_a, "private"))
-            },
-            Step {
-                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
-                check: check(move |ctx| async move {
-                    check_nat(&ctx, &n2, "single").await?;
-                    let id = check_attachment(&ctx, &a2, "restricted").await?;
-                    let before = f2.lock().unwrap().clone();
-                    ensure!(
-                        id == before,
-                        "moving tiers replaced attachment {before} with {id}"
-                    );
-                    Ok(())
-                }),
-                ..Step::config(cfg("single", &tgw_a, "restricted"))
-            },
-            Step {
-                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
-                check: check(move |ctx| async move {
-                    check_nat(&ctx, &n3, "none").await?;
-                    check_attachment(&ctx, &b1, "private").await.map(|_| ())
-                }),
-                ..Step::config(cfg("none", &tgw_b, "private"))
-            },
-            Step {
-                pre_config: check(|ctx| async move {
-                    let vpc = ctx.require_str(ADDR, "vpc_id")?;
-                    for (id, ..) in ec2::tgw_attachments(ctx.aws.ec2(), &vpc).await? {
-                        ctx.aws
-                            .ec2()
-                            .delete_transit_gateway_vpc_attachment()
-                            .transit_gateway_attachment_id(id)
+    let (a1, a2, a3, b1, b2) = (
+        tgw_a.clone(),
+        tgw_a.clone(),
+        tgw_a.clone(),
+        tgw_b.clone(),
+        tgw_b.clone(),
+    );
+    let foreign: Arc<Mutex<String>> = Arc::default();
+    let (o1, o2) = (foreign.clone(), foreign.clone());
+    let result =
+        TestCase {
+            terraform: TfVersion::V1_15,
+            steps: vec![
+                Step {
+                    check: check(move |ctx| async move {
+                        check_hardened(&ctx, 2).await?;
+                        check_nat(&ctx, &n1, "one_per_az").await?;
+                        *f1.lock().unwrap() = check_attachment(&ctx, &a1, "private").await?;
+                        Ok(())
+                    }),
+                    ..Step::config(cfg("one_per_az", &tgw_a, "private"))
+                },
+                Step {
+                    plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                    check: check(move |ctx| async move {
+                        check_nat(&ctx, &n2, "single").await?;
+                        let id = check_attachment(&ctx, &a2, "restricted").await?;
+                        let before = f2.lock().unwrap().clone();
+                        ensure!(
+                            id == before,
+                            "moving tiers replaced attachment {before} with {id}"
+                        );
+                        Ok(())
+                    }),
+                    ..Step::config(cfg("single", &tgw_a, "restricted"))
+                },
+                Step {
+                    plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                    check: check(move |ctx| async move {
+                        check_nat(&ctx, &n3, "none").await?;
+                        check_attachment(&ctx, &b1, "private").await.map(|_| ())
+                    }),
+                    ..Step::config(cfg("none", &tgw_b, "private"))
+                },
+                Step {
+                    pre_config: check(move |ctx| async move {
+                        let vpc = ctx.require_str(ADDR, "vpc_id")?;
+                        let e = ctx.aws.ec2();
+                        for (id, ..) in ec2::tgw_attachments(e, &vpc).await? {
+                            e.delete_transit_gateway_vpc_attachment()
+                                .transit_gateway_attachment_id(id)
+                                .send()
+                                .await
+                                .context("deleting the attachment behind Terraform's back")?;
+                        }
+                        // Another configuration attaches the VPC to gateway A: not ours to touch.
+                        let subnet = ec2::subnets(e, &vpc)
+                            .await?
+                            .into_iter()
+                            .find(|((tier, _), _)| tier == "private")
+                            .map(|(_, (id, _, _))| id)
+                            .context("no private subnet")?;
+                        let out = e
+                            .create_transit_gateway_vpc_attachment()
+                            .transit_gateway_id(&a3)
+                            .vpc_id(&vpc)
+                            .subnet_ids(subnet)
                             .send()
                             .await
-                            .context("deleting the attachment behind Terraform's back")?;
-                    }
-                    Ok(())
-                }),
-                plan_only: true,
-                expect_non_empty_plan: true,
-                ..Step::config(cfg("none", &tgw_b, "private"))
-            },
-            Step {
-                check: check(move |ctx| async move {
-                    check_attachment(&ctx, &b2, "private").await.map(|_| ())
-                }),
-                ..Step::config(cfg("none", &tgw_b, "private"))
-            },
-        ],
-        check_destroy: check_gone(name.clone()),
-    }
-    .run()
-    .await;
+                            .context("attaching the VPC from outside")?;
+                        *o1.lock().unwrap() = out
+                            .transit_gateway_vpc_attachment()
+                            .and_then(|a| a.transit_gateway_attachment_id())
+                            .unwrap_or_default()
+                            .to_string();
+                        Ok(())
+                    }),
+                    plan_only: true,
+                    expect_non_empty_plan: true,
+                    ..Step::config(cfg("none", &tgw_b, "private"))
+                },
+                Step {
+                    check: check(move |ctx| async move {
+                        let foreign = o2.lock().unwrap().clone();
+                        check_attachment_beside(&ctx, &b2, "private", Some(&foreign)).await?;
+                        let vpc = ctx.require_str(ADDR, "vpc_id")?;
+                        let e = ctx.aws.ec2();
+                        ensure!(
+                        ec2::tgw_attachments(e, &vpc).await?.iter().any(|(id, ..)| id == &foreign),
+                        "the apply deleted attachment {foreign}, which another configuration made"
+                    );
+                        e.delete_transit_gateway_vpc_attachment()
+                            .transit_gateway_attachment_id(&foreign)
+                            .send()
+                            .await
+                            .context("removing the foreign attachment")?;
+                        Ok(())
+                    }),
+                    ..Step::config(cfg("none", &tgw_b, "private"))
+                },
+            ],
+            check_destroy: check_gone(name.clone()),
+        }
+        .run()
+        .await;
     for tgw in [&tgw_a, &tgw_b] {
         let _ = aws
             .ec2()
@@ -455,10 +509,15 @@ async fn hardened_vpc_nat_and_transit_gateway_change_in_place() -> Result<()> {
 async fn hardened_vpc_remove_zone_and_tier_leaves_no_orphans() -> Result<()> {
     skip_unless_acc!();
     let name = random_name("vpcshrink");
+    let aws = acceptance_tests::Aws::new().await?;
+    let tgw = transit_gateway(&aws, &name).await?;
+    let attach =
+        format!("  transit_gateway_attachment {{\n    transit_gateway_id = \"{tgw}\"\n  }}\n");
+    let t1 = tgw.clone();
     let kept: Arc<Mutex<Vec<String>>> = Arc::default();
     let (k1, k2) = (kept.clone(), kept.clone());
     let n1 = name.clone();
-    TestCase {
+    let result = TestCase {
         terraform: TfVersion::V1_15,
         steps: vec![
             Step {
@@ -476,7 +535,7 @@ async fn hardened_vpc_remove_zone_and_tier_leaves_no_orphans() -> Result<()> {
                     &name,
                     "10.24.0.0/16",
                     &["us-east-1a", "us-east-1b", "us-east-1c"],
-                    "",
+                    &attach,
                 ))
             },
             Step {
@@ -508,20 +567,29 @@ async fn hardened_vpc_remove_zone_and_tier_leaves_no_orphans() -> Result<()> {
                         !acls.iter().any(|t| t == "restricted"),
                         "the restricted network ACL is left: {acls:?}"
                     );
-                    check_nat(&ctx, &n1, "one_per_az").await
+                    check_nat(&ctx, &n1, "one_per_az").await?;
+                    // The attachment left the removed zone's subnet before it was deleted.
+                    check_attachment(&ctx, &t1, "private").await.map(|_| ())
                 }),
                 ..Step::config(config(
                     &name,
                     "10.24.0.0/16",
                     &["us-east-1a", "us-east-1b"],
-                    "  tiers = [\"public\", \"private\"]\n",
+                    &format!("  tiers = [\"public\", \"private\"]\n{attach}"),
                 ))
             },
         ],
         check_destroy: check_gone(name.clone()),
     }
     .run()
-    .await
+    .await;
+    let _ = aws
+        .ec2()
+        .delete_transit_gateway()
+        .transit_gateway_id(&tgw)
+        .send()
+        .await;
+    result
 }
 
 /// Ctrl-C during create: Terraform sends StopProvider, the provider stops between phases

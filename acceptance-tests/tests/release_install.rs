@@ -185,7 +185,8 @@ fn new_signing_key(home: &Path, uid: &str) -> Result<String> {
         "rsa2048",
         "sign",
         "1d",
-    ]))?;
+    ]))
+    .inspect_err(|_| stop_agent(home))?;
     let out = gpg(home).args(["--with-colons", "--list-keys"]).output()?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -219,10 +220,17 @@ fn sign_with_new_key(home: &Path, doc: &Path, sig: &Path) -> Result<()> {
 /// a fresh keyring `ring` holding only that key.
 fn verifies(ring: &Path, key_file: &Path, sig: &Path, doc: &Path) -> Result<bool> {
     std::fs::create_dir_all(ring)?;
-    run(gpg(ring).arg("--import").arg(key_file))?;
-    let status = gpg(ring).arg("--verify").arg(sig).arg(doc).output()?.status;
+    let verified = run(gpg(ring).arg("--import").arg(key_file)).and_then(|()| {
+        Ok(gpg(ring)
+            .arg("--verify")
+            .arg(sig)
+            .arg(doc)
+            .output()?
+            .status
+            .success())
+    });
     stop_agent(ring);
-    Ok(status.success())
+    verified
 }
 
 /// The `h1:` and `zh:` hashes the network mirror publishes for this platform.
@@ -345,15 +353,19 @@ async fn install_and_apply(version: TfVersion, channel: Channel) -> Result<()> {
             init.combined()
         );
         let log = p.server.access_log();
+        let port = p.server.port(GOOD_REGISTRY);
         for path in [
-            "GET /.well-known/terraform.json",
-            "GET /v1/providers/bankplatform/bankplatform/versions",
-            "GET /v1/providers/bankplatform/bankplatform/0.1.0/download/linux/amd64",
-            "GET /v1/providers/bankplatform/bankplatform/0.1.0/terraform-provider-bankplatform_0.1.0_SHA256SUMS.sig",
+            "/.well-known/terraform.json",
+            "/v1/providers/bankplatform/bankplatform/versions",
+            "/v1/providers/bankplatform/bankplatform/0.1.0/download/linux/amd64",
+            "/v1/providers/bankplatform/bankplatform/0.1.0/terraform-provider-bankplatform_0.1.0_SHA256SUMS",
+            "/v1/providers/bankplatform/bankplatform/0.1.0/terraform-provider-bankplatform_0.1.0_SHA256SUMS.sig",
+            "/v1/providers/bankplatform/bankplatform/0.1.0/terraform-provider-bankplatform_0.1.0_linux_amd64.zip",
         ] {
+            let line = format!("{port} 200 \"GET {path} ");
             ensure!(
-                log.contains(path),
-                "nginx never answered {path}; its access log:\n{log}"
+                log.contains(&line),
+                "the registry on port {port} never answered GET {path} with 200; nginx's access log:\n{log}"
             );
         }
     }

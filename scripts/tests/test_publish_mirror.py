@@ -118,6 +118,29 @@ class PublishMirrorTest(unittest.TestCase):
         self.assertEqual(publish(dist, self.mirror), 1)
         self.assertFalse(self.mirror.exists())
 
+    def test_a_bad_republish_leaves_the_published_version(self):
+        self.assertEqual(publish(make_dist(self.root / "good", "0.1.0", b"good"), self.mirror), 0)
+        bad = self.root / "bad" / "dist-0.1.0"
+        bad.mkdir(parents=True)
+        zip_name = f"{NAME}_0.1.0_linux_amd64.zip"
+        with zipfile.ZipFile(bad / zip_name, "w") as z:
+            z.writestr("README", b"not the provider")
+        for f in (make_dist(self.root / "other", "0.1.0", b"x")).iterdir():
+            if not f.name.endswith(".zip") and not f.name.endswith("SHA256SUMS"):
+                (bad / f.name).write_bytes(f.read_bytes())
+        sums = f"{hashlib.sha256((bad / zip_name).read_bytes()).hexdigest()}  {zip_name}\n"
+        (bad / f"{NAME}_0.1.0_SHA256SUMS").write_text(sums)
+        self.assertEqual(publish(bad, self.mirror), 1)
+        exe = self.mirror / f"unpacked/registry.terraform.io/bankplatform/bankplatform/0.1.0/linux_amd64/{NAME}_v0.1.0"
+        self.assertEqual(exe.read_bytes(), b"good")
+
+    def test_a_zip_listed_but_missing_is_refused(self):
+        dist = make_dist(self.root, "0.1.0", b"good")
+        with open(dist / f"{NAME}_0.1.0_SHA256SUMS", "a") as f:
+            f.write("00" * 32 + f"  {NAME}_0.1.0_darwin_arm64.zip\n")
+        self.assertEqual(publish(dist, self.mirror), 1)
+        self.assertFalse(self.mirror.exists())
+
     def test_an_incomplete_dist_is_refused(self):
         dist = make_dist(self.root, "0.1.0", b"good")
         (dist / f"{NAME}_0.1.0_SHA256SUMS.sig").unlink()

@@ -21,6 +21,8 @@ type Fut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Str
 
 /// How long to wait for a NAT gateway to become available or deleted.
 const NAT_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a transit gateway attachment may take to settle.
+const TGW_ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(900);
 
 fn tag(k: &str, v: &str) -> t::Tag {
     t::Tag::builder().key(k).value(v).build()
@@ -333,12 +335,20 @@ pub(super) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
         .map_err(e("transit gateway attachments"))?
         .transit_gateway_vpc_attachments()
         .iter()
+        // Only the attachment this resource made (tagged with the network's name): the
+        // VPC may also be attached elsewhere by other configurations. Failed and rejected
+        // attachments count as absent, so the next apply makes a new one.
         .find(|a| {
-            !matches!(
-                a.state(),
-                Some(t::TransitGatewayAttachmentState::Deleted)
-                    | Some(t::TransitGatewayAttachmentState::Deleting)
-            )
+            a.tags().iter().any(|t| t.key() == Some(VPC_TAG))
+                && !matches!(
+                    a.state(),
+                    Some(
+                        t::TransitGatewayAttachmentState::Deleted
+                            | t::TransitGatewayAttachmentState::Deleting
+                            | t::TransitGatewayAttachmentState::Failed
+                            | t::TransitGatewayAttachmentState::Rejected
+                    )
+                )
         })
         .and_then(|a| {
             let mut subnet_ids: Vec<String> = a.subnet_ids().to_vec();
@@ -1160,13 +1170,16 @@ async fn ensure_endpoints(
     d: &DesiredVpc,
     o: &ObservedVpc,
 ) -> Result<(), String> {
+    // The private and restricted tables the layout keeps (not those about to be deleted).
     let rts: Vec<String> = ["private", "restricted"]
         .iter()
         .flat_map(|t| {
             o.route_tables
                 .get(*t)
                 .into_iter()
-                .flat_map(|m| m.values().cloned())
+                .flat_map(|m| m.iter())
+                .filter(|(zone, _)| d.subnets.get(*t).is_some_and(|k| k.contains_key(*zone)))
+                .map(|(_, rt)| rt.clone())
         })
         .collect();
     let out = c
@@ -1444,7 +1457,7 @@ async fn ensure_tgw_attachment(
         }
         // Same gateway: follow the tier's subnets (zones added or removed, tier changed).
         (Some((_, tier)), Some(a)) => {
-            let want = o.tier_subnet_ids(tier);
+            let want = o.tier_subnet_ids(tier, d);
             if want == a.subnet_ids {
                 return Ok(());
             }
@@ -1459,6 +1472,7 @@ async fn ensure_tgw_attachment(
                 .filter(|s| !want.contains(s))
                 .cloned()
                 .collect();
+            wait_tgw_attachment(c, &a.id, true).await?;
             c.ec2
                 .modify_transit_gateway_vpc_attachment()
                 .transit_gateway_attachment_id(&a.id)
@@ -1466,14 +1480,15 @@ async fn ensure_tgw_attachment(
                 .set_remove_subnet_ids((!remove.is_empty()).then_some(remove))
                 .send()
                 .await
-                .map(|_| ())
                 .map_err(|e| {
                     format!(
                         "moving transit gateway attachment ({}) to the {tier} subnets: {}",
                         a.id,
                         error_message(&e)
                     )
-                })
+                })?;
+            // Until it settles, its interfaces may still be in subnets about to be deleted.
+            wait_tgw_attachment(c, &a.id, true).await
         }
         (None, Some(a)) => delete_tgw_attachment(c, &a.id).await,
         (None, None) => Ok(()),
@@ -1488,39 +1503,129 @@ async fn create_tgw_attachment(
     tier: &str,
     o: &ObservedVpc,
 ) -> Result<(), String> {
-    c.ec2
+    let out = c
+        .ec2
         .create_transit_gateway_vpc_attachment()
         .transit_gateway_id(tgw)
         .vpc_id(vpc_id)
-        .set_subnet_ids(Some(o.tier_subnet_ids(tier)))
+        .set_subnet_ids(Some(o.tier_subnet_ids(tier, d)))
         .tag_specifications(spec(
             t::ResourceType::TransitGatewayAttachment,
             child_tags(d, format!("{}-tgw", d.name), Some(tier), None),
         ))
         .send()
         .await
-        .map(|_| ())
         .map_err(|e| {
             format!(
                 "attaching VPC ({vpc_id}) to transit gateway {tgw}: {}",
                 error_message(&e)
             )
-        })
+        })?;
+    let created = out.transit_gateway_vpc_attachment();
+    let id = created
+        .and_then(|a| a.transit_gateway_attachment_id())
+        .unwrap_or_default()
+        .to_string();
+    // The attachment is found again by its tags. moto 5.2.5 drops the tag specification
+    // of this call (it reads the route-table type's); AWS returns the tags here, so the
+    // extra CreateTags happens only where they are missing.
+    if !created.is_some_and(|a| a.tags().iter().any(|t| t.key() == Some(VPC_TAG))) {
+        c.ec2
+            .create_tags()
+            .resources(&id)
+            .set_tags(Some(child_tags(
+                d,
+                format!("{}-tgw", d.name),
+                Some(tier),
+                None,
+            )))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "tagging transit gateway attachment ({id}): {}",
+                    error_message(&e)
+                )
+            })?;
+    }
+    wait_tgw_attachment(c, &id, true).await
 }
 
 async fn delete_tgw_attachment(c: &Clients, id: &str) -> Result<(), String> {
-    c.ec2
+    match c
+        .ec2
         .delete_transit_gateway_vpc_attachment()
         .transit_gateway_attachment_id(id)
         .send()
         .await
-        .map(|_| ())
-        .map_err(|e| {
-            format!(
+    {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => {
+            return Err(format!(
                 "deleting transit gateway attachment ({id}): {}",
                 error_message(&e)
-            )
-        })
+            ))
+        }
+    }
+    // Its interfaces leave the subnets only once it is deleted.
+    wait_tgw_attachment(c, id, false).await
+}
+
+/// Waits until the attachment is `available` (or, with `available = false`, gone),
+/// giving up on the stop signal or after [`TGW_ATTACHMENT_TIMEOUT`].
+async fn wait_tgw_attachment(c: &Clients, id: &str, available: bool) -> Result<(), String> {
+    use t::TransitGatewayAttachmentState as S;
+    let deadline = tokio::time::Instant::now() + TGW_ATTACHMENT_TIMEOUT;
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let out = c
+            .ec2
+            .describe_transit_gateway_vpc_attachments()
+            .transit_gateway_attachment_ids(id)
+            .send()
+            .await;
+        let state = match out {
+            Ok(out) => out
+                .transit_gateway_vpc_attachments()
+                .first()
+                .and_then(|a| a.state())
+                .cloned(),
+            Err(e) if is_not_found(&e) => None,
+            Err(e) => {
+                return Err(format!(
+                    "reading transit gateway attachment ({id}): {}",
+                    error_message(&e)
+                ))
+            }
+        };
+        match state {
+            Some(S::Available) if available => return Ok(()),
+            // Failed or rejected attachments hold no interfaces: nothing to wait for.
+            Some(S::Deleted | S::Failed | S::Rejected) | None if !available => return Ok(()),
+            Some(s @ (S::Deleted | S::Failed | S::Rejected)) => {
+                return Err(format!(
+                    "transit gateway attachment ({id}) is {}",
+                    s.as_str()
+                ))
+            }
+            None => return Err(format!("transit gateway attachment ({id}) disappeared")),
+            _ => {}
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "transit gateway attachment ({id}) did not become {} within {TGW_ATTACHMENT_TIMEOUT:?}",
+                if available { "available" } else { "deleted" }
+            ));
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = c.stop.stopped() => {
+                return Err(format!("{INTERRUPTED}: transit gateway attachment ({id}) was still settling"));
+            }
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
 }
 
 async fn remove_extras(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(), Vec<String>> {

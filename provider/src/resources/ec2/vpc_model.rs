@@ -301,13 +301,17 @@ impl ObservedVpc {
             .map(|(tier, _)| tier.as_str())
     }
 
-    /// The sorted subnet ids of `tier`.
-    pub(crate) fn tier_subnet_ids(&self, tier: &str) -> Vec<String> {
+    /// The sorted ids of `tier`'s subnets in the zones `d` keeps (subnets of zones
+    /// being removed are left out: they are deleted later in the same apply).
+    pub(crate) fn tier_subnet_ids(&self, tier: &str, d: &DesiredVpc) -> Vec<String> {
+        let keep = d.subnets.get(tier);
         let mut ids: Vec<String> = self
             .subnets
             .get(tier)
             .into_iter()
-            .flat_map(|m| m.values().map(|(id, _, _)| id.clone()))
+            .flat_map(|m| m.iter())
+            .filter(|(zone, _)| keep.is_some_and(|k| k.contains_key(*zone)))
+            .map(|(_, (id, _, _))| id.clone())
             .collect();
         ids.sort();
         ids
