@@ -823,13 +823,35 @@ impl Resource for HardenedVpc {
                 }
             }
         }
-        let tgw_tier = config.get("transit_gateway_attachment").get("subnets_tier");
+        let attachment = config.get("transit_gateway_attachment");
+        let tgw_tier = attachment.get("subnets_tier");
         if let Some(t) = tgw_tier.as_str() {
             if !TIERS.contains(&t) {
                 diags.attr_error(
                     AttrPath::root("transit_gateway_attachment").attr("subnets_tier"),
                     "Unknown tier",
                     format!("\"{t}\" is not a tier; use public, private or restricted."),
+                );
+            }
+        }
+        // The attachment's tier must be built (`tiers` defaults to all three).
+        let tiers = config.get("tiers");
+        if !attachment.is_null()
+            && tiers.is_fully_known()
+            && !tiers.is_null()
+            && tgw_tier.is_known()
+        {
+            let wanted = tgw_tier.as_str().unwrap_or("private");
+            if TIERS.contains(&wanted) && !list_str(tiers).iter().any(|t| t == wanted) {
+                let path = if tgw_tier.is_null() {
+                    AttrPath::root("transit_gateway_attachment")
+                } else {
+                    AttrPath::root("transit_gateway_attachment").attr("subnets_tier")
+                };
+                diags.attr_error(
+                    path,
+                    "Transit gateway attachment tier not built",
+                    format!("The attachment goes into the {wanted} subnets, but `tiers` does not include \"{wanted}\". Add it to `tiers`, or set `subnets_tier` to one of them."),
                 );
             }
         }
@@ -1164,5 +1186,57 @@ mod tests {
                 "{want} missing in {paths:?}"
             );
         }
+    }
+
+    #[test]
+    fn transit_gateway_attachment_needs_its_tier_built() {
+        let r = HardenedVpc::new();
+        let mut config = Value::null_object(&r.schema.block.implied_type());
+        config.set_attr("name", Value::string("x"));
+        config.set_attr("cidr_block", Value::string("10.0.0.0/16"));
+        config.set_attr("tiers", strings(&["public", "restricted"]));
+        let attachment = |tier: Value| {
+            Value::object([
+                ("transit_gateway_id", Value::string("tgw-1")),
+                ("subnets_tier", tier),
+                ("attachment_id", Value::Null),
+            ])
+        };
+        let errors = |c: &Value| -> Vec<(String, String)> {
+            crate::framework::plan::validate_config(&r, c)
+                .iter()
+                .map(|d| {
+                    (
+                        d.path.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        d.detail.clone(),
+                    )
+                })
+                .collect()
+        };
+        // The default tier (private) is not built.
+        let mut c = config.clone();
+        c.set_attr("transit_gateway_attachment", attachment(Value::Null));
+        let e = errors(&c);
+        assert!(
+            e.iter()
+                .any(|(p, d)| p == "transit_gateway_attachment" && d.contains("private")),
+            "{e:?}"
+        );
+        // An explicit tier that is built is fine; one that is not names subnets_tier.
+        c.set_attr(
+            "transit_gateway_attachment",
+            attachment(Value::string("restricted")),
+        );
+        assert!(errors(&c).is_empty(), "{:?}", errors(&c));
+        c.set_attr(
+            "transit_gateway_attachment",
+            attachment(Value::string("private")),
+        );
+        let e = errors(&c);
+        assert!(
+            e.iter()
+                .any(|(p, _)| p == "transit_gateway_attachment.subnets_tier"),
+            "{e:?}"
+        );
     }
 }
