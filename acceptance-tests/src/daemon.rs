@@ -85,11 +85,20 @@ fn spawn_dying_with_thread(cmd: &mut Command) -> Result<Child> {
 
 /// Sends SIGINT to the process group `pgid` (every process in it), as Ctrl-C in a
 /// terminal does to its foreground job.
-#[allow(unsafe_code)]
 pub fn interrupt_group(pgid: u32) -> std::io::Result<()> {
+    signal_group(pgid, libc::SIGINT)
+}
+
+/// Kills every process in the group `pgid` (a timed-out command and its providers).
+pub fn kill_group(pgid: u32) -> std::io::Result<()> {
+    signal_group(pgid, libc::SIGKILL)
+}
+
+#[allow(unsafe_code)]
+fn signal_group(pgid: u32, signal: libc::c_int) -> std::io::Result<()> {
     let pgid = libc::pid_t::try_from(pgid).map_err(std::io::Error::other)?;
     // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-    if unsafe { libc::kill(-pgid, libc::SIGINT) } != 0 {
+    if unsafe { libc::kill(-pgid, signal) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())

@@ -364,9 +364,14 @@ impl Terraform {
             }
             anyhow::Ok(())
         };
-        tokio::time::timeout(command_timeout(), read)
-            .await
-            .with_context(|| format!("{command} timed out"))??;
+        match tokio::time::timeout(command_timeout(), read).await {
+            Ok(read) => read.with_context(|| format!("reading the output of {command}"))?,
+            Err(_) => {
+                // Terraform and the providers it started: the whole group goes.
+                let _ = crate::daemon::kill_group(pid);
+                anyhow::bail!("{command} timed out after {}s", command_timeout().as_secs());
+            }
+        }
         let status = child.wait().await?;
         let stderr = err_task.await.unwrap_or_default();
         eprintln!(
