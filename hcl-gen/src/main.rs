@@ -33,6 +33,10 @@ enum Command {
     Generate {
         #[command(flatten)]
         target: Target,
+        /// Write even when a network would move to another CIDR (replacing its VPC):
+        /// only for networks that were never applied.
+        #[arg(long)]
+        allow_renumber: bool,
     },
     /// Exits 1 and prints a diff when the tree on disk is not what the spec generates.
     Check {
@@ -94,9 +98,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("writing {}", path.display()))?;
             writeln!(stdout, "wrote {}", path.display())?;
         }
-        Command::Generate { target } => {
+        Command::Generate {
+            target,
+            allow_renumber,
+        } => {
             let files = bankplatform_gen::generate(&target.spec, &target.paths())?;
             let plan = write::plan(&files, &target.paths())?;
+            let moved = plan.renumbered();
+            if !moved.is_empty() && !allow_renumber {
+                let mut lines = String::new();
+                for m in &moved {
+                    lines.push_str(&format!("\n  - {m}"));
+                }
+                bail!(
+                    "refusing to renumber {} network(s); nothing was written:{lines}",
+                    moved.len()
+                );
+            }
             write::apply(&plan)?;
             for c in plan.pending() {
                 let what = match c.action {
@@ -119,6 +137,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if plan.is_clean() {
                 writeln!(stdout, "up to date: {} files", plan.changes.len())?;
                 return Ok(ExitCode::SUCCESS);
+            }
+            for m in plan.renumbered() {
+                writeln!(stdout, "renumber {m}")?;
             }
             for c in plan.pending() {
                 match c.action {

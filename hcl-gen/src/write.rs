@@ -40,6 +40,66 @@ pub struct Change {
     pub new: String,
 }
 
+/// A network root whose CIDR would change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Renumbered {
+    /// The root's file.
+    pub path: PathBuf,
+    /// The CIDR on disk.
+    pub from: String,
+    /// The CIDR the spec now gives.
+    pub to: String,
+    /// The environment, from the root's `environment` tag.
+    pub environment: Option<String>,
+    /// Whether it is the environment's DR-region network (`stack = "network-dr"`).
+    pub secondary: bool,
+}
+
+impl std::fmt::Display for Renumbered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env = self.environment.as_deref().unwrap_or("<name>");
+        let key = if self.secondary {
+            "secondary_cidr"
+        } else {
+            "cidr"
+        };
+        write!(
+            f,
+            "{}: the network would move from {} to {}, which replaces its VPC and everything in it. \
+             To keep it, pin it in the spec: environment \"{env}\" {{ network {{ {key} = \"{}\" }} }}; \
+             if it was never applied, pass --allow-renumber.",
+            self.path.display(),
+            self.from,
+            self.to,
+            self.from,
+        )
+    }
+}
+
+/// The value of the first `cidr_block = "…"` line.
+fn cidr_block(text: &str) -> Option<String> {
+    assignment(text, "cidr_block")
+}
+
+/// The value of `<key> = "…"` as a tag (first occurrence).
+fn tag_value(text: &str, key: &str) -> Option<String> {
+    assignment(text, key)
+}
+
+fn assignment(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.trim().split_once('=')?;
+        (k.trim() == key)
+            .then(|| {
+                v.trim()
+                    .strip_prefix('"')?
+                    .strip_suffix('"')
+                    .map(str::to_string)
+            })
+            .flatten()
+    })
+}
+
 /// The difference between the generated tree and the disk.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
@@ -48,6 +108,27 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Networks that this plan would move to another CIDR: changed files whose
+    /// `cidr_block = "…"` differs from the one on disk. Applying such a root replaces the
+    /// VPC and everything in it, so `generate` refuses unless told otherwise.
+    pub fn renumbered(&self) -> Vec<Renumbered> {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Change)
+            .filter_map(|c| {
+                let from = cidr_block(c.old.as_deref()?)?;
+                let to = cidr_block(&c.new)?;
+                (from != to).then(|| Renumbered {
+                    path: c.path.clone(),
+                    from,
+                    to,
+                    environment: tag_value(&c.new, "environment"),
+                    secondary: tag_value(&c.new, "stack").as_deref() == Some("network-dr"),
+                })
+            })
+            .collect()
+    }
+
     /// The files that would be created, changed or deleted.
     pub fn pending(&self) -> impl Iterator<Item = &Change> {
         self.changes
