@@ -264,6 +264,16 @@ impl Value {
         }
     }
 
+    /// The string elements of a list, set or tuple value (others, and non-lists, give
+    /// nothing).
+    pub fn string_list(&self) -> Vec<String> {
+        self.as_list()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Returns an attribute of an object value, or null when the attribute is
     /// absent or this is not an object.
     pub fn get(&self, attr: &str) -> &Value {

@@ -148,14 +148,6 @@ impl HardenedVpc {
     }
 }
 
-fn list_str(v: &Value) -> Vec<String> {
-    v.as_list()
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
-}
-
 /// A map of maps from prior state, keeping only the entries still wanted
 /// (same key and, for subnets, same CIDR); new entries are unknown.
 fn keep_ids(
@@ -221,7 +213,7 @@ impl HardenedVpc {
                 match ctx.clients(&target_of(config)).await {
                     Ok(c) => match api::region_zones(&c).await {
                         Ok(zones) if zones.len() as i64 >= want => {
-                            let prior_zones = list_str(prior.get("availability_zones"));
+                            let prior_zones = prior.get("availability_zones").string_list();
                             let chosen: Vec<String> =
                                 zones.into_iter().take(want as usize).collect();
                             let mut sorted_prior = prior_zones.clone();
@@ -260,7 +252,9 @@ impl HardenedVpc {
             // Configured zones must exist in the region.
             if let Ok(c) = ctx.clients(&target_of(config)).await {
                 if let Ok(zones) = api::region_zones(&c).await {
-                    for (i, z) in list_str(config.get("availability_zones"))
+                    for (i, z) in config
+                        .get("availability_zones")
+                        .string_list()
                         .iter()
                         .enumerate()
                     {
@@ -554,7 +548,7 @@ impl HardenedVpc {
         let mut zones: Vec<String> = o.subnets.values().flat_map(|m| m.keys().cloned()).collect();
         zones.sort();
         zones.dedup();
-        let mut prior_zones = list_str(prior.get("availability_zones"));
+        let mut prior_zones = prior.get("availability_zones").string_list();
         prior_zones.sort();
         if prior_zones != zones {
             s.set_attr(
@@ -567,14 +561,14 @@ impl HardenedVpc {
             .copied()
             .filter(|t| o.subnets.contains_key(*t))
             .collect();
-        let mut prior_tiers = list_str(prior.get("tiers"));
+        let mut prior_tiers = prior.get("tiers").string_list();
         prior_tiers.sort();
         let mut sorted_tiers: Vec<String> = tiers.iter().map(|t| t.to_string()).collect();
         sorted_tiers.sort();
         if prior_tiers != sorted_tiers {
             s.set_attr("tiers", strings(&tiers));
         }
-        let mut prior_eps = list_str(prior.get("gateway_endpoints"));
+        let mut prior_eps = prior.get("gateway_endpoints").string_list();
         prior_eps.sort();
         if prior_eps != o.endpoints {
             s.set_attr(
@@ -755,7 +749,7 @@ impl Resource for HardenedVpc {
         }
         let tiers = config.get("tiers");
         if tiers.is_fully_known() && !tiers.is_null() {
-            let list = list_str(tiers);
+            let list = tiers.string_list();
             if list.is_empty() {
                 diags.attr_error(
                     AttrPath::root("tiers"),
@@ -842,7 +836,7 @@ impl Resource for HardenedVpc {
             && tgw_tier.is_known()
         {
             let wanted = tgw_tier.as_str().unwrap_or("private");
-            if TIERS.contains(&wanted) && !list_str(tiers).iter().any(|t| t == wanted) {
+            if TIERS.contains(&wanted) && !tiers.string_list().iter().any(|t| t == wanted) {
                 let path = if tgw_tier.is_null() {
                     AttrPath::root("transit_gateway_attachment")
                 } else {

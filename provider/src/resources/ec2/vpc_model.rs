@@ -176,18 +176,11 @@ fn list_i32(v: &Value) -> Vec<i32> {
         .collect()
 }
 
-fn list_str(v: &Value) -> Vec<String> {
-    v.as_list()
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
-}
-
 /// The prefix length of each tier from a planned value.
 pub(crate) fn tier_prefixes(p: &Value) -> BTreeMap<String, u8> {
     let lengths = p.get("tier_prefix_lengths");
-    list_str(p.get("tiers"))
+    p.get("tiers")
+        .string_list()
         .into_iter()
         .map(|t| {
             let default = subnet_plan::DEFAULT_PREFIXES
@@ -205,7 +198,7 @@ pub(crate) fn tier_prefixes(p: &Value) -> BTreeMap<String, u8> {
 pub(crate) fn desired_from(p: &Value) -> Result<DesiredVpc, String> {
     let cidr = subnet_plan::parse_vpc_cidr(p.get("cidr_block").as_str().unwrap_or_default())
         .map_err(|e| e.to_string())?;
-    let zones = list_str(p.get("availability_zones"));
+    let zones = p.get("availability_zones").string_list();
     let subnets = subnet_plan::plan(cidr, &zones, &tier_prefixes(p)).map_err(|e| e.to_string())?;
     let fl = p.get("flow_logs");
     Ok(DesiredVpc {
@@ -218,7 +211,7 @@ pub(crate) fn desired_from(p: &Value) -> Result<DesiredVpc, String> {
             .as_str()
             .unwrap_or("one_per_az")
             .to_string(),
-        endpoints: list_str(p.get("gateway_endpoints")),
+        endpoints: p.get("gateway_endpoints").string_list(),
         public_ports: list_i32(p.get("public_ingress_ports")),
         restricted_ports: list_i32(p.get("restricted_ports")),
         flow_logs: FlowLogs {
