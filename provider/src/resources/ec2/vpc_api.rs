@@ -201,6 +201,13 @@ pub(super) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
     {
         if let (Some(tier), Some(zone)) = (tag_of(rt.tags(), TIER_TAG), tag_of(rt.tags(), AZ_TAG)) {
             let id = rt.route_table_id().unwrap_or_default().to_string();
+            o.route_table_subnets.insert(
+                id.clone(),
+                rt.associations()
+                    .iter()
+                    .filter_map(|a| a.subnet_id().map(str::to_string))
+                    .collect(),
+            );
             o.route_tables
                 .entry(tier.to_string())
                 .or_default()
@@ -928,7 +935,13 @@ async fn ensure_route_tables(
                 .unwrap_or_default()
                 .to_string(),
         };
-        // Associate (idempotent: an existing association answers Resource.AlreadyAssociated).
+        // Associate unless already done (observed); AlreadyAssociated covers a race.
+        if o.route_table_subnets
+            .get(&id)
+            .is_some_and(|s| s.contains(subnet))
+        {
+            return Ok::<_, String>((tier.clone(), zone.clone(), id));
+        }
         match c
             .ec2
             .associate_route_table()

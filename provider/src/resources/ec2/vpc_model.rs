@@ -261,6 +261,8 @@ pub(crate) struct ObservedVpc {
     pub(crate) route_tables: BTreeMap<String, BTreeMap<String, String>>,
     /// tier → zone → destinations of default routes (`igw-…`, `nat-…`, …).
     pub(crate) default_routes: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// route table id → the subnets associated with it.
+    pub(crate) route_table_subnets: BTreeMap<String, Vec<String>>,
     /// zone → NAT gateway id.
     pub(crate) nat_gateways: BTreeMap<String, String>,
     pub(crate) internet_gateway: Option<String>,
