@@ -20,9 +20,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+use acceptance_tests::checks::s3;
 use acceptance_tests::https_server::HttpsServer;
 use acceptance_tests::terraform::Terraform;
-use acceptance_tests::{moto, skip_unless_acc, tools, TfVersion};
+use acceptance_tests::{moto, skip_unless_acc, tools, Aws, TfVersion};
 use anyhow::{bail, ensure, Context, Result};
 
 /// The provider's origin address in the filesystem and network mirrors.
@@ -370,9 +371,31 @@ async fn install_and_apply(version: TfVersion, channel: Channel) -> Result<()> {
         }
     }
     let var = format!("-var=aws_endpoint={endpoint}");
+    let aws = Aws::new().await?;
+    let mut buckets = Vec::new();
     let result = async {
         tf.run(&["apply", "-input=false", "-no-color", "-auto-approve", &var])
             .await?;
+        // The installed provider really built them: read back through S3.
+        let state = tf.state_pull().await?;
+        buckets = state["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["type"] == "bankplatform_compliant_bucket")
+            .filter_map(|r| r["instances"][0]["attributes"]["bucket"].as_str())
+            .map(str::to_string)
+            .collect();
+        ensure!(
+            buckets.len() == 2,
+            "expected 2 buckets in state, found {buckets:?}"
+        );
+        for b in &buckets {
+            ensure!(
+                s3::bucket_exists(aws.s3(), b).await?,
+                "bucket {b} is in the state but not in S3"
+            );
+        }
         let plan = tf
             .run_with_ok_codes(
                 &[
@@ -404,6 +427,12 @@ async fn install_and_apply(version: TfVersion, channel: Channel) -> Result<()> {
         .await;
     result?;
     destroyed?;
+    for b in &buckets {
+        ensure!(
+            !s3::bucket_exists(aws.s3(), b).await?,
+            "bucket {b} survived terraform destroy"
+        );
+    }
     Ok(())
 }
 
