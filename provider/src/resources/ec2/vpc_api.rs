@@ -390,6 +390,28 @@ pub(super) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
     Ok(Some(o))
 }
 
+/// The successes and the failures of concurrent jobs.
+fn split_results<T>(results: Vec<Result<T, String>>) -> (Vec<T>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(e) => errors.push(e),
+        }
+    }
+    (ok, errors)
+}
+
+/// `value` when nothing failed, else every failure.
+fn all_or_errors<T>(value: T, errors: Vec<String>) -> Result<T, Vec<String>> {
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
+}
+
 /// The first words of the error a stopped apply returns.
 pub(super) const INTERRUPTED: &str = "interrupted: Terraform asked the provider to stop";
 
@@ -478,11 +500,7 @@ pub(super) async fn converge(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Resul
     if errors.is_empty() {
         errors.extend(remove_extras(c, d, &o).await.err().into_iter().flatten());
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    all_or_errors((), errors)
 }
 
 async fn vpc_basics(
@@ -683,16 +701,11 @@ async fn ensure_subnets(
         Ok::<_, String>((tier.clone(), zone.clone(), id, cidr.to_string()))
     }))
     .await;
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok((tier, zone, id, cidr)) => {
-                have.entry(tier)
-                    .or_default()
-                    .insert(zone, (id, cidr, false));
-            }
-            Err(e) => errors.push(e),
-        }
+    let (made, mut errors) = split_results(results);
+    for (tier, zone, id, cidr) in made {
+        have.entry(tier)
+            .or_default()
+            .insert(zone, (id, cidr, false));
     }
     // Nothing in these tiers gets a public address on launch (EC2.15).
     let public_ip: Vec<String> = have
@@ -844,11 +857,7 @@ async fn ensure_nacls(
         .into_iter()
         .filter_map(Result::err)
         .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    all_or_errors((), errors)
 }
 
 async fn sync_nacl_entries(
@@ -962,21 +971,12 @@ async fn ensure_route_tables(
         Ok::<_, String>((tier.clone(), zone.clone(), id))
     }))
     .await;
+    let (tables, errors) = split_results(results);
     let mut out: RtMap = BTreeMap::new();
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok((tier, zone, id)) => {
-                out.entry(tier).or_default().insert(zone, id);
-            }
-            Err(e) => errors.push(e),
-        }
+    for (tier, zone, id) in tables {
+        out.entry(tier).or_default().insert(zone, id);
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    all_or_errors(out, errors)
 }
 
 async fn ensure_nats(
@@ -1057,20 +1057,9 @@ async fn ensure_nats(
         Ok::<_, String>(((*zone).clone(), id))
     }))
     .await;
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok((z, id)) => {
-                have.insert(z, id);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(have)
-    } else {
-        Err(errors)
-    }
+    let (made, errors) = split_results(results);
+    have.extend(made);
+    all_or_errors(have, errors)
 }
 
 /// Polls a NAT gateway until available (or deleted), at once and then backing off.
@@ -1170,11 +1159,7 @@ async fn ensure_routes(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(
         .into_iter()
         .filter_map(Result::err)
         .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    all_or_errors((), errors)
 }
 
 async fn ensure_endpoints(
@@ -1703,11 +1688,7 @@ async fn remove_extras(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(
             errors.extend(delete_igw(c, &o.vpc_id, igw).await.err());
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    all_or_errors((), errors)
 }
 
 /// Moves subnets back to the VPC's default network ACL before they are
@@ -2023,11 +2004,7 @@ pub(super) async fn destroy(
         let (a, b, k) = tokio::join!(lg, iam, key);
         errors.extend([a, b, k].into_iter().filter_map(Result::err));
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    all_or_errors((), errors)
 }
 
 /// The managed flow-log key of a VPC, if any.
