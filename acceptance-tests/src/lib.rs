@@ -12,6 +12,7 @@
 //! - [`tools`] finds Terraform, `moto_server` and the provider binary (built once);
 //! - [`daemon`] keeps server processes alive exactly as long as the test process;
 //! - [`moto`] starts one shared `moto_server` per test process;
+//! - [`fault_proxy`] sits between the provider and moto and injects AWS's everyday faults;
 //! - [`https_server`] serves directories over HTTPS with Debian's nginx (mirrors, registry);
 //! - [`mirror`] lays the provider out as a filesystem mirror and writes the CLI config;
 //! - [`terraform`] runs Terraform commands in one working directory;
@@ -24,6 +25,7 @@
 pub mod aws;
 pub mod checks;
 pub mod daemon;
+pub mod fault_proxy;
 pub mod https_server;
 pub mod mirror;
 pub mod moto;

@@ -3,6 +3,7 @@
 //! Everything here is skipped unless `TF_ACC` is set; see `acceptance-tests/README.md`.
 
 mod ec2_hardened_vpc;
+mod faults;
 mod harness_self_test;
 mod platform_tree;
 mod provider_functions;

@@ -6,6 +6,7 @@
 
 pub mod ec2;
 pub mod iam;
+pub mod inventory;
 pub mod kms;
 pub mod s3;
 

@@ -6,9 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -17,6 +15,7 @@ use tokio::sync::OnceCell;
 
 use super::config::ProviderSettings;
 use super::errors::error_message;
+use super::retry;
 use crate::framework::StopSignal;
 
 /// Where a resource lives: the provider's default, or another account (by
@@ -44,10 +43,16 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Resource Groups Tagging: finds objects by tag across services (e.g. a key an
+    /// interrupted create made but never aliased).
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Effective region.
     pub region: String,
     /// Raised by StopProvider: long waits and multi-step applies stop early.
     pub stop: StopSignal,
+    /// Attempts per request (the provider's `max_retries` + 1), for the calls the
+    /// resources retry themselves (creates, see `resources/kit/calls.rs`).
+    pub max_attempts: u32,
     account_id: OnceCell<String>,
 }
 
@@ -110,11 +115,7 @@ impl ProviderCtx {
         if let Some(url) = &settings.endpoint_all {
             loader = loader.endpoint_url(url.clone());
         }
-        loader = loader.retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(settings.max_attempts.unwrap_or(3))
-                .with_initial_backoff(Duration::from_millis(200)),
-        );
+        loader = loader.retry_config(retry::retry_config(settings.max_attempts));
         let mut base = loader.load().await;
         if base.region().is_none() {
             return Err(
@@ -189,7 +190,8 @@ impl ProviderCtx {
         let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
         let s = &self.settings;
 
-        let mut s3 = aws_sdk_s3::config::Builder::from(&conf);
+        let mut s3 =
+            aws_sdk_s3::config::Builder::from(&conf).retry_partition(retry::retry_partition());
         if let Some(url) = s.endpoint_for("s3") {
             s3 = s3.endpoint_url(url);
         }
@@ -198,23 +200,33 @@ impl ProviderCtx {
             .unwrap_or(s.endpoint_for("s3").is_some());
         s3 = s3.force_path_style(path_style);
 
-        let mut kms = aws_sdk_kms::config::Builder::from(&conf);
+        let mut kms =
+            aws_sdk_kms::config::Builder::from(&conf).retry_partition(retry::retry_partition());
         if let Some(url) = s.endpoint_for("kms") {
             kms = kms.endpoint_url(url);
         }
-        let mut iam = aws_sdk_iam::config::Builder::from(&conf);
+        let mut iam =
+            aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry::retry_partition());
         if let Some(url) = s.endpoint_for("iam") {
             iam = iam.endpoint_url(url);
         }
-        let mut ec2 = aws_sdk_ec2::config::Builder::from(&conf);
+        let mut ec2 =
+            aws_sdk_ec2::config::Builder::from(&conf).retry_partition(retry::retry_partition());
         if let Some(url) = s.endpoint_for("ec2") {
             ec2 = ec2.endpoint_url(url);
         }
-        let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(&conf);
+        let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(&conf)
+            .retry_partition(retry::retry_partition());
         if let Some(url) = s.endpoint_for("logs") {
             logs = logs.endpoint_url(url);
         }
-        let mut sts = aws_sdk_sts::config::Builder::from(&conf);
+        let mut tagging = aws_sdk_resourcegroupstagging::config::Builder::from(&conf)
+            .retry_partition(retry::retry_partition());
+        if let Some(url) = s.endpoint_for("tagging") {
+            tagging = tagging.endpoint_url(url);
+        }
+        let mut sts =
+            aws_sdk_sts::config::Builder::from(&conf).retry_partition(retry::retry_partition());
         if let Some(url) = s.endpoint_for("sts") {
             sts = sts.endpoint_url(url);
         }
@@ -225,8 +237,13 @@ impl ProviderCtx {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
+            tagging: aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build()),
             region,
             stop: self.stop.clone(),
+            max_attempts: self
+                .settings
+                .max_attempts
+                .unwrap_or(retry::DEFAULT_MAX_RETRIES + 1),
             account_id: OnceCell::new(),
         })
     }

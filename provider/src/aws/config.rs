@@ -10,7 +10,8 @@ use crate::framework::{Diagnostics, Schema};
 use crate::value::{AttrPath, Type, Value};
 
 /// Services whose endpoint can be overridden one by one.
-pub(crate) const ENDPOINT_SERVICES: &[&str] = &["s3", "kms", "iam", "sts", "ec2", "logs"];
+pub(crate) const ENDPOINT_SERVICES: &[&str] =
+    &["s3", "kms", "iam", "sts", "ec2", "logs", "tagging"];
 
 /// The provider configuration schema (blocks, as in the AWS provider).
 pub fn provider_schema() -> Schema {
@@ -36,7 +37,8 @@ pub fn provider_schema() -> Schema {
                 Attribute::string("token").optional().sensitive().describe("Session token for temporary static credentials."),
                 Attribute::string("endpoint_url").optional().describe("One endpoint URL for every service, e.g. `http://127.0.0.1:5000` for moto. Same as `AWS_ENDPOINT_URL`."),
                 Attribute::bool("s3_use_path_style").optional().describe("Path-style S3 addressing. Defaults to true when an S3 endpoint is overridden, false otherwise."),
-                Attribute::number("max_attempts").optional().describe("Maximum attempts per AWS request, retries included (default 3)."),
+                Attribute::number("max_retries").optional().describe("How many times one AWS request is retried on throttling, 5xx answers, timeouts and reset connections, with jittered exponential backoff (default 25, as in the AWS provider; 0 turns retries off)."),
+                Attribute::number("max_attempts").optional().describe("Deprecated: use `max_retries` (`max_attempts` = `max_retries` + 1). Attempts per AWS request, retries included."),
             ],
             blocks: vec![
                 NestedBlock::single("assume_role", Block {
@@ -82,8 +84,39 @@ pub struct ProviderSettings {
     pub endpoints: BTreeMap<String, String>,
     /// S3 path-style addressing.
     pub s3_use_path_style: Option<bool>,
-    /// Attempts per request.
+    /// Attempts per request, the first one included (from `max_retries`, or
+    /// the deprecated `max_attempts`).
     pub max_attempts: Option<u32>,
+}
+
+/// The most retries a request may be given (the AWS provider allows any
+/// number; past 100 an apply would wait for hours on a dead endpoint).
+const MAX_RETRIES_LIMIT: u32 = 100;
+
+/// A whole number attribute within `range`, or an error at its path.
+fn whole_number(
+    config: &Value,
+    name: &str,
+    range: std::ops::RangeInclusive<u32>,
+    diags: &mut Diagnostics,
+) -> Option<u32> {
+    let v = config.get(name);
+    let n = v.as_number()?;
+    match v.as_i64() {
+        Some(i) if u32::try_from(i).is_ok_and(|i| range.contains(&i)) => Some(i as u32),
+        _ => {
+            diags.attr_error(
+                AttrPath::root(name),
+                format!("Invalid {name}"),
+                format!(
+                    "{name} must be a whole number from {} to {}; got {n}.",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn opt_str(v: &Value) -> Option<String> {
@@ -178,16 +211,20 @@ impl ProviderSettings {
             }
         }
         s.s3_use_path_style = config.get("s3_use_path_style").as_bool();
-        if let Some(n) = config.get("max_attempts").as_number() {
-            match config.get("max_attempts").as_i64() {
-                Some(i @ 1..=25) => s.max_attempts = Some(i as u32),
-                _ => diags.attr_error(
+        let retries = whole_number(config, "max_retries", 0..=MAX_RETRIES_LIMIT, diags);
+        let attempts = whole_number(config, "max_attempts", 1..=MAX_RETRIES_LIMIT + 1, diags);
+        s.max_attempts = match (retries, attempts) {
+            (Some(_), Some(_)) => {
+                diags.attr_error(
                     AttrPath::root("max_attempts"),
-                    "Invalid max_attempts",
-                    format!("max_attempts must be a whole number from 1 to 25; got {n}."),
-                ),
+                    "Conflicting retry settings",
+                    "Set max_retries only: max_attempts is its deprecated form (max_attempts = max_retries + 1).",
+                );
+                None
             }
-        }
+            (Some(r), None) => Some(r + 1),
+            (None, a) => a,
+        };
         s
     }
 
@@ -266,6 +303,30 @@ mod tests {
             .collect();
         assert!(paths.contains(&"secret_key".to_string()), "{paths:?}");
         assert!(paths.contains(&"endpoint_url".to_string()), "{paths:?}");
+    }
+
+    #[test]
+    fn retries_default_to_none_and_reject_fractions_and_conflicts() {
+        let mut d = Diagnostics::new();
+        let s = ProviderSettings::from_value(&config(&[]), &mut d);
+        assert_eq!(s.max_attempts, None);
+        let s = ProviderSettings::from_value(&config(&[("max_retries", Value::number(5))]), &mut d);
+        assert_eq!(s.max_attempts, Some(6));
+        assert!(!d.has_errors(), "{d:?}");
+        for bad in [
+            vec![("max_retries", Value::Number("2.5".parse().unwrap()))],
+            vec![("max_retries", Value::number(-1))],
+            vec![("max_retries", Value::number(101))],
+            vec![
+                ("max_retries", Value::number(3)),
+                ("max_attempts", Value::number(4)),
+            ],
+        ] {
+            let mut d = Diagnostics::new();
+            ProviderSettings::from_value(&config(&bad), &mut d);
+            assert!(d.has_errors(), "{bad:?} was accepted");
+            assert!(d.iter().all(|x| x.path.is_some()), "{d:?}");
+        }
     }
 
     #[test]

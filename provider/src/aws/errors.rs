@@ -61,8 +61,11 @@ where
 pub fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {
         SdkError::ServiceError(e) => {
-            e.err().code().is_some_and(|c| NOT_FOUND_CODES.contains(&c))
-                || e.raw().status().as_u16() == 404
+            e.err().code().is_some_and(|c| {
+                NOT_FOUND_CODES.contains(&c)
+                    // EC2: InvalidSubnetID.NotFound, InvalidAssociationID.NotFound, ...
+                    || c.ends_with(".NotFound")
+            }) || e.raw().status().as_u16() == 404
         }
         _ => false,
     }

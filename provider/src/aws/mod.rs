@@ -6,6 +6,7 @@
 mod clients;
 mod config;
 mod errors;
+pub mod retry;
 
 pub use clients::{Clients, ProviderCtx, Target};
 pub use config::{provider_schema, ProviderSettings};

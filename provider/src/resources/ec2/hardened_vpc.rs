@@ -864,8 +864,9 @@ impl Resource for HardenedVpc {
             Ok(d) => d,
             Err(e) => return ApplyResult::failed(error_diags("Invalid layout", &[e])),
         };
+        // A VPC an interrupted create of this network left is continued, not doubled.
         let vpc_id = match api::create_vpc(&c, &d).await {
-            Ok(id) => id,
+            Ok((id, _adopted)) => id,
             Err(e) => return ApplyResult::failed(error_diags("Cannot create the VPC", &[e])),
         };
         if let Err(errors) = api::converge(&c, &vpc_id, &d).await {
@@ -889,6 +890,16 @@ impl Resource for HardenedVpc {
                     &[errors.join("\n"), format!("Cleanup also failed:\n{}\nThe VPC is kept in state (tainted) so the next apply replaces it.", left.join("\n"))],
                 )).await,
             };
+        }
+        if let Err(e) = api::mark_created(&c, &vpc_id).await {
+            return self
+                .partial_create(
+                    &c,
+                    planned,
+                    &vpc_id,
+                    error_diags("Cannot finish the hardened VPC", &[e]),
+                )
+                .await;
         }
         let mut prior = planned.clone();
         prior.set_attr("vpc_id", Value::string(&vpc_id));
@@ -1066,6 +1077,11 @@ impl HardenedVpc {
         let mut s = planned.clone();
         s.set_attr("id", Value::string(vpc_id));
         s.set_attr("vpc_id", Value::string(vpc_id));
+        // Recorded in the state from now on (tainted): no other create may adopt it, not
+        // even the replacement a create_before_destroy makes beside it.
+        if let Err(e) = api::mark_created(c, vpc_id).await {
+            tracing::warn!(vpc = %vpc_id, error = %e, "cannot mark the partial VPC as recorded");
+        }
         match api::observe(c, vpc_id).await {
             Ok(Some(o)) => ApplyResult {
                 state: Some(self.state_from(&null_unknowns(s), &o)),

@@ -15,6 +15,10 @@ use super::vpc_model::{
     compliance, DesiredVpc, NaclRule, ObservedTgwAttachment, ObservedVpc, AZ_TAG, TIER_TAG, VPC_TAG,
 };
 use crate::aws::{error_code, error_message, is_not_found, Clients};
+use crate::resources::kit::calls::{
+    backoff, create_once, no_retries, outcome, pause, GoneIsDone, Outcome,
+};
+use crate::resources::kit::ownership::{CREATED, CREATING, LIFECYCLE_TAG};
 use crate::resources::kms::managed_key;
 
 type Fut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
@@ -51,6 +55,16 @@ fn spec(rt: t::ResourceType, tags: Vec<t::Tag>) -> t::TagSpecification {
         .resource_type(rt)
         .set_tags(Some(tags))
         .build()
+}
+
+/// EC2 configuration for one call that [`create_once`] retries itself.
+fn once() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::new().retry_config(no_retries())
+}
+
+/// The id of the first object a Describe call returned, for [`create_once`] lookups.
+fn first_id<T>(items: &[T], id: impl Fn(&T) -> Option<&str>) -> Option<String> {
+    items.iter().find_map(|x| id(x).map(str::to_string))
 }
 
 fn tag_of<'a>(tags: &'a [t::Tag], key: &str) -> Option<&'a str> {
@@ -103,23 +117,67 @@ pub(super) async fn region_zones(c: &Clients) -> Result<Vec<String>, String> {
     Ok(zones)
 }
 
-/// Creates the VPC (tagged) and returns its id.
-pub(super) async fn create_vpc(c: &Clients, d: &DesiredVpc) -> Result<String, String> {
+/// The VPC an interrupted create of this composite left: its name and CIDR, still
+/// marked `creating` (see `kit::ownership`). A finished VPC of the same name (marked
+/// `created`, e.g. the one a create-before-destroy replaces) is never taken.
+async fn unfinished_vpc(c: &Clients, d: &DesiredVpc) -> Result<Option<String>, String> {
     let out = c
         .ec2
-        .create_vpc()
-        .cidr_block(d.cidr.to_string())
-        .tag_specifications(spec(
-            t::ResourceType::Vpc,
-            child_tags(d, d.name.clone(), None, None),
-        ))
+        .describe_vpcs()
+        .filters(filter(&format!("tag:{VPC_TAG}"), &d.name))
+        .filters(filter(&format!("tag:{LIFECYCLE_TAG}"), CREATING))
         .send()
         .await
-        .map_err(|e| format!("creating VPC ({}): {}", d.name, error_message(&e)))?;
-    out.vpc()
-        .and_then(|v| v.vpc_id())
-        .map(str::to_string)
-        .ok_or_else(|| "CreateVpc returned no VPC id".to_string())
+        .map_err(|e| format!("looking for VPC ({}): {}", d.name, error_message(&e)))?;
+    let cidr = d.cidr.to_string();
+    Ok(out
+        .vpcs()
+        .iter()
+        .filter(|v| v.cidr_block() == Some(cidr.as_str()))
+        .find_map(|v| v.vpc_id().map(str::to_string)))
+}
+
+/// Creates the VPC, tagged with its name and the `creating` marker in the same call,
+/// or continues from the one an interrupted create left. Returns its id and whether
+/// it was adopted.
+pub(super) async fn create_vpc(c: &Clients, d: &DesiredVpc) -> Result<(String, bool), String> {
+    if let Some(id) = unfinished_vpc(c, d).await? {
+        tracing::info!(vpc = %id, name = %d.name, "continuing the VPC an interrupted create left");
+        return Ok((id, true));
+    }
+    let mut tags = child_tags(d, d.name.clone(), None, None);
+    tags.push(tag(LIFECYCLE_TAG, CREATING));
+    let id = create_once(
+        c,
+        &format!("creating VPC ({})", d.name),
+        || async {
+            let out = c
+                .ec2
+                .create_vpc()
+                .cidr_block(d.cidr.to_string())
+                .tag_specifications(spec(t::ResourceType::Vpc, tags.clone()))
+                .customize()
+                .config_override(once())
+                .send()
+                .await?;
+            Ok(out.vpc().and_then(|v| v.vpc_id()).map(str::to_string))
+        },
+        || unfinished_vpc(c, d),
+    )
+    .await?;
+    Ok((id, false))
+}
+
+/// Marks a VPC whose create finished: it is never adopted by another create.
+pub(super) async fn mark_created(c: &Clients, vpc_id: &str) -> Result<(), String> {
+    c.ec2
+        .create_tags()
+        .resources(vpc_id)
+        .tags(tag(LIFECYCLE_TAG, CREATED))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("marking VPC ({vpc_id}) as created: {}", error_message(&e)))
 }
 
 /// Whether the VPC exists.
@@ -412,8 +470,7 @@ fn all_or_errors<T>(value: T, errors: Vec<String>) -> Result<T, Vec<String>> {
     }
 }
 
-/// The first words of the error a stopped apply returns.
-pub(super) const INTERRUPTED: &str = "interrupted: Terraform asked the provider to stop";
+pub(super) use crate::resources::kit::INTERRUPTED;
 
 /// `Err` once StopProvider was received: converge stops between phases (each phase's
 /// calls are short), leaving what exists for the next apply to continue from.
@@ -572,12 +629,9 @@ async fn strip_default_sg(c: &Clients, vpc_id: &str) -> Result<(), String> {
             .set_ip_permissions(Some(sg.ip_permissions().to_vec()))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "removing ingress rules of the default security group ({id}): {}",
-                    error_message(&e)
-                )
-            })?;
+            .gone_is_done(&format!(
+                "removing ingress rules of the default security group ({id})"
+            ))?;
     }
     if !sg.ip_permissions_egress().is_empty() {
         c.ec2
@@ -586,12 +640,9 @@ async fn strip_default_sg(c: &Clients, vpc_id: &str) -> Result<(), String> {
             .set_ip_permissions(Some(sg.ip_permissions_egress().to_vec()))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "removing egress rules of the default security group ({id}): {}",
-                    error_message(&e)
-                )
-            })?;
+            .gone_is_done(&format!(
+                "removing egress rules of the default security group ({id})"
+            ))?;
     }
     Ok(())
 }
@@ -607,38 +658,68 @@ async fn ensure_igw(
         (Some(id), true) => Ok(Some(id.clone())),
         (None, false) => Ok(None),
         (None, true) => {
-            let out = c
-                .ec2
-                .create_internet_gateway()
-                .tag_specifications(spec(
-                    t::ResourceType::InternetGateway,
-                    child_tags(d, format!("{}-igw", d.name), None, None),
-                ))
-                .send()
-                .await
-                .map_err(|e| {
-                    format!(
-                        "creating the internet gateway of VPC ({vpc_id}): {}",
-                        error_message(&e)
+            // One this network made but never attached (an interrupted apply) is used.
+            let detached = || async {
+                let out = c
+                    .ec2
+                    .describe_internet_gateways()
+                    .filters(filter(&format!("tag:{VPC_TAG}"), &d.name))
+                    .send()
+                    .await
+                    .map_err(|e| error_message(&e))?;
+                Ok(first_id(out.internet_gateways(), |g| {
+                    g.attachments()
+                        .is_empty()
+                        .then(|| g.internet_gateway_id())
+                        .flatten()
+                }))
+            };
+            let id = match detached().await? {
+                Some(id) => id,
+                None => {
+                    create_once(
+                        c,
+                        &format!("creating the internet gateway of VPC ({vpc_id})"),
+                        || async {
+                            let out = c
+                                .ec2
+                                .create_internet_gateway()
+                                .tag_specifications(spec(
+                                    t::ResourceType::InternetGateway,
+                                    child_tags(d, format!("{}-igw", d.name), None, None),
+                                ))
+                                .customize()
+                                .config_override(once())
+                                .send()
+                                .await?;
+                            Ok(out
+                                .internet_gateway()
+                                .and_then(|g| g.internet_gateway_id())
+                                .map(str::to_string))
+                        },
+                        detached,
                     )
-                })?;
-            let id = out
-                .internet_gateway()
-                .and_then(|g| g.internet_gateway_id())
-                .unwrap_or_default()
-                .to_string();
-            c.ec2
+                    .await?
+                }
+            };
+            match c
+                .ec2
                 .attach_internet_gateway()
                 .internet_gateway_id(&id)
                 .vpc_id(vpc_id)
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
+            {
+                Ok(_) => {}
+                // A retry after a lost response finds it attached already.
+                Err(e) if error_code(&e) == Some("Resource.AlreadyAssociated") => {}
+                Err(e) => {
+                    return Err(format!(
                         "attaching internet gateway ({id}) to VPC ({vpc_id}): {}",
                         error_message(&e)
-                    )
-                })?;
+                    ))
+                }
+            }
             Ok(Some(id))
         }
         // Removed later, once no route or NAT gateway needs it.
@@ -670,34 +751,45 @@ async fn ensure_subnets(
         }
     }
     let results = join_all(jobs.iter().map(|(tier, zone, cidr)| async move {
-        let out = c
-            .ec2
-            .create_subnet()
-            .vpc_id(vpc_id)
-            .cidr_block(cidr.to_string())
-            .availability_zone(zone)
-            .tag_specifications(spec(
-                t::ResourceType::Subnet,
-                child_tags(
-                    d,
-                    format!("{}-{tier}-{zone}", d.name),
-                    Some(tier),
-                    Some(zone),
-                ),
-            ))
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "creating the {tier} subnet in {zone} ({cidr}): {}",
-                    error_message(&e)
-                )
-            })?;
-        let id = out
-            .subnet()
-            .and_then(|s| s.subnet_id())
-            .unwrap_or_default()
-            .to_string();
+        let id = create_once(
+            c,
+            &format!("creating the {tier} subnet in {zone} ({cidr})"),
+            || async {
+                let out = c
+                    .ec2
+                    .create_subnet()
+                    .vpc_id(vpc_id)
+                    .cidr_block(cidr.to_string())
+                    .availability_zone(zone)
+                    .tag_specifications(spec(
+                        t::ResourceType::Subnet,
+                        child_tags(
+                            d,
+                            format!("{}-{tier}-{zone}", d.name),
+                            Some(tier),
+                            Some(zone),
+                        ),
+                    ))
+                    .customize()
+                    .config_override(once())
+                    .send()
+                    .await?;
+                Ok(out.subnet().and_then(|s| s.subnet_id()).map(str::to_string))
+            },
+            // A subnet's CIDR is unique in its VPC.
+            || async {
+                let out = c
+                    .ec2
+                    .describe_subnets()
+                    .filters(filter("vpc-id", vpc_id))
+                    .filters(filter("cidr-block", &cidr.to_string()))
+                    .send()
+                    .await
+                    .map_err(|e| error_message(&e))?;
+                Ok(first_id(out.subnets(), |s| s.subnet_id()))
+            },
+        )
+        .await?;
         Ok::<_, String>((tier.clone(), zone.clone(), id, cidr.to_string()))
     }))
     .await;
@@ -792,23 +884,47 @@ async fn ensure_nacls(
                 let rules = d.nacl_rules(tier);
                 let acl_id = match o.nacls.get(tier) {
                     Some((id, _, _)) => id.clone(),
-                    None => c
-                        .ec2
-                        .create_network_acl()
-                        .vpc_id(vpc_id)
-                        .tag_specifications(spec(
-                            t::ResourceType::NetworkAcl,
-                            child_tags(d, format!("{}-{tier}", d.name), Some(tier), None),
-                        ))
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            format!("creating the {tier} network ACL: {}", error_message(&e))
-                        })?
-                        .network_acl()
-                        .and_then(|a| a.network_acl_id())
-                        .unwrap_or_default()
-                        .to_string(),
+                    None => {
+                        create_once(
+                            c,
+                            &format!("creating the {tier} network ACL"),
+                            || async {
+                                let out = c
+                                    .ec2
+                                    .create_network_acl()
+                                    .vpc_id(vpc_id)
+                                    .tag_specifications(spec(
+                                        t::ResourceType::NetworkAcl,
+                                        child_tags(
+                                            d,
+                                            format!("{}-{tier}", d.name),
+                                            Some(tier),
+                                            None,
+                                        ),
+                                    ))
+                                    .customize()
+                                    .config_override(once())
+                                    .send()
+                                    .await?;
+                                Ok(out
+                                    .network_acl()
+                                    .and_then(|a| a.network_acl_id())
+                                    .map(str::to_string))
+                            },
+                            || async {
+                                let out = c
+                                    .ec2
+                                    .describe_network_acls()
+                                    .filters(filter("vpc-id", vpc_id))
+                                    .filters(filter(&format!("tag:{TIER_TAG}"), tier))
+                                    .send()
+                                    .await
+                                    .map_err(|e| error_message(&e))?;
+                                Ok(first_id(out.network_acls(), |a| a.network_acl_id()))
+                            },
+                        )
+                        .await?
+                    }
                 };
                 let current: Vec<NaclRule> = o
                     .nacls
@@ -835,18 +951,9 @@ async fn ensure_nacls(
                         continue;
                     }
                     let Some(a) = assoc.get(subnet) else { continue };
-                    c.ec2
-                        .replace_network_acl_association()
-                        .association_id(a)
-                        .network_acl_id(&acl_id)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            format!(
-                                "associating subnet ({subnet}) with the {tier} network ACL: {}",
-                                error_message(&e)
-                            )
-                        })?;
+                    move_to_acl(c, subnet, a, &acl_id).await.map_err(|e| {
+                        format!("associating subnet ({subnet}) with the {tier} network ACL: {e}")
+                    })?;
                 }
                 Ok(())
             }) as Fut<'_>
@@ -858,6 +965,60 @@ async fn ensure_nacls(
         .filter_map(Result::err)
         .collect();
     all_or_errors((), errors)
+}
+
+/// Moves a subnet to another network ACL (ReplaceNetworkAclAssociation), correct under
+/// lost responses: the call replaces the association id it is given, so a retry of a
+/// call that already happened names an id that no longer exists. It is sent without
+/// the SDK's retries; after a failure the subnet's association is read again, and the
+/// move is done if the subnet is already on `acl`, else sent again with the current id.
+async fn move_to_acl(
+    c: &Clients,
+    subnet: &str,
+    association: &str,
+    acl: &str,
+) -> Result<(), String> {
+    let mut association = association.to_string();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let sent = c
+            .ec2
+            .replace_network_acl_association()
+            .association_id(&association)
+            .network_acl_id(acl)
+            .customize()
+            .config_override(once())
+            .send()
+            .await;
+        let err = match sent {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let refused_or_unknown = outcome(&err) != Outcome::Failed || is_not_found(&err);
+        if !refused_or_unknown || attempt >= c.max_attempts {
+            return Err(error_message(&err));
+        }
+        pause(c, backoff(attempt), "moving a subnet to its network ACL").await?;
+        let now = c
+            .ec2
+            .describe_network_acls()
+            .filters(filter("association.subnet-id", subnet))
+            .send()
+            .await
+            .map_err(|e| error_message(&e))?;
+        let current = now.network_acls().iter().find_map(|a| {
+            a.associations()
+                .iter()
+                .find(|x| x.subnet_id() == Some(subnet))
+                .map(|x| (a.network_acl_id(), x.network_acl_association_id()))
+        });
+        match current {
+            Some((Some(on), _)) if on == acl => return Ok(()),
+            Some((_, Some(id))) => association = id.to_string(),
+            _ => return Err(error_message(&err)),
+        }
+    }
 }
 
 async fn sync_nacl_entries(
@@ -874,7 +1035,7 @@ async fn sync_nacl_entries(
             .egress(r.egress)
             .send()
             .await
-            .map_err(|e| format!("removing rule {r}: {}", error_message(&e)))?;
+            .gone_is_done(&format!("removing rule {r}"))?;
     }
     for r in wanted.iter().filter(|r| !current.contains(r)) {
         let mut req = c
@@ -889,9 +1050,12 @@ async fn sync_nacl_entries(
         if let Some((from, to)) = r.ports {
             req = req.port_range(t::PortRange::builder().from(from).to(to).build());
         }
-        req.send()
-            .await
-            .map_err(|e| format!("adding rule {r}: {}", error_message(&e)))?;
+        match req.send().await {
+            Ok(_) => {}
+            // A retry after a lost response finds the rule there.
+            Err(e) if error_code(&e) == Some("NetworkAclEntryAlreadyExists") => {}
+            Err(e) => return Err(format!("adding rule {r}: {}", error_message(&e))),
+        }
     }
     Ok(())
 }
@@ -918,31 +1082,48 @@ async fn ensure_route_tables(
     let results = join_all(jobs.iter().map(|(tier, zone, subnet)| async move {
         let id = match o.route_tables.get(tier).and_then(|m| m.get(zone)) {
             Some(id) => id.clone(),
-            None => c
-                .ec2
-                .create_route_table()
-                .vpc_id(vpc_id)
-                .tag_specifications(spec(
-                    t::ResourceType::RouteTable,
-                    child_tags(
-                        d,
-                        format!("{}-{tier}-{zone}", d.name),
-                        Some(tier),
-                        Some(zone),
-                    ),
-                ))
-                .send()
-                .await
-                .map_err(|e| {
-                    format!(
-                        "creating the {tier} route table in {zone}: {}",
-                        error_message(&e)
-                    )
-                })?
-                .route_table()
-                .and_then(|r| r.route_table_id())
-                .unwrap_or_default()
-                .to_string(),
+            None => {
+                create_once(
+                    c,
+                    &format!("creating the {tier} route table in {zone}"),
+                    || async {
+                        let out = c
+                            .ec2
+                            .create_route_table()
+                            .vpc_id(vpc_id)
+                            .tag_specifications(spec(
+                                t::ResourceType::RouteTable,
+                                child_tags(
+                                    d,
+                                    format!("{}-{tier}-{zone}", d.name),
+                                    Some(tier),
+                                    Some(zone),
+                                ),
+                            ))
+                            .customize()
+                            .config_override(once())
+                            .send()
+                            .await?;
+                        Ok(out
+                            .route_table()
+                            .and_then(|r| r.route_table_id())
+                            .map(str::to_string))
+                    },
+                    || async {
+                        let out = c
+                            .ec2
+                            .describe_route_tables()
+                            .filters(filter("vpc-id", vpc_id))
+                            .filters(filter(&format!("tag:{TIER_TAG}"), tier))
+                            .filters(filter(&format!("tag:{AZ_TAG}"), zone))
+                            .send()
+                            .await
+                            .map_err(|e| error_message(&e))?;
+                        Ok(first_id(out.route_tables(), |r| r.route_table_id()))
+                    },
+                )
+                .await?
+            }
         };
         // Associate unless already done (observed); AlreadyAssociated covers a race.
         if o.route_table_subnets
@@ -999,60 +1180,110 @@ async fn ensure_nats(
             .and_then(|m| m.get(*zone))
             .map(|(id, _, _)| id.clone())
             .ok_or_else(|| format!("no public subnet in {zone} for its NAT gateway"))?;
-        let eip = c
-            .ec2
-            .allocate_address()
-            .domain(t::DomainType::Vpc)
-            .tag_specifications(spec(
-                t::ResourceType::ElasticIp,
-                child_tags(
-                    d,
-                    format!("{}-nat-{zone}", d.name),
-                    Some("public"),
-                    Some(zone),
-                ),
-            ))
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "allocating the Elastic IP for the NAT gateway in {zone}: {}",
-                    error_message(&e)
+        // An address this zone's NAT was given but never used (an interrupted apply)
+        // is used again rather than left allocated.
+        let spare_address = || async {
+            let out = c
+                .ec2
+                .describe_addresses()
+                .filters(filter(&format!("tag:{VPC_TAG}"), &d.name))
+                .filters(filter(&format!("tag:{AZ_TAG}"), zone))
+                .send()
+                .await
+                .map_err(|e| error_message(&e))?;
+            Ok(first_id(out.addresses(), |a| {
+                a.association_id()
+                    .is_none()
+                    .then(|| a.allocation_id())
+                    .flatten()
+            }))
+        };
+        let alloc = match spare_address().await? {
+            Some(a) => a,
+            None => {
+                create_once(
+                    c,
+                    &format!("allocating the Elastic IP for the NAT gateway in {zone}"),
+                    || async {
+                        let out = c
+                            .ec2
+                            .allocate_address()
+                            .domain(t::DomainType::Vpc)
+                            .tag_specifications(spec(
+                                t::ResourceType::ElasticIp,
+                                child_tags(
+                                    d,
+                                    format!("{}-nat-{zone}", d.name),
+                                    Some("public"),
+                                    Some(zone),
+                                ),
+                            ))
+                            .customize()
+                            .config_override(once())
+                            .send()
+                            .await?;
+                        Ok(out.allocation_id().map(str::to_string))
+                    },
+                    spare_address,
                 )
-            })?;
-        let alloc = eip.allocation_id().unwrap_or_default().to_string();
-        let nat = c
-            .ec2
-            .create_nat_gateway()
-            .subnet_id(&subnet)
-            .allocation_id(&alloc)
-            .tag_specifications(spec(
-                t::ResourceType::Natgateway,
-                child_tags(
-                    d,
-                    format!("{}-nat-{zone}", d.name),
-                    Some("public"),
-                    Some(zone),
-                ),
-            ))
-            .send()
-            .await;
-        let nat = match nat {
-            Ok(n) => n,
+                .await?
+            }
+        };
+        let nat = create_once(
+            c,
+            &format!("creating the NAT gateway in {zone}"),
+            || async {
+                let out = c
+                    .ec2
+                    .create_nat_gateway()
+                    .subnet_id(&subnet)
+                    .allocation_id(&alloc)
+                    .tag_specifications(spec(
+                        t::ResourceType::Natgateway,
+                        child_tags(
+                            d,
+                            format!("{}-nat-{zone}", d.name),
+                            Some("public"),
+                            Some(zone),
+                        ),
+                    ))
+                    .customize()
+                    .config_override(once())
+                    .send()
+                    .await?;
+                Ok(out
+                    .nat_gateway()
+                    .and_then(|n| n.nat_gateway_id())
+                    .map(str::to_string))
+            },
+            || async {
+                let out = c
+                    .ec2
+                    .describe_nat_gateways()
+                    .filter(filter("subnet-id", &subnet))
+                    .filter(filter(&format!("tag:{AZ_TAG}"), zone))
+                    .send()
+                    .await
+                    .map_err(|e| error_message(&e))?;
+                Ok(first_id(out.nat_gateways(), |n| {
+                    matches!(
+                        n.state(),
+                        Some(t::NatGatewayState::Available | t::NatGatewayState::Pending)
+                    )
+                    .then(|| n.nat_gateway_id())
+                    .flatten()
+                }))
+            },
+        )
+        .await;
+        let id = match nat {
+            Ok(id) => id,
             Err(e) => {
                 // Do not leave the address behind.
                 let _ = c.ec2.release_address().allocation_id(&alloc).send().await;
-                return Err(format!(
-                    "creating the NAT gateway in {zone}: {}",
-                    error_message(&e)
-                ));
+                return Err(e);
             }
         };
-        let id = nat
-            .nat_gateway()
-            .and_then(|n| n.nat_gateway_id())
-            .unwrap_or_default()
-            .to_string();
         wait_nat(c, &id, true).await?;
         Ok::<_, String>(((*zone).clone(), id))
     }))
@@ -1129,17 +1360,46 @@ async fn ensure_routes(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(
             let (tier, zone) = (tier.clone(), zone.clone());
             jobs.push(Box::pin(async move {
                 let route = |target: &str| {
-                    let b = c.ec2.create_route().route_table_id(rt).destination_cidr_block("0.0.0.0/0");
-                    if target.starts_with("nat-") { b.nat_gateway_id(target) } else { b.gateway_id(target) }
+                    let b = c
+                        .ec2
+                        .create_route()
+                        .route_table_id(rt)
+                        .destination_cidr_block("0.0.0.0/0");
+                    if target.starts_with("nat-") {
+                        b.nat_gateway_id(target)
+                    } else {
+                        b.gateway_id(target)
+                    }
                 };
                 match (&target, current.first()) {
                     (Some(want), Some(have)) if want == have => Ok(()),
                     (Some(want), Some(_)) => {
-                        let b = c.ec2.replace_route().route_table_id(rt).destination_cidr_block("0.0.0.0/0");
-                        let b = if want.starts_with("nat-") { b.nat_gateway_id(want) } else { b.gateway_id(want) };
-                        b.send().await.map(|_| ()).map_err(|e| format!("pointing the {tier} route table in {zone} at {want}: {}", error_message(&e)))
+                        let b = c
+                            .ec2
+                            .replace_route()
+                            .route_table_id(rt)
+                            .destination_cidr_block("0.0.0.0/0");
+                        let b = if want.starts_with("nat-") {
+                            b.nat_gateway_id(want)
+                        } else {
+                            b.gateway_id(want)
+                        };
+                        b.send().await.map(|_| ()).map_err(|e| {
+                            format!(
+                                "pointing the {tier} route table in {zone} at {want}: {}",
+                                error_message(&e)
+                            )
+                        })
                     }
-                    (Some(want), None) => route(want).send().await.map(|_| ()).map_err(|e| format!("adding the default route of the {tier} route table in {zone}: {}", error_message(&e))),
+                    (Some(want), None) => match route(want).send().await {
+                        Ok(_) => Ok(()),
+                        // A retry after a lost response finds the route there.
+                        Err(e) if error_code(&e) == Some("RouteAlreadyExists") => Ok(()),
+                        Err(e) => Err(format!(
+                            "adding the default route of the {tier} route table in {zone}: {}",
+                            error_message(&e)
+                        )),
+                    },
                     (None, Some(_)) => c
                         .ec2
                         .delete_route()
@@ -1147,8 +1407,9 @@ async fn ensure_routes(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(
                         .destination_cidr_block("0.0.0.0/0")
                         .send()
                         .await
-                        .map(|_| ())
-                        .map_err(|e| format!("removing the default route of the {tier} route table in {zone}: {}", error_message(&e))),
+                        .gone_is_done(&format!(
+                            "removing the default route of the {tier} route table in {zone}"
+                        )),
                     (None, None) => Ok(()),
                 }
             }));
@@ -1228,21 +1489,50 @@ async fn ensure_endpoints(
                 }
             }
             None if !rts.is_empty() => {
-                c.ec2
-                    .create_vpc_endpoint()
-                    .vpc_id(vpc_id)
-                    .service_name(&name)
-                    .vpc_endpoint_type(t::VpcEndpointType::Gateway)
-                    .set_route_table_ids(Some(rts.clone()))
-                    .tag_specifications(spec(
-                        t::ResourceType::VpcEndpoint,
-                        child_tags(d, format!("{}-{svc}", d.name), None, None),
-                    ))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        format!("creating the {svc} gateway endpoint: {}", error_message(&e))
-                    })?;
+                create_once(
+                    c,
+                    &format!("creating the {svc} gateway endpoint"),
+                    || async {
+                        let out = c
+                            .ec2
+                            .create_vpc_endpoint()
+                            .vpc_id(vpc_id)
+                            .service_name(&name)
+                            .vpc_endpoint_type(t::VpcEndpointType::Gateway)
+                            .set_route_table_ids(Some(rts.clone()))
+                            .tag_specifications(spec(
+                                t::ResourceType::VpcEndpoint,
+                                child_tags(d, format!("{}-{svc}", d.name), None, None),
+                            ))
+                            .customize()
+                            .config_override(once())
+                            .send()
+                            .await?;
+                        Ok(out
+                            .vpc_endpoint()
+                            .and_then(|e| e.vpc_endpoint_id())
+                            .map(str::to_string))
+                    },
+                    || async {
+                        let out = c
+                            .ec2
+                            .describe_vpc_endpoints()
+                            .filters(filter("vpc-id", vpc_id))
+                            .filters(filter("service-name", &name))
+                            .send()
+                            .await
+                            .map_err(|e| error_message(&e))?;
+                        Ok(first_id(out.vpc_endpoints(), |e| {
+                            (!matches!(
+                                e.state(),
+                                Some(t::State::Deleted) | Some(t::State::Deleting)
+                            ))
+                            .then(|| e.vpc_endpoint_id())
+                            .flatten()
+                        }))
+                    },
+                )
+                .await?;
             }
             None => {}
         }
@@ -1263,12 +1553,7 @@ async fn ensure_endpoints(
             .set_vpc_endpoint_ids(Some(unwanted))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "removing gateway endpoints no longer configured: {}",
-                    error_message(&e)
-                )
-            })?;
+            .gone_is_done(&format!("removing gateway endpoints no longer configured"))?;
     }
     Ok(())
 }
@@ -1427,14 +1712,38 @@ async fn ensure_flow_log(
             .log_group_name(log_group_name(vpc_id))
             .deliver_logs_permission_arn(role.unwrap_or_default()),
     };
-    let out = req.send().await.map_err(|e| {
-        format!(
-            "creating the flow log of VPC ({vpc_id}): {}",
-            error_message(&e)
-        )
-    })?;
-    if let Some(u) = out.unsuccessful().first() {
-        let msg = u.error().and_then(|e| e.message()).unwrap_or_default();
+    // AWS refuses some flow logs in the answer ("Unsuccessful"), not as an error.
+    let unsuccessful = std::sync::Mutex::new(None);
+    create_once(
+        c,
+        &format!("creating the flow log of VPC ({vpc_id})"),
+        || async {
+            let out = req
+                .clone()
+                .customize()
+                .config_override(once())
+                .send()
+                .await?;
+            if let Some(u) = out.unsuccessful().first() {
+                let msg = u.error().and_then(|e| e.message()).unwrap_or_default();
+                *unsuccessful.lock().expect("flow log result") = Some(msg.to_string());
+                return Ok(Some("unsuccessful".to_string()));
+            }
+            Ok(out.flow_log_ids().first().cloned())
+        },
+        || async {
+            let out = c
+                .ec2
+                .describe_flow_logs()
+                .filter(filter("resource-id", vpc_id))
+                .send()
+                .await
+                .map_err(|e| error_message(&e))?;
+            Ok(first_id(out.flow_logs(), |f| f.flow_log_id()))
+        },
+    )
+    .await?;
+    if let Some(msg) = unsuccessful.into_inner().expect("flow log result") {
         return Err(format!("creating the flow log of VPC ({vpc_id}): {msg}"));
     }
     Ok(())
@@ -1679,13 +1988,7 @@ async fn remove_extras(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(
             .subnet_id(*id)
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| {
-                format!(
-                    "removing the {tier} subnet in {zone} ({id}): {}",
-                    error_message(&e)
-                )
-            })
+            .gone_is_done(&format!("removing the {tier} subnet in {zone} ({id})"))
     }))
     .await;
     errors.extend(subnets.into_iter().filter_map(Result::err));
@@ -1701,13 +2004,7 @@ async fn remove_extras(c: &Clients, d: &DesiredVpc, o: &ObservedVpc) -> Result<(
                     .network_acl_id(id)
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        format!(
-                            "removing the {tier} network ACL ({id}): {}",
-                            error_message(&e)
-                        )
-                    })
+                    .gone_is_done(&format!("removing the {tier} network ACL ({id})"))
             }),
     );
     let igw = async {
@@ -1761,18 +2058,9 @@ async fn release_nacl_associations(
                 continue;
             };
             if subnets.iter().any(|s| s == subnet) {
-                c.ec2
-                    .replace_network_acl_association()
-                    .association_id(id)
-                    .network_acl_id(default)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "returning subnet ({subnet}) to the default network ACL: {}",
-                            error_message(&e)
-                        )
-                    })?;
+                move_to_acl(c, subnet, id, default).await.map_err(|e| {
+                    format!("returning subnet ({subnet}) to the default network ACL: {e}")
+                })?;
             }
         }
     }
@@ -1827,7 +2115,7 @@ async fn delete_route_table(c: &Clients, rt: &str) -> Result<(), String> {
                 .association_id(id)
                 .send()
                 .await
-                .map_err(|e| format!("disassociating route table ({rt}): {}", error_message(&e)))?;
+                .gone_is_done(&format!("disassociating route table ({rt})"))?;
         }
     }
     c.ec2
@@ -1835,8 +2123,7 @@ async fn delete_route_table(c: &Clients, rt: &str) -> Result<(), String> {
         .route_table_id(rt)
         .send()
         .await
-        .map(|_| ())
-        .map_err(|e| format!("deleting route table ({rt}): {}", error_message(&e)))
+        .gone_is_done(&format!("deleting route table ({rt})"))
 }
 
 async fn delete_igw(c: &Clients, vpc_id: &str, igw: &str) -> Result<(), String> {
@@ -1846,14 +2133,13 @@ async fn delete_igw(c: &Clients, vpc_id: &str, igw: &str) -> Result<(), String> 
         .vpc_id(vpc_id)
         .send()
         .await
-        .map_err(|e| format!("detaching internet gateway ({igw}): {}", error_message(&e)))?;
+        .gone_is_done(&format!("detaching internet gateway ({igw})"))?;
     c.ec2
         .delete_internet_gateway()
         .internet_gateway_id(igw)
         .send()
         .await
-        .map(|_| ())
-        .map_err(|e| format!("deleting internet gateway ({igw}): {}", error_message(&e)))
+        .gone_is_done(&format!("deleting internet gateway ({igw})"))
 }
 
 /// Deletes the VPC and everything in it that this resource made, in
@@ -1875,8 +2161,7 @@ pub(super) async fn destroy(
                     .flow_log_ids(id)
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(|e| format!("deleting flow log ({id}): {}", error_message(&e))),
+                    .gone_is_done(&format!("deleting flow log ({id})")),
                 None => Ok(()),
             }
         };
@@ -1911,20 +2196,14 @@ pub(super) async fn destroy(
                     .set_remove_route_table_ids(Some(ep.route_table_ids().to_vec()))
                     .send()
                     .await
-                    .map_err(|e| {
-                        format!(
-                            "detaching route tables from endpoint ({id}): {}",
-                            error_message(&e)
-                        )
-                    })?;
+                    .gone_is_done(&format!("detaching route tables from endpoint ({id})"))?;
             }
             c.ec2
                 .delete_vpc_endpoints()
                 .set_vpc_endpoint_ids(Some(ids))
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(|e| format!("deleting endpoints: {}", error_message(&e)))
+                .gone_is_done(&format!("deleting endpoints"))
         };
         let tgw = async {
             match &o.transit_gateway_attachment {
@@ -1964,8 +2243,7 @@ pub(super) async fn destroy(
                         .subnet_id(id)
                         .send()
                         .await
-                        .map(|_| ())
-                        .map_err(|e| format!("deleting subnet ({id}): {}", error_message(&e)))
+                        .gone_is_done(&format!("deleting subnet ({id})"))
                 },
             ))
             .await;
@@ -1976,8 +2254,7 @@ pub(super) async fn destroy(
                     .network_acl_id(id)
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(|e| format!("deleting network ACL ({id}): {}", error_message(&e)))
+                    .gone_is_done(&format!("deleting network ACL ({id})"))
             }))
             .await;
             errors.extend(acls.into_iter().filter_map(Result::err));
@@ -1987,8 +2264,15 @@ pub(super) async fn destroy(
         }
         // 3. The VPC.
         if errors.is_empty() {
-            if let Err(e) = c.ec2.delete_vpc().vpc_id(vpc_id).send().await {
-                errors.push(format!("deleting VPC ({vpc_id}): {}", error_message(&e)));
+            if let Err(e) = c
+                .ec2
+                .delete_vpc()
+                .vpc_id(vpc_id)
+                .send()
+                .await
+                .gone_is_done(&format!("deleting VPC ({vpc_id})"))
+            {
+                errors.push(e);
             }
         }
     }

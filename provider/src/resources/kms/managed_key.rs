@@ -4,6 +4,7 @@
 //! destroy scheduled for deletion with the longest window AWS allows.
 
 use crate::aws::{error_code, error_message, is_not_found, Clients};
+use crate::resources::kit::calls::{create_once, no_retries};
 
 /// Deletion window for keys this provider created: a key removed by mistake
 /// can be recovered for 30 days.
@@ -18,8 +19,54 @@ pub(crate) async fn find(c: &Clients, alias: &str) -> Result<Option<String>, Str
     }
 }
 
+/// The tag that names, on the key itself, the alias it is created for: an
+/// interrupted create (the provider killed between CreateKey and CreateAlias) leaves
+/// a key with no alias, which the next create finds by this tag instead of making a
+/// second one.
+const ALIAS_TAG: &str = "bankplatform:key-alias";
+
+/// A usable key tagged for `alias` (not pending deletion), found through the
+/// Resource Groups Tagging API in one call.
+async fn tagged_for(c: &Clients, alias: &str) -> Result<Option<String>, String> {
+    let out = c
+        .tagging
+        .get_resources()
+        .resource_type_filters("kms:key")
+        .tag_filters(
+            aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                .key(ALIAS_TAG)
+                .values(alias)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| format!("looking for the KMS key of {alias}: {}", error_message(&e)))?;
+    for arn in out
+        .resource_tag_mapping_list()
+        .iter()
+        .filter_map(|m| m.resource_arn())
+    {
+        let key_id = arn.rsplit('/').next().unwrap_or(arn);
+        let state = c
+            .kms
+            .describe_key()
+            .key_id(key_id)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.key_metadata)
+            .and_then(|m| m.key_state);
+        if matches!(state, Some(aws_sdk_kms::types::KeyState::Enabled)) {
+            return Ok(Some(arn.to_string()));
+        }
+    }
+    Ok(None)
+}
+
 /// Creates a key with rotation on, the given tags and (optionally) key
-/// policy, and points `alias` at it. Returns its ARN.
+/// policy, and points `alias` at it. Returns its ARN. A key an interrupted
+/// create made for the same alias is taken instead of making another; a lost
+/// CreateKey response is looked up, not sent twice.
 pub(crate) async fn create(
     c: &Clients,
     alias: &str,
@@ -27,14 +74,13 @@ pub(crate) async fn create(
     tags: &[(String, String)],
     policy: Option<String>,
 ) -> Result<String, String> {
-    let mut req = c
-        .kms
-        .create_key()
-        .description(description)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
-        .set_policy(policy);
-    for (k, v) in tags {
-        req = req.tags(
+    let mut kms_tags = Vec::new();
+    for (k, v) in tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(std::iter::once((ALIAS_TAG, alias)))
+    {
+        kms_tags.push(
             aws_sdk_kms::types::Tag::builder()
                 .tag_key(k)
                 .tag_value(v)
@@ -42,20 +88,43 @@ pub(crate) async fn create(
                 .map_err(|e| e.to_string())?,
         );
     }
-    let out = req
-        .send()
-        .await
-        .map_err(|e| format!("creating KMS key ({description}): {}", error_message(&e)))?;
-    let meta = out
-        .key_metadata
-        .ok_or("KMS CreateKey returned no key metadata")?;
-    let arn = meta.arn.clone().unwrap_or_else(|| meta.key_id.clone());
+    let arn = match tagged_for(c, alias).await? {
+        Some(arn) => {
+            tracing::info!(key = %arn, alias, "continuing with the key an interrupted create made");
+            arn
+        }
+        None => {
+            create_once(
+                c,
+                &format!("creating KMS key ({description})"),
+                || async {
+                    let out = c
+                        .kms
+                        .create_key()
+                        .description(description)
+                        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
+                        .set_policy(policy.clone())
+                        .set_tags(Some(kms_tags.clone()))
+                        .customize()
+                        .config_override(
+                            aws_sdk_kms::config::Builder::new().retry_config(no_retries()),
+                        )
+                        .send()
+                        .await?;
+                    Ok(out.key_metadata.map(|m| m.arn.unwrap_or(m.key_id)))
+                },
+                || tagged_for(c, alias),
+            )
+            .await?
+        }
+    };
+    let key_id = arn.rsplit('/').next().unwrap_or(&arn).to_string();
     let (r, a) = tokio::join!(
-        c.kms.enable_key_rotation().key_id(&meta.key_id).send(),
+        c.kms.enable_key_rotation().key_id(&key_id).send(),
         c.kms
             .create_alias()
             .alias_name(alias)
-            .target_key_id(&meta.key_id)
+            .target_key_id(&key_id)
             .send()
     );
     r.map_err(|e| {
@@ -64,7 +133,23 @@ pub(crate) async fn create(
             error_message(&e)
         )
     })?;
-    a.map_err(|e| format!("aliasing KMS Key ({arn}): {}", error_message(&e)))?;
+    match a {
+        Ok(_) => {}
+        // A retry after a lost response: fine if the alias points at this key.
+        Err(e) if error_code(&e) == Some("AlreadyExistsException") => {
+            let target = find(c, alias).await?;
+            if !target
+                .as_deref()
+                .is_some_and(|t| t == arn || t.ends_with(&key_id))
+            {
+                return Err(format!(
+                    "aliasing KMS Key ({arn}): {alias} already points at another key ({})",
+                    target.unwrap_or_default()
+                ));
+            }
+        }
+        Err(e) => return Err(format!("aliasing KMS Key ({arn}): {}", error_message(&e))),
+    }
     Ok(arn)
 }
 

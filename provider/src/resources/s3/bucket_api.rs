@@ -13,6 +13,7 @@ use super::bucket_model::{
     canonical_json, Desired, LifecycleRule, Lock, Observed, Replication, OWNER_TAG, PURPOSE_TAG,
 };
 use crate::aws::{error_code, error_message, is_not_found, Clients};
+use crate::resources::kit::ownership::{claim, Claim, LIFECYCLE_TAG};
 use crate::resources::kms::managed_key;
 
 /// How often and how long S3 configuration calls are retried on the
@@ -92,15 +93,41 @@ pub(super) async fn create_bucket(
                 .build(),
         );
     }
-    req.send().await.map(|_| ()).map_err(|e| match error_code(&e) {
+    let err = match req.send().await {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
+    if error_code(&err) == Some("BucketAlreadyOwnedByYou") && unfinished(c, bucket).await {
+        tracing::info!(bucket, "continuing the bucket an interrupted create left");
+        return Ok(());
+    }
+    Err(match error_code(&err) {
         Some("BucketAlreadyOwnedByYou") => format!(
             "creating S3 Bucket ({bucket}): it already exists in this account. Bring it under Terraform with `terraform import <address> {bucket}`, or choose another name."
         ),
         Some("BucketAlreadyExists") => format!(
             "creating S3 Bucket ({bucket}): the name is taken by another account (bucket names are global). Choose another name, or use bucket_prefix."
         ),
-        _ => format!("creating S3 Bucket ({bucket}): {}", error_message(&e)),
+        _ => format!("creating S3 Bucket ({bucket}): {}", error_message(&err)),
     })
+}
+
+/// Whether an existing bucket of ours is what an interrupted create of this
+/// composite left (see `kit::ownership`): its tags still say `creating`, or it has
+/// no tags at all (the create was stopped before its first settings call; every
+/// bucket this provider finishes is tagged). A finished bucket is never taken.
+async fn unfinished(c: &Clients, bucket: &str) -> bool {
+    match c.s3.get_bucket_tagging().bucket(bucket).send().await {
+        Ok(out) => {
+            let marker = out
+                .tag_set()
+                .iter()
+                .find(|t| t.key() == LIFECYCLE_TAG)
+                .map(|t| t.value());
+            out.tag_set().is_empty() || claim(marker) == Claim::Adopt
+        }
+        Err(e) => is_not_found(&e),
+    }
 }
 /// Creates the bucket's customer-managed key: rotation on, tagged, aliased.
 pub(super) async fn create_key(

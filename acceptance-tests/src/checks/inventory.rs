@@ -1,0 +1,232 @@
+//! Everything that lives in one emulated account, as a list of readable lines
+//! ("ec2 vpc vpc-123 bankplatform:vpc=prod"), so that a test run in its own account
+//! can assert "nothing left" or "exactly one VPC" without trusting the state.
+//!
+//! What an empty account holds anyway is left out: the default VPC and its children,
+//! the main route table and default network ACL and security group of every VPC (they
+//! go with it), KMS keys already pending deletion, and deleted NAT gateways.
+
+use anyhow::{anyhow, Result};
+
+use crate::aws::Aws;
+
+fn sdk<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> anyhow::Error {
+    anyhow!(
+        "{what}: {}",
+        aws_smithy_types::error::display::DisplayErrorContext(e)
+    )
+}
+
+fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> String {
+    let mut kv: Vec<String> = tags
+        .iter()
+        .filter(|t| t.key().is_some_and(|k| k.starts_with("bankplatform:")))
+        .map(|t| format!("{}={}", t.key().unwrap_or(""), t.value().unwrap_or("")))
+        .collect();
+    kv.sort();
+    kv.join(",")
+}
+
+/// Every live object in the account of `aws`, one line each, sorted.
+pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let ec2 = aws.ec2();
+    let vpcs = ec2
+        .describe_vpcs()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeVpcs", e))?;
+    let default_vpcs: Vec<String> = vpcs
+        .vpcs()
+        .iter()
+        .filter(|v| v.is_default() == Some(true))
+        .filter_map(|v| v.vpc_id().map(str::to_string))
+        .collect();
+    let not_default = |vpc: Option<&str>| vpc.is_some_and(|v| !default_vpcs.iter().any(|d| d == v));
+    for v in vpcs.vpcs() {
+        if not_default(v.vpc_id()) {
+            out.push(format!(
+                "ec2 vpc {} {}",
+                v.vpc_id().unwrap_or(""),
+                tags_of(v.tags())
+            ));
+        }
+    }
+    let subnets = ec2
+        .describe_subnets()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeSubnets", e))?;
+    for s in subnets.subnets() {
+        if not_default(s.vpc_id()) {
+            out.push(format!(
+                "ec2 subnet {} {}",
+                s.subnet_id().unwrap_or(""),
+                tags_of(s.tags())
+            ));
+        }
+    }
+    let igws = ec2
+        .describe_internet_gateways()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeInternetGateways", e))?;
+    for g in igws.internet_gateways() {
+        let vpc = g.attachments().first().and_then(|a| a.vpc_id());
+        if vpc.is_none() || not_default(vpc) {
+            out.push(format!(
+                "ec2 internet-gateway {} {}",
+                g.internet_gateway_id().unwrap_or(""),
+                tags_of(g.tags())
+            ));
+        }
+    }
+    let rts = ec2
+        .describe_route_tables()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeRouteTables", e))?;
+    for rt in rts.route_tables() {
+        let main = rt.associations().iter().any(|a| a.main() == Some(true));
+        if !main && not_default(rt.vpc_id()) {
+            out.push(format!(
+                "ec2 route-table {} {}",
+                rt.route_table_id().unwrap_or(""),
+                tags_of(rt.tags())
+            ));
+        }
+    }
+    let acls = ec2
+        .describe_network_acls()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeNetworkAcls", e))?;
+    for a in acls.network_acls() {
+        if a.is_default() != Some(true) && not_default(a.vpc_id()) {
+            out.push(format!(
+                "ec2 network-acl {} {}",
+                a.network_acl_id().unwrap_or(""),
+                tags_of(a.tags())
+            ));
+        }
+    }
+    let nats = ec2
+        .describe_nat_gateways()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeNatGateways", e))?;
+    for n in nats.nat_gateways() {
+        let state = n.state().map(|s| s.as_str()).unwrap_or("");
+        if state != "deleted" && state != "deleting" {
+            out.push(format!(
+                "ec2 nat-gateway {} {}",
+                n.nat_gateway_id().unwrap_or(""),
+                tags_of(n.tags())
+            ));
+        }
+    }
+    let eips = ec2
+        .describe_addresses()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeAddresses", e))?;
+    for a in eips.addresses() {
+        out.push(format!(
+            "ec2 elastic-ip {} {}",
+            a.allocation_id().unwrap_or(""),
+            tags_of(a.tags())
+        ));
+    }
+    let endpoints = ec2
+        .describe_vpc_endpoints()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeVpcEndpoints", e))?;
+    for e in endpoints.vpc_endpoints() {
+        let state = e.state().map(|s| s.as_str().to_ascii_lowercase());
+        if state.as_deref() != Some("deleted") {
+            out.push(format!(
+                "ec2 vpc-endpoint {} {},service={}",
+                e.vpc_endpoint_id().unwrap_or(""),
+                tags_of(e.tags()),
+                e.service_name().unwrap_or("")
+            ));
+        }
+    }
+    let flow_logs = ec2
+        .describe_flow_logs()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeFlowLogs", e))?;
+    for f in flow_logs.flow_logs() {
+        out.push(format!("ec2 flow-log {}", f.flow_log_id().unwrap_or("")));
+    }
+    let groups = aws
+        .logs()
+        .describe_log_groups()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeLogGroups", e))?;
+    for g in groups.log_groups() {
+        out.push(format!("logs group {}", g.log_group_name().unwrap_or("")));
+    }
+    let roles = aws
+        .iam()
+        .list_roles()
+        .send()
+        .await
+        .map_err(|e| sdk("ListRoles", e))?;
+    for r in roles.roles() {
+        if r.role_name() != "OrganizationAccountAccessRole" {
+            out.push(format!("iam role {}", r.role_name()));
+        }
+    }
+    let keys = aws
+        .kms()
+        .list_keys()
+        .send()
+        .await
+        .map_err(|e| sdk("ListKeys", e))?;
+    for k in keys.keys() {
+        let id = k.key_id().unwrap_or("");
+        let meta = aws
+            .kms()
+            .describe_key()
+            .key_id(id)
+            .send()
+            .await
+            .map_err(|e| sdk("DescribeKey", e))?;
+        let state = meta
+            .key_metadata()
+            .and_then(|m| m.key_state())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        let aws_managed = meta
+            .key_metadata()
+            .and_then(|m| m.key_manager())
+            .is_some_and(|m| m.as_str() == "AWS");
+        if state != "PendingDeletion" && !aws_managed {
+            out.push(format!("kms key {id} {state}"));
+        }
+    }
+    let buckets = aws
+        .s3()
+        .list_buckets()
+        .send()
+        .await
+        .map_err(|e| sdk("ListBuckets", e))?;
+    for b in buckets.buckets() {
+        out.push(format!("s3 bucket {}", b.name().unwrap_or("")));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The lines of `objects` that start with `prefix` (e.g. `"ec2 vpc "`).
+pub fn of_kind<'a>(objects: &'a [String], prefix: &str) -> Vec<&'a str> {
+    objects
+        .iter()
+        .filter(|o| o.starts_with(prefix))
+        .map(String::as_str)
+        .collect()
+}

@@ -1,0 +1,217 @@
+//! AWS calls that stay correct under faults: creates that happen once even when a
+//! response is lost, and removals for which "already gone" is success.
+//!
+//! Every SDK client retries throttling, 5xx, timeouts and resets (`aws::retry`). That
+//! is right for reads, puts and deletes, which can run twice; it is wrong for a create
+//! whose response was lost: the retry makes a second object (AWS honours `ClientToken`
+//! where an API takes one, the emulator ignores it). [`create_once`] therefore sends a
+//! create without the SDK's retries and, when the outcome is unknown (5xx, reset,
+//! timeout, garbled answer), looks the object up before sending it again.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use rand::Rng;
+
+use crate::aws::{error_code, error_message, is_not_found, Clients};
+
+/// Error codes AWS services use for "slow down": the request was refused, nothing
+/// happened, sending it again later is safe.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "BandwidthLimitExceeded",
+];
+
+/// What a failed call means for "did it happen?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Refused before doing anything (throttled): send again.
+    Refused,
+    /// May or may not have happened (5xx, reset, timeout, lost or garbled answer):
+    /// look before sending again.
+    Unknown,
+    /// Failed for a reason sending again will not fix (validation, access, conflict).
+    Failed,
+}
+
+/// Classifies an SDK error.
+pub(crate) fn outcome<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Outcome {
+    match err {
+        SdkError::ConstructionFailure(_) => Outcome::Failed,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            Outcome::Unknown
+        }
+        SdkError::ServiceError(e) => {
+            if e.err()
+                .code()
+                .is_some_and(|c| THROTTLING_CODES.contains(&c))
+            {
+                Outcome::Refused
+            } else if e.raw().status().is_server_error() {
+                Outcome::Unknown
+            } else {
+                Outcome::Failed
+            }
+        }
+        _ => Outcome::Unknown,
+    }
+}
+
+/// The delay before attempt `n` (from 1): full jitter over 100 ms × 2ⁿ, at most 15 s.
+pub(crate) fn backoff(n: u32) -> Duration {
+    let cap = Duration::from_millis(100)
+        .saturating_mul(1u32 << n.min(8))
+        .min(Duration::from_secs(15));
+    cap.mul_f64(rand::rng().random_range(0.5..1.0))
+}
+
+/// Sleeps `delay`, or returns `Err` at once when StopProvider arrives.
+pub(crate) async fn pause(c: &Clients, delay: Duration, what: &str) -> Result<(), String> {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => Ok(()),
+        () = c.stop.stopped() => Err(format!("{}: {what}", super::INTERRUPTED)),
+    }
+}
+
+/// Runs a create exactly once.
+///
+/// `send` makes one attempt with the SDK's retries off (see [`no_retries`]) and returns
+/// the new object's id, or `None` when AWS answered without one. `find` looks the
+/// object up by what identifies it (tags, CIDR, name) and returns its id if it exists.
+/// Refused attempts are sent again after a backoff; unknown outcomes are looked up
+/// first; an answer without an id three times in a row fails with a clear message
+/// instead of waiting on an empty id.
+pub(crate) async fn create_once<E, S, SF, F, FF>(
+    c: &Clients,
+    what: &str,
+    mut send: S,
+    mut find: F,
+) -> Result<String, String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    S: FnMut() -> SF,
+    SF: Future<Output = Result<Option<String>, SdkError<E, HttpResponse>>>,
+    F: FnMut() -> FF,
+    FF: Future<Output = Result<Option<String>, String>>,
+{
+    let mut attempt = 0;
+    let mut empty_answers = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= c.max_attempts;
+        let look_first = match send().await {
+            Ok(Some(id)) if !id.is_empty() => return Ok(id),
+            Ok(_) => {
+                empty_answers += 1;
+                if empty_answers >= 3 {
+                    return Err(format!(
+                        "{what}: AWS answered {empty_answers} times without the new object's id; nothing can be waited on or managed without it. Check the endpoint (an emulator or proxy answering for AWS?) and apply again."
+                    ));
+                }
+                true
+            }
+            Err(e) => match outcome(&e) {
+                Outcome::Failed => return Err(format!("{what}: {}", error_message(&e))),
+                Outcome::Refused if last => {
+                    return Err(format!(
+                        "{what}: still refused after {attempt} attempts: {}",
+                        error_message(&e)
+                    ))
+                }
+                Outcome::Refused => false,
+                Outcome::Unknown if last => {
+                    return match find().await {
+                        Ok(Some(id)) => Ok(id),
+                        _ => Err(format!(
+                            "{what}: no answer after {attempt} attempts: {}",
+                            error_message(&e)
+                        )),
+                    }
+                }
+                Outcome::Unknown => true,
+            },
+        };
+        if look_first {
+            // The create may have happened: its object would carry our identity.
+            if let Ok(Some(id)) = find().await {
+                tracing::info!(what, id = %id, "found the object an unanswered create made");
+                return Ok(id);
+            }
+        }
+        pause(c, backoff(attempt), what).await?;
+    }
+}
+
+/// A removal's result, with "already gone" (any not-found code, a detached or
+/// disassociated object) counted as done: after a lost response the retry finds
+/// nothing to remove.
+pub(crate) fn removed<T, E>(
+    r: Result<T, SdkError<E, HttpResponse>>,
+    what: &str,
+) -> Result<(), String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e)
+            if error_code(&e).is_some_and(|c| {
+                matches!(
+                    c,
+                    "Gateway.NotAttached"
+                        | "InvalidPermission.NotFound"
+                        | "KMSInvalidStateException"
+                )
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!("{what}: {}", error_message(&e))),
+    }
+}
+
+/// `removal.gone_is_done("deleting X")`: [`removed`] as a method, for call chains.
+pub(crate) trait GoneIsDone {
+    /// `Ok` when the call succeeded or found nothing to remove.
+    fn gone_is_done(self, what: &str) -> Result<(), String>;
+}
+
+impl<T, E> GoneIsDone for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn gone_is_done(self, what: &str) -> Result<(), String> {
+        removed(self, what)
+    }
+}
+
+/// SDK retries off, for the one call [`create_once`] sends at a time.
+pub(crate) fn no_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::disabled()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(200));
+        assert!(backoff(1) >= Duration::from_millis(100));
+        assert!(backoff(30) <= Duration::from_secs(15));
+        assert!(backoff(30) >= Duration::from_millis(7500));
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs each fault case of acceptance-tests/tests/faults.rs N times (default 10) and
+# prints one table: case, passes out of N, median and worst apply time under faults.
+# A pass means the apply converged (empty plan, every object exactly once), and the
+# destroy under the same faults left nothing in the test's own emulated account.
+#
+#   scripts/fault_bench.sh            # every case, 10 runs each
+#   scripts/fault_bench.sh 5 vpc_     # 5 runs of the cases whose name contains vpc_
+#
+# Not part of scripts/test.sh (which runs every case once): a benchmark, not a test.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$repo"
+runs="${1:-10}"
+filter="${2:-}"
+
+cargo test --workspace --no-run -q 2>/dev/null
+bin="$(ls -t "$CARGO_TARGET_DIR"/debug/deps/acceptance-* | grep -v '\.d$' | head -n1)"
+export TF_ACC=1 BP_PROVIDER_BIN="$CARGO_TARGET_DIR/debug/terraform-provider-bankplatform"
+export CARGO_MANIFEST_DIR="$repo/acceptance-tests"
+
+cases="$("$bin" --list 2>/dev/null | sed -n 's/^\(faults::[a-z0-9_]*\): test$/\1/p' | grep -- "$filter" || true)"
+[ -n "$cases" ] || { echo "no fault case matches '$filter'" >&2; exit 2; }
+
+printf '%-48s %7s %10s %10s\n' case passed "apply p50" "apply max"
+for case in $cases; do
+  pass=0
+  times=()
+  for _ in $(seq 1 "$runs"); do
+    out="$("$bin" --exact "$case" --nocapture 2>&1 || true)"
+    if grep -q 'test result: ok. 1 passed' <<<"$out"; then
+      pass=$((pass + 1))
+    fi
+    t="$(sed -n 's/.*: apply \([0-9.]*\)s with.*/\1/p' <<<"$out" | head -n1)"
+    [ -n "$t" ] && times+=("$t")
+  done
+  if [ "${#times[@]}" -gt 0 ]; then
+    sorted="$(printf '%s\n' "${times[@]}" | sort -n)"
+    p50="$(sed -n "$(( (${#times[@]} + 1) / 2 ))p" <<<"$sorted")s"
+    max="$(tail -n1 <<<"$sorted")s"
+  else
+    p50="-"
+    max="-"
+  fi
+  printf '%-48s %4s/%-2s %10s %10s\n' "${case#faults::}" "$pass" "$runs" "$p50" "$max"
+done
