@@ -6,6 +6,9 @@
 #
 #   scripts/fault_bench.sh            # every case, 10 runs each
 #   scripts/fault_bench.sh 5 vpc_     # 5 runs of the cases whose name contains vpc_
+#   BP_FAULT_KILL_SWEEP="$(seq -s' ' 1 60)" scripts/fault_bench.sh 1 vpc_killed_after_5
+#                                     # kill the provider after each of K = 1..60
+#                                     # mutating calls of a VPC create, one run each
 #
 # Not part of scripts/test.sh (which runs every case once): a benchmark, not a test.
 set -euo pipefail
@@ -21,6 +24,22 @@ export CARGO_MANIFEST_DIR="$repo/acceptance-tests"
 
 cases="$("$bin" --list 2>/dev/null | sed -n 's/^\(faults::[a-z0-9_]*\): test$/\1/p' | grep -- "$filter" || true)"
 [ -n "$cases" ] || { echo "no fault case matches '$filter'" >&2; exit 2; }
+
+if [ -n "${BP_FAULT_KILL_SWEEP:-}" ]; then
+  printf '%-48s %6s %s\n' case "kill K" result
+  for case in $cases; do
+    for k in $BP_FAULT_KILL_SWEEP; do
+      out="$(BP_FAULT_KILL_AFTER="$k" "$bin" --exact "$case" 2>&1 || true)"
+      if grep -q 'test result: ok. 1 passed' <<<"$out"; then
+        result=converged
+      else
+        result="FAILED: $(grep -m1 -E '^Error:' <<<"$out" | cut -c1-100)"
+      fi
+      printf '%-48s %6s %s\n' "${case#faults::}" "$k" "$result"
+    done
+  done
+  exit 0
+fi
 
 printf '%-48s %7s %10s %10s\n' case passed "apply p50" "apply max"
 for case in $cases; do

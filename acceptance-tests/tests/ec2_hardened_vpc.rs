@@ -836,6 +836,29 @@ resource "bankplatform_hardened_vpc" "test" {{
                 config(&name, "10.24.0.0/16", &["us-east-1z"], ""),
                 r"(?is)unknown availability zone.*us-east-1z",
             ),
+            invalid(
+                config(
+                    &name,
+                    "10.24.0.0/16",
+                    &["us-east-1a"],
+                    "  restricted_ports = [5432.5]",
+                ),
+                r"(?is)invalid port.*restricted_ports\[0\] must be a whole number",
+            ),
+            invalid(
+                format!(
+                    r#"
+resource "bankplatform_hardened_vpc" "test" {{
+  name       = "{name}"
+  cidr_block = "10.24.0.0/16"
+  az_count   = 1
+  tags       = {{ owner = "{long}" }}
+}}
+"#,
+                    long = "v".repeat(257)
+                ),
+                r"(?is)invalid tag value.*at most 256",
+            ),
         ],
         check_destroy: None,
     }

@@ -218,7 +218,13 @@ async fn survives(c: Composite, label: &str, plan: FaultPlan) -> Result<()> {
 
 /// Kill the provider after the Kth mutating call of a create; the next apply converges
 /// to exactly one composite and destroy leaves nothing.
+///
+/// `BP_FAULT_KILL_AFTER=<k>` overrides `k` (scripts/fault_bench.sh sweeps it).
 async fn killed_create(c: Composite, label: &str, k: usize, version: TfVersion) -> Result<()> {
+    let k = std::env::var("BP_FAULT_KILL_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(k);
     let run = FaultRun::new(
         label,
         version,

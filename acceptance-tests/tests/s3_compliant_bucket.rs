@@ -602,6 +602,38 @@ resource "bankplatform_compliant_bucket" "test" {{
                 ),
                 r"(?is)conflicting arguments.*\d+:\s+bucket(_prefix)?\s*=",
             ),
+            // A negative day count used to fail only after apply, leaving the bucket.
+            invalid(
+                format!(
+                    r#"
+resource "bankplatform_compliant_bucket" "test" {{
+  bucket = "{name}"
+  lifecycle_rules = [{{
+    id                                     = "bad"
+    prefix                                 = ""
+    transitions                            = null
+    noncurrent_transitions                 = null
+    noncurrent_expiration_days             = null
+    expiration_days                        = -1
+    abort_incomplete_multipart_upload_days = 2.5
+  }}]
+}}
+"#
+                ),
+                r"(?is)invalid lifecycle rule.*whole number from 1 to 36500; got -1",
+            ),
+            invalid(
+                format!(
+                    r#"
+resource "bankplatform_compliant_bucket" "test" {{
+  bucket = "{name}"
+  tags   = {{ "{long}" = "x" }}
+}}
+"#,
+                    long = "k".repeat(129)
+                ),
+                r"(?is)invalid tag key.*1 to 128 characters",
+            ),
         ],
         // Nothing may have been created by any of the rejected configs.
         check_destroy: check(move |ctx| async move {

@@ -82,6 +82,55 @@ impl Validator for IntBetween {
     }
 }
 
+/// Reports a known number at `path` that is not a whole number within `range`
+/// (a port of 22.5, a negative day count), with a sentence naming the range.
+pub fn whole_number_in(
+    path: AttrPath,
+    value: &Value,
+    range: std::ops::RangeInclusive<i64>,
+    summary: &str,
+    diags: &mut Diagnostics,
+) {
+    let Some(n) = value.as_number() else { return };
+    if !value.as_i64().is_some_and(|i| range.contains(&i)) {
+        diags.attr_error(
+            path.clone(),
+            summary.to_string(),
+            format!(
+                "{path} must be a whole number from {} to {}; got {n}.",
+                range.start(),
+                range.end()
+            ),
+        );
+    }
+}
+
+/// AWS's tag limits, the same for every service: keys of 1 to 128 characters,
+/// values of at most 256. Reported at plan time, not half-way through an apply.
+pub fn aws_tags(path: AttrPath, tags: &Value, diags: &mut Diagnostics) {
+    for (k, v) in tags.as_map().into_iter().flatten() {
+        let at = path.clone().key(k);
+        let chars = k.chars().count();
+        if chars == 0 || chars > 128 {
+            diags.attr_error(
+                at.clone(),
+                "Invalid tag key",
+                format!("Tag keys must be 1 to 128 characters; this one has {chars}."),
+            );
+        }
+        if let Some(v) = v.as_str() {
+            let chars = v.chars().count();
+            if chars > 256 {
+                diags.attr_error(
+                    at,
+                    "Invalid tag value",
+                    format!("Tag values must be at most 256 characters; the value of \"{k}\" has {chars}."),
+                );
+            }
+        }
+    }
+}
+
 /// A custom check written as a function.
 pub struct Func<F> {
     description: &'static str,
@@ -122,6 +171,57 @@ pub fn closest<'a>(s: &str, allowed: &[&'a str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_and_tag_limits_are_checked_with_paths() {
+        let mut d = Diagnostics::new();
+        let port = AttrPath::root("restricted_ports").index(0);
+        whole_number_in(
+            port.clone(),
+            &Value::Number("22.5".parse().unwrap()),
+            1..=65535,
+            "Invalid port",
+            &mut d,
+        );
+        whole_number_in(
+            port.clone(),
+            &Value::number(-3),
+            1..=65535,
+            "Invalid port",
+            &mut d,
+        );
+        whole_number_in(
+            port.clone(),
+            &Value::number(443),
+            1..=65535,
+            "Invalid port",
+            &mut d,
+        );
+        whole_number_in(
+            port,
+            &Value::Unknown(Default::default()),
+            1..=65535,
+            "Invalid port",
+            &mut d,
+        );
+        assert_eq!(d.iter().count(), 2, "{d:?}");
+        assert!(d
+            .iter()
+            .all(|x| x.path.as_ref().unwrap().to_string() == "restricted_ports[0]"));
+        let mut d = Diagnostics::new();
+        let tags = Value::string_map([
+            ("k".repeat(129), "v".to_string()),
+            ("ok".to_string(), "v".repeat(257)),
+            ("fine".to_string(), "v".repeat(256)),
+        ]);
+        aws_tags(AttrPath::root("tags"), &tags, &mut d);
+        let paths: Vec<String> = d
+            .iter()
+            .map(|x| x.path.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(paths.len(), 2, "{paths:?}");
+        assert!(paths.iter().any(|p| p.contains("ok")), "{paths:?}");
+    }
 
     #[test]
     fn one_of_suggests_the_closest_value() {

@@ -16,7 +16,7 @@ pub mod s3;
 pub fn registry() -> ResourceRegistry {
     ResourceRegistry::new(vec![
         Arc::new(s3::CompliantBucket::new()),
-        Arc::new(ec2::HardenedVpc::new()),
+        Arc::new(kit::composite::Kit(ec2::HardenedVpc::new())),
     ])
 }
 

@@ -25,12 +25,15 @@ use async_trait::async_trait;
 
 use super::subnet_plan::{self, DEFAULT_PREFIXES};
 use super::vpc_api as api;
-use super::vpc_model::{self as model, ObservedVpc, GATEWAY_SERVICES, NAT_STRATEGIES, TIERS};
-use crate::aws::{Clients, ProviderCtx, Target};
+use super::vpc_model::{
+    self as model, DesiredVpc, ObservedVpc, GATEWAY_SERVICES, NAT_STRATEGIES, TIERS,
+};
+use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
-use crate::framework::validators::{int_between, one_of};
-use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource};
-use crate::resources::common::{clients, error_diags, target_of};
+use crate::framework::validators::{self, int_between, one_of};
+use crate::framework::{Diagnostics, PlanRequest};
+use crate::resources::common::{error_diags, target_of};
+use crate::resources::kit::composite::Composite;
 use crate::value::{AttrPath, Type, Value};
 
 /// The resource type.
@@ -721,20 +724,22 @@ impl HardenedVpc {
 }
 
 #[async_trait]
-impl Resource for HardenedVpc {
-    fn type_name(&self) -> &'static str {
-        "bankplatform_hardened_vpc"
-    }
+impl Composite for HardenedVpc {
+    type Desired = DesiredVpc;
+    type Observed = ObservedVpc;
+
+    const TYPE_NAME: &'static str = "bankplatform_hardened_vpc";
+    const NOUN: &'static str = "hardened VPC";
 
     fn schema(&self) -> &Schema {
         &self.schema
     }
 
-    fn import_help(&self) -> Option<&'static str> {
-        Some("Import by VPC id (`vpc-...`); children are adopted by their `bankplatform:tier` and `bankplatform:az` tags.")
+    fn import_help(&self) -> &'static str {
+        "Import by VPC id (`vpc-...`); children are adopted by their `bankplatform:tier` and `bankplatform:az` tags."
     }
 
-    fn validate_config(&self, config: &Value, diags: &mut Diagnostics) {
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         if !config.get("availability_zones").is_null() && !config.get("az_count").is_null() {
             diags.attr_error(AttrPath::root("az_count"), "Conflicting arguments", "Set either availability_zones (the zones) or az_count (how many of the region's zones), not both.");
         }
@@ -790,14 +795,19 @@ impl Resource for HardenedVpc {
         }
         for key in ["public_ingress_ports", "restricted_ports"] {
             for (i, p) in config.get(key).as_list().unwrap_or(&[]).iter().enumerate() {
-                match p.as_i64() {
-                    Some(22) | Some(3389) if key == "public_ingress_ports" => diags.attr_error(
+                validators::whole_number_in(
+                    AttrPath::root(key).index(i as i64),
+                    p,
+                    1..=65535,
+                    "Invalid port",
+                    diags,
+                );
+                if matches!(p.as_i64(), Some(22) | Some(3389)) && key == "public_ingress_ports" {
+                    diags.attr_error(
                         AttrPath::root(key).index(i as i64),
                         "Port not allowed from the internet",
                         "Opening SSH (22) or RDP (3389) to the internet fails CIS 6.2 / Security Hub EC2.21; reach instances through SSM Session Manager instead.",
-                    ),
-                    Some(1..=65535) | None => {}
-                    Some(n) => diags.attr_error(AttrPath::root(key).index(i as i64), "Invalid port", format!("{n} is not a TCP port (1 to 65535).")),
+                    );
                 }
             }
         }
@@ -810,6 +820,7 @@ impl Resource for HardenedVpc {
                 );
             }
         }
+        validators::aws_tags(AttrPath::root("tags"), config.get("tags"), diags);
         if let Some(tags) = config.get("tags").as_map() {
             for k in tags.keys() {
                 if k == "Name" || k.starts_with("bankplatform:") || k.starts_with("aws:") {
@@ -855,153 +866,81 @@ impl Resource for HardenedVpc {
         self.plan_values(req).await;
     }
 
-    async fn create(&self, ctx: &ProviderCtx, planned: &Value) -> ApplyResult {
-        let c = match clients(ctx, planned).await {
-            Ok(c) => c,
-            Err(d) => return ApplyResult::failed(d),
-        };
-        let d = match model::desired_from(planned) {
-            Ok(d) => d,
-            Err(e) => return ApplyResult::failed(error_diags("Invalid layout", &[e])),
-        };
-        // A VPC an interrupted create of this network left is continued, not doubled.
-        let vpc_id = match api::create_vpc(&c, &d).await {
-            Ok((id, _adopted)) => id,
-            Err(e) => return ApplyResult::failed(error_diags("Cannot create the VPC", &[e])),
-        };
-        if let Err(errors) = api::converge(&c, &vpc_id, &d).await {
-            if c.stop.is_stopped() {
-                // Terraform is shutting down (Ctrl-C): no rollback, which would take as
-                // long again; record what exists (tainted) so the next apply replaces it.
-                return self.partial_create(&c, planned, &vpc_id, error_diags(
-                    "Hardened VPC creation interrupted",
-                    &[errors.join("\n"), format!("VPC {vpc_id} and the children created so far are recorded in the state as tainted: the next apply replaces them, `terraform destroy` removes them.")],
-                )).await;
-            }
-            // Roll back everything this apply made.
-            let managed = d.flow_logs.kms_key_arn.is_none() && d.flow_logs.s3_bucket_arn.is_none();
-            return match api::destroy(&c, &vpc_id, managed).await {
-                Ok(()) => ApplyResult::failed(error_diags(
-                    "Cannot create the hardened VPC",
-                    &[errors.join("\n"), format!("Everything this apply created was removed again (VPC {vpc_id} and its children{}), so nothing is left half-built. Fix the cause and apply again.", if managed { ", flow-log KMS key scheduled for deletion" } else { "" })],
-                )),
-                Err(left) => self.partial_create(&c, planned, &vpc_id, error_diags(
-                    "Cannot create the hardened VPC, and cleanup failed",
-                    &[errors.join("\n"), format!("Cleanup also failed:\n{}\nThe VPC is kept in state (tainted) so the next apply replaces it.", left.join("\n"))],
-                )).await,
-            };
-        }
-        if let Err(e) = api::mark_created(&c, &vpc_id).await {
-            return self
-                .partial_create(
-                    &c,
-                    planned,
-                    &vpc_id,
-                    error_diags("Cannot finish the hardened VPC", &[e]),
-                )
-                .await;
-        }
-        let mut prior = planned.clone();
-        prior.set_attr("vpc_id", Value::string(&vpc_id));
+    fn desired(&self, planned: &Value) -> Result<DesiredVpc, String> {
+        model::desired_from(planned)
+    }
+
+    fn root_id(&self, state: &Value) -> Option<String> {
+        state.get("vpc_id").as_str().map(str::to_string)
+    }
+
+    fn with_root(&self, mut v: Value, root: &str) -> Value {
+        v.set_attr("id", Value::string(root));
+        v.set_attr("vpc_id", Value::string(root));
+        v
+    }
+
+    fn created(&self, planned: &Value, root: &str, d: &DesiredVpc) -> Value {
+        let mut s = self.with_root(planned.clone(), root);
         let managed = d.flow_logs.kms_key_arn.is_none() && d.flow_logs.s3_bucket_arn.is_none();
-        if let Some(fl) = prior.as_object_mut().and_then(|o| o.get_mut("flow_logs")) {
+        if let Some(fl) = s.as_object_mut().and_then(|o| o.get_mut("flow_logs")) {
             fl.set_attr("kms_key_managed", Value::Bool(managed));
-        }
-        self.read_back(&c, prior, &vpc_id).await
-    }
-
-    async fn read(&self, ctx: &ProviderCtx, state: &Value) -> (Option<Value>, Diagnostics) {
-        let c = match clients(ctx, state).await {
-            Ok(c) => c,
-            Err(d) => return (None, d),
-        };
-        let Some(vpc_id) = state.get("vpc_id").as_str().map(str::to_string) else {
-            return (None, Diagnostics::new());
-        };
-        match api::observe(&c, &vpc_id).await {
-            Ok(Some(o)) => (Some(self.state_from(state, &o)), Diagnostics::new()),
-            Ok(None) => {
-                tracing::warn!(vpc = %vpc_id, "VPC not found, removing from state");
-                (None, Diagnostics::new())
-            }
-            Err(e) => (None, error_diags("Cannot read the VPC", &[e])),
-        }
-    }
-
-    async fn update(&self, ctx: &ProviderCtx, prior: &Value, planned: &Value) -> ApplyResult {
-        let c = match clients(ctx, planned).await {
-            Ok(c) => c,
-            Err(d) => return ApplyResult::failed(d),
-        };
-        let vpc_id = prior.get("vpc_id").as_str().unwrap_or_default().to_string();
-        let d = match model::desired_from(planned) {
-            Ok(d) => d,
-            Err(e) => return ApplyResult::failed(error_diags("Invalid layout", &[e])),
-        };
-        let converged = api::converge(&c, &vpc_id, &d).await;
-        let mut next = planned.clone();
-        if let Some(fl) = next.as_object_mut().and_then(|o| o.get_mut("flow_logs")) {
             if !fl.get("kms_key_arn").is_known() {
                 fl.set_attr("kms_key_arn", Value::Null);
             }
         }
-        let base = if converged.is_ok() {
-            next
-        } else {
-            prior.clone()
-        };
-        let mut result = self.read_back(&c, base, &vpc_id).await;
-        if let Err(errors) = converged {
-            result
-                .diags
-                .extend(error_diags("Cannot update the hardened VPC", &errors));
-        }
-        result
+        s
     }
 
-    async fn delete(&self, ctx: &ProviderCtx, prior: &Value) -> Diagnostics {
-        let c = match clients(ctx, prior).await {
-            Ok(c) => c,
-            Err(d) => return d,
-        };
-        let Some(vpc_id) = prior.get("vpc_id").as_str() else {
-            return Diagnostics::new();
-        };
-        let managed = prior
+    async fn create_root(&self, c: &Clients, d: &DesiredVpc) -> Result<(String, bool), String> {
+        api::create_vpc(c, d).await
+    }
+
+    async fn converge(&self, c: &Clients, root: &str, d: &DesiredVpc) -> Result<(), Vec<String>> {
+        api::converge(c, root, d).await
+    }
+
+    async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String> {
+        api::mark_created(c, root).await
+    }
+
+    async fn observe(&self, c: &Clients, root: &str) -> Result<Option<ObservedVpc>, String> {
+        api::observe(c, root).await
+    }
+
+    async fn destroy(&self, c: &Clients, root: &str, state: &Value) -> Result<(), Vec<String>> {
+        let managed = state
             .get("flow_logs")
             .get("kms_key_managed")
             .as_bool()
             .unwrap_or(false);
-        match api::destroy(&c, vpc_id, managed).await {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => error_diags("Cannot delete the hardened VPC", &e),
-        }
+        api::destroy(c, root, managed).await
     }
 
-    async fn import(&self, ctx: &ProviderCtx, id: &str) -> ApplyResult {
+    fn state(&self, base: &Value, o: &ObservedVpc) -> Value {
+        self.state_from(base, o)
+    }
+
+    async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics> {
         if !id.starts_with("vpc-") {
             let mut d = Diagnostics::new();
             d.error(
                 "Invalid import ID",
                 format!("Import a hardened VPC by its VPC id (vpc-…); got \"{id}\"."),
             );
-            return ApplyResult::failed(d);
+            return Err(d);
         }
-        let c = match ctx.clients(&Target::default()).await {
-            Ok(c) => c,
-            Err(e) => return ApplyResult::failed(error_diags("Cannot reach AWS", &[e])),
-        };
-        let o = match api::observe(&c, id).await {
+        let o = match api::observe(c, id).await {
             Ok(Some(o)) => o,
             Ok(None) => {
-                return ApplyResult::failed(error_diags(
+                return Err(error_diags(
                     "Cannot import non-existent VPC",
                     &[format!(
                         "VPC ({id}) does not exist in the provider's account and region."
                     )],
                 ))
             }
-            Err(e) => return ApplyResult::failed(error_diags("Cannot read the VPC", &[e])),
+            Err(e) => return Err(error_diags("Cannot read the VPC", &[e])),
         };
         let mut s = Value::null_object(&self.schema.block.implied_type());
         // Settings only the children tell: NAT strategy, ports, managed key.
@@ -1034,7 +973,7 @@ impl Resource for HardenedVpc {
         };
         s.set_attr("public_ingress_ports", ports("public", true));
         s.set_attr("restricted_ports", ports("restricted", false));
-        let managed = matches!((api::managed_key(&c, id).await, &o.log_group), (Ok(Some(k)), Some((_, Some(actual), _))) if &k == actual || k.ends_with(actual.as_str()));
+        let managed = matches!((api::managed_key(c, id).await, &o.log_group), (Ok(Some(k)), Some((_, Some(actual), _))) if &k == actual || k.ends_with(actual.as_str()));
         s.set_attr(
             "flow_logs",
             Value::object([
@@ -1060,71 +999,19 @@ impl Resource for HardenedVpc {
         if !own.is_empty() {
             s.set_attr("tags", Value::string_map(own));
         }
-        ApplyResult::ok(self.state_from(&s, &o))
+        Ok(self.state_from(&s, &o))
     }
-}
-
-impl HardenedVpc {
-    /// A create that stopped half-way and keeps what exists: the state as read back
-    /// (Terraform records it as tainted, because `diags` holds an error).
-    async fn partial_create(
-        &self,
-        c: &Clients,
-        planned: &Value,
-        vpc_id: &str,
-        mut diags: Diagnostics,
-    ) -> ApplyResult {
-        let mut s = planned.clone();
-        s.set_attr("id", Value::string(vpc_id));
-        s.set_attr("vpc_id", Value::string(vpc_id));
-        // Recorded in the state from now on (tainted): no other create may adopt it, not
-        // even the replacement a create_before_destroy makes beside it.
-        if let Err(e) = api::mark_created(c, vpc_id).await {
-            tracing::warn!(vpc = %vpc_id, error = %e, "cannot mark the partial VPC as recorded");
-        }
-        match api::observe(c, vpc_id).await {
-            Ok(Some(o)) => ApplyResult {
-                state: Some(self.state_from(&null_unknowns(s), &o)),
-                diags,
-            },
-            _ => {
-                diags.error(
-                    "Cannot read the partial VPC",
-                    format!("VPC {vpc_id} may be left behind; delete it by hand."),
-                );
-                ApplyResult { state: None, diags }
-            }
-        }
-    }
-
-    async fn read_back(&self, c: &Clients, prior: Value, vpc_id: &str) -> ApplyResult {
-        match api::observe(c, vpc_id).await {
-            Ok(Some(o)) => ApplyResult::ok(self.state_from(&null_unknowns(prior), &o)),
-            Ok(None) => ApplyResult::failed(error_diags(
-                "VPC vanished",
-                &[format!("VPC ({vpc_id}) cannot be read back.")],
-            )),
-            Err(e) => {
-                let mut r = ApplyResult::ok(null_unknowns(prior));
-                r.diags.error("Cannot read back the VPC", e);
-                r
-            }
-        }
-    }
-}
-fn null_unknowns(mut v: Value) -> Value {
-    v.unknowns_to_null();
-    v
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::kit::composite::Kit;
 
     #[tokio::test]
     async fn plan_carves_subnets_and_rules_without_aws() {
-        let r = HardenedVpc::new();
-        let mut config = Value::null_object(&r.schema.block.implied_type());
+        let r = Kit(HardenedVpc::new());
+        let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("name", Value::string("prod"));
         config.set_attr("cidr_block", Value::string("10.0.0.0/16"));
         config.set_attr("availability_zones", strings(&["us-east-1a", "us-east-1b"]));
@@ -1166,8 +1053,8 @@ mod tests {
 
     #[tokio::test]
     async fn bad_layouts_are_rejected_with_paths_and_numbers() {
-        let r = HardenedVpc::new();
-        let mut config = Value::null_object(&r.schema.block.implied_type());
+        let r = Kit(HardenedVpc::new());
+        let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("name", Value::string("x"));
         config.set_attr("cidr_block", Value::string("10.0.0.0/22"));
         config.set_attr("availability_zones", strings(&["us-east-1a"]));
@@ -1200,8 +1087,8 @@ mod tests {
 
     #[test]
     fn transit_gateway_attachment_needs_its_tier_built() {
-        let r = HardenedVpc::new();
-        let mut config = Value::null_object(&r.schema.block.implied_type());
+        let r = Kit(HardenedVpc::new());
+        let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("name", Value::string("x"));
         config.set_attr("cidr_block", Value::string("10.0.0.0/16"));
         config.set_attr("tiers", strings(&["public", "restricted"]));

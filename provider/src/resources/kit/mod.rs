@@ -11,6 +11,7 @@
 //! once for every SDK client in `aws::retry`.
 
 pub(crate) mod calls;
+pub(crate) mod composite;
 pub(crate) mod ownership;
 
 /// The first words of the error an apply stopped by StopProvider (Ctrl-C) returns.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::framework::Diagnostics;
+use crate::framework::{validators, Diagnostics};
 use crate::value::{AttrPath, Value};
 
 /// Tag keys this provider reserves on buckets it manages.
@@ -653,6 +653,7 @@ pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
+    validators::aws_tags(AttrPath::root("tags"), config.get("tags"), diags);
     if let Some(tags) = config.get("tags").as_map() {
         for k in tags.keys() {
             if RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)) {
@@ -701,6 +702,21 @@ pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
                     );
                 }
             }
+            // Day counts are whole and positive: a negative or fractional one would be
+            // refused by S3 only after the bucket exists.
+            for key in [
+                "expiration_days",
+                "noncurrent_expiration_days",
+                "abort_incomplete_multipart_upload_days",
+            ] {
+                validators::whole_number_in(
+                    at.attr(key),
+                    r.get(key),
+                    1..=36500,
+                    "Invalid lifecycle rule",
+                    diags,
+                );
+            }
             for key in ["transitions", "noncurrent_transitions"] {
                 for (j, t) in r.get(key).as_list().unwrap_or(&[]).iter().enumerate() {
                     let tp = at.attr(key).index(j as i64);
@@ -729,13 +745,13 @@ pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
                             );
                         }
                     }
-                    if days.is_some_and(|d| d < 0) {
-                        diags.attr_error(
-                            tp.attr("days"),
-                            "Invalid transition",
-                            "days must not be negative.",
-                        );
-                    }
+                    validators::whole_number_in(
+                        tp.attr("days"),
+                        t.get("days"),
+                        0..=36500,
+                        "Invalid transition",
+                        diags,
+                    );
                 }
             }
         }

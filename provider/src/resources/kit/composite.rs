@@ -1,0 +1,307 @@
+//! [`Composite`]: what a composite resource writes, and [`Kit`], which turns it into a
+//! Terraform [`Resource`] with the lifecycle every composite shares, written once:
+//!
+//! - **create**: the root object is created with its ownership marker, or the one an
+//!   interrupted create left is adopted (`kit::ownership`); the children are converged;
+//!   the root is marked `created`; the state is read back from AWS.
+//! - **a failed create** is rolled back (everything the composite owns is removed,
+//!   with a more patient retry budget than the create had); whatever cannot be
+//!   removed is returned as partial state (tainted), never silently lost. A create
+//!   stopped by StopProvider (Ctrl-C) keeps what exists, recorded as tainted.
+//! - **read** observes AWS; a missing root removes the resource from state.
+//! - **update** converges, then reads back; a failed update keeps the prior values
+//!   (refreshed) and reports every failure.
+//! - **delete** removes everything in reverse dependency order; already gone is done.
+//! - **errors**: one diagnostic per failure, titled by the operation and the
+//!   composite's noun.
+
+use async_trait::async_trait;
+
+use crate::aws::{Clients, ProviderCtx, Target};
+use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource, Schema};
+use crate::resources::common::clients;
+use crate::value::Value;
+
+/// Failures of one step; each becomes one diagnostic.
+pub(crate) type Failures = Vec<String>;
+
+/// A composite resource: its schema and planning, typed desired and observed models,
+/// and how its root and children are created, converged, observed and removed.
+#[async_trait]
+pub(crate) trait Composite: Send + Sync + 'static {
+    /// The desired model, built once from the planned value.
+    type Desired: Send + Sync;
+    /// What AWS reports.
+    type Observed: Send + Sync;
+
+    /// Terraform type name (`bankplatform_...`).
+    const TYPE_NAME: &'static str;
+    /// What the composite is called in messages ("hardened VPC").
+    const NOUN: &'static str;
+
+    /// The schema.
+    fn schema(&self) -> &Schema;
+    /// Whole-configuration checks (see [`Resource::validate_config`]).
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Planning beyond the framework's rules (see [`Resource::modify_plan`]).
+    async fn modify_plan(&self, _req: &mut PlanRequest<'_>) {}
+
+    /// The desired model of a planned value.
+    fn desired(&self, planned: &Value) -> Result<Self::Desired, String>;
+    /// The root's id in a state (`None` when it has none).
+    fn root_id(&self, state: &Value) -> Option<String>;
+    /// Creates the root with its ownership marker, or adopts the one an interrupted
+    /// create of this composite left. Returns the root id and whether it was adopted.
+    async fn create_root(&self, c: &Clients, d: &Self::Desired) -> Result<(String, bool), String>;
+    /// Makes the children match `d` (observe, then converge in dependency phases).
+    async fn converge(&self, c: &Clients, root: &str, d: &Self::Desired) -> Result<(), Failures>;
+    /// Marks the root as finished (or recorded in a state): never adopted again.
+    async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String>;
+    /// Reads the root and children; `Ok(None)` when the root is gone.
+    async fn observe(&self, c: &Clients, root: &str) -> Result<Option<Self::Observed>, String>;
+    /// Removes the root and everything the composite owns, in reverse dependency
+    /// order; "already gone" is done. `state` is the last known state (or the plan).
+    async fn destroy(&self, c: &Clients, root: &str, state: &Value) -> Result<(), Failures>;
+    /// The state: `base` (the plan, or the prior state) completed with what AWS reports.
+    fn state(&self, base: &Value, o: &Self::Observed) -> Value;
+    /// The state after a create, before the read-back fills it (e.g. what the
+    /// create decided: a managed key). Defaults to `planned` with the root id set by
+    /// [`Composite::with_root`]. After an update, the plan itself is the base.
+    fn created(&self, planned: &Value, root: &str, _d: &Self::Desired) -> Value {
+        self.with_root(planned.clone(), root)
+    }
+    /// `v` with the root id set.
+    fn with_root(&self, v: Value, root: &str) -> Value;
+
+    /// What the import ID is, for the documentation.
+    fn import_help(&self) -> &'static str;
+    /// The state of an existing composite, from its import ID.
+    async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics>;
+}
+
+/// A [`Composite`] served as a Terraform resource.
+pub(crate) struct Kit<C>(pub(crate) C);
+
+fn diags(summary: &str, failures: &[String]) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for f in failures {
+        d.error(summary, f.clone());
+    }
+    d
+}
+
+impl<C: Composite> Kit<C> {
+    /// The state read back from AWS; `base` is kept (unknowns nulled) if AWS cannot
+    /// be read, with an error, so the next apply converges.
+    async fn read_back(&self, c: &Clients, base: Value, root: &str) -> ApplyResult {
+        let mut base = base;
+        base.unknowns_to_null();
+        match self.0.observe(c, root).await {
+            Ok(Some(o)) => ApplyResult::ok(self.0.state(&base, &o)),
+            Ok(None) => ApplyResult::failed(diags(
+                &format!("The {} vanished", C::NOUN),
+                &[format!("{root} cannot be read back.")],
+            )),
+            Err(e) => {
+                let mut r = ApplyResult::ok(base);
+                r.diags
+                    .error(format!("Cannot read back the {}", C::NOUN), e);
+                r
+            }
+        }
+    }
+
+    /// A create that stopped half-way and keeps what exists (Terraform records it as
+    /// tainted, because `d` holds an error). The root is marked as recorded, so no
+    /// other create (not even a create_before_destroy replacement) adopts it.
+    async fn partial(
+        &self,
+        c: &Clients,
+        planned: &Value,
+        root: &str,
+        d: Diagnostics,
+    ) -> ApplyResult {
+        if let Err(e) = self.0.mark_created(c, root).await {
+            tracing::warn!(root, error = %e, "cannot mark the partial composite as recorded");
+        }
+        let mut r = self
+            .read_back(c, self.0.with_root(planned.clone(), root), root)
+            .await;
+        if r.state.is_none() {
+            r.diags.error(
+                format!("Cannot read the partial {}", C::NOUN),
+                format!("{root} may be left behind; delete it by hand."),
+            );
+        }
+        let mut all = d;
+        all.extend(r.diags);
+        r.diags = all;
+        r
+    }
+}
+
+#[async_trait]
+impl<C: Composite> Resource for Kit<C> {
+    fn type_name(&self) -> &'static str {
+        C::TYPE_NAME
+    }
+
+    fn schema(&self) -> &Schema {
+        self.0.schema()
+    }
+
+    fn validate_config(&self, config: &Value, diags: &mut Diagnostics) {
+        self.0.validate(config, diags);
+    }
+
+    async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
+        self.0.modify_plan(req).await;
+    }
+
+    fn import_help(&self) -> Option<&'static str> {
+        Some(self.0.import_help())
+    }
+
+    async fn create(&self, ctx: &ProviderCtx, planned: &Value) -> ApplyResult {
+        let c = match clients(ctx, planned).await {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let noun = C::NOUN;
+        let d = match self.0.desired(planned) {
+            Ok(d) => d,
+            Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
+        };
+        let (root, _adopted) = match self.0.create_root(&c, &d).await {
+            Ok(r) => r,
+            Err(e) => {
+                return ApplyResult::failed(diags(&format!("Cannot create the {noun}"), &[e]))
+            }
+        };
+        if let Err(failures) = self.0.converge(&c, &root, &d).await {
+            if c.stop.is_stopped() {
+                // Ctrl-C: no rollback (it would take as long again); keep what exists.
+                let mut why = diags(
+                    &format!("{} creation interrupted", capitalized(noun)),
+                    &failures,
+                );
+                why.error(
+                    format!("{} creation interrupted", capitalized(noun)),
+                    format!("{root} and what was created so far are recorded in the state as tainted: the next apply replaces them, `terraform destroy` removes them."),
+                );
+                return self.partial(&c, planned, &root, why).await;
+            }
+            let state = self.0.created(planned, &root, &d);
+            return match self.0.destroy(&c, &root, &state).await {
+                Ok(()) => {
+                    let mut why = diags(&format!("Cannot create the {noun}"), &failures);
+                    why.error(
+                        format!("Cannot create the {noun}"),
+                        format!("Everything this apply created was removed again ({root} and what it owned), so nothing is left half-built. Fix the cause and apply again."),
+                    );
+                    ApplyResult::failed(why)
+                }
+                Err(left) => {
+                    let mut why = diags(
+                        &format!("Cannot create the {noun}, and cleanup failed"),
+                        &failures,
+                    );
+                    for l in left {
+                        why.error(format!("Cleanup of the {noun} failed"), l);
+                    }
+                    why.error(
+                        format!("Cannot create the {noun}, and cleanup failed"),
+                        format!(
+                            "{root} is kept in the state (tainted), so the next apply replaces it."
+                        ),
+                    );
+                    self.partial(&c, planned, &root, why).await
+                }
+            };
+        }
+        if let Err(e) = self.0.mark_created(&c, &root).await {
+            let why = diags(&format!("Cannot finish the {noun}"), &[e]);
+            return self.partial(&c, planned, &root, why).await;
+        }
+        self.read_back(&c, self.0.created(planned, &root, &d), &root)
+            .await
+    }
+
+    async fn read(&self, ctx: &ProviderCtx, state: &Value) -> (Option<Value>, Diagnostics) {
+        let c = match clients(ctx, state).await {
+            Ok(c) => c,
+            Err(d) => return (None, d),
+        };
+        let Some(root) = self.0.root_id(state) else {
+            return (None, Diagnostics::new());
+        };
+        match self.0.observe(&c, &root).await {
+            Ok(Some(o)) => (Some(self.0.state(state, &o)), Diagnostics::new()),
+            Ok(None) => {
+                tracing::warn!(root = %root, kind = C::TYPE_NAME, "not found, removing from state");
+                (None, Diagnostics::new())
+            }
+            Err(e) => (None, diags(&format!("Cannot read the {}", C::NOUN), &[e])),
+        }
+    }
+
+    async fn update(&self, ctx: &ProviderCtx, prior: &Value, planned: &Value) -> ApplyResult {
+        let c = match clients(ctx, planned).await {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let noun = C::NOUN;
+        let root = self.0.root_id(prior).unwrap_or_default();
+        let d = match self.0.desired(planned) {
+            Ok(d) => d,
+            Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
+        };
+        let converged = self.0.converge(&c, &root, &d).await;
+        let base = match &converged {
+            Ok(()) => planned.clone(),
+            Err(_) => prior.clone(),
+        };
+        let mut result = self.read_back(&c, base, &root).await;
+        if let Err(failures) = converged {
+            result
+                .diags
+                .extend(diags(&format!("Cannot update the {noun}"), &failures));
+        }
+        result
+    }
+
+    async fn delete(&self, ctx: &ProviderCtx, prior: &Value) -> Diagnostics {
+        let c = match clients(ctx, prior).await {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
+        let Some(root) = self.0.root_id(prior) else {
+            return Diagnostics::new();
+        };
+        match self.0.destroy(&c, &root, prior).await {
+            Ok(()) => Diagnostics::new(),
+            Err(failures) => diags(&format!("Cannot delete the {}", C::NOUN), &failures),
+        }
+    }
+
+    async fn import(&self, ctx: &ProviderCtx, id: &str) -> ApplyResult {
+        // Import acts in the provider's own account and region (Terraform sends no
+        // configuration with the ID).
+        let c = match ctx.clients(&Target::default()).await {
+            Ok(c) => c,
+            Err(e) => return ApplyResult::failed(diags("Cannot reach AWS", &[e])),
+        };
+        match self.0.import(ctx, &c, id).await {
+            Ok(s) => ApplyResult::ok(s),
+            Err(d) => ApplyResult::failed(d),
+        }
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(f) => f.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
