@@ -9,6 +9,8 @@
 #   BP_FAULT_KILL_SWEEP="$(seq -s' ' 1 60)" scripts/fault_bench.sh 1 vpc_killed_after_5
 #                                     # kill the provider after each of K = 1..60
 #                                     # mutating calls of a VPC create, one run each
+#   BP_FAULT_FAIL_SWEEP="$(seq -s' ' 1 60)" scripts/fault_bench.sh 1 vpc_failed_create
+#                                     # fail the Nth mutating call, N = 1..60
 #
 # Not part of scripts/test.sh (which runs every case once): a benchmark, not a test.
 set -euo pipefail
@@ -25,13 +27,16 @@ export CARGO_MANIFEST_DIR="$repo/acceptance-tests"
 cases="$("$bin" --list 2>/dev/null | sed -n 's/^\(faults::[a-z0-9_]*\): test$/\1/p' | grep -- "$filter" || true)"
 [ -n "$cases" ] || { echo "no fault case matches '$filter'" >&2; exit 2; }
 
-if [ -n "${BP_FAULT_KILL_SWEEP:-}" ]; then
-  printf '%-48s %6s %s\n' case "kill K" result
+sweep="${BP_FAULT_KILL_SWEEP:-${BP_FAULT_FAIL_SWEEP:-}}"
+if [ -n "$sweep" ]; then
+  var=BP_FAULT_KILL_AFTER
+  [ -n "${BP_FAULT_KILL_SWEEP:-}" ] || var=BP_FAULT_FAIL_AT
+  printf '%-48s %6s %s\n' case "$var" result
   for case in $cases; do
-    for k in $BP_FAULT_KILL_SWEEP; do
-      out="$(BP_FAULT_KILL_AFTER="$k" "$bin" --exact "$case" 2>&1 || true)"
+    for k in $sweep; do
+      out="$(env "$var=$k" "$bin" --exact "$case" 2>&1 || true)"
       if grep -q 'test result: ok. 1 passed' <<<"$out"; then
-        result=converged
+        result=ok
       else
         result="FAILED: $(grep -m1 -E '^Error:' <<<"$out" | cut -c1-100)"
       fi

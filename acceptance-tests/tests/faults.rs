@@ -268,7 +268,13 @@ async fn killed_create(c: Composite, label: &str, k: usize, version: TfVersion) 
 }
 
 /// The Nth mutating call of a create fails for good: the apply fails and nothing is left.
+///
+/// `BP_FAULT_FAIL_AT=<n>` overrides `n` (scripts/fault_bench.sh sweeps it).
 async fn failed_create(c: Composite, label: &str, n: usize) -> Result<()> {
+    let n = std::env::var("BP_FAULT_FAIL_AT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
     let run = FaultRun::new(
         label,
         TfVersion::V1_15,

@@ -15,7 +15,7 @@ pub mod s3;
 /// Every resource type of the provider.
 pub fn registry() -> ResourceRegistry {
     ResourceRegistry::new(vec![
-        Arc::new(s3::CompliantBucket::new()),
+        Arc::new(kit::composite::Kit(s3::CompliantBucket::new())),
         Arc::new(kit::composite::Kit(ec2::HardenedVpc::new())),
     ])
 }

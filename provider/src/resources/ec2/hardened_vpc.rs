@@ -880,7 +880,10 @@ impl Composite for HardenedVpc {
         v
     }
 
-    fn created(&self, planned: &Value, root: &str, d: &DesiredVpc) -> Value {
+    fn applied(&self, planned: &Value, root: &str, d: &DesiredVpc, creating: bool) -> Value {
+        if !creating {
+            return planned.clone();
+        }
         let mut s = self.with_root(planned.clone(), root);
         let managed = d.flow_logs.kms_key_arn.is_none() && d.flow_logs.s3_bucket_arn.is_none();
         if let Some(fl) = s.as_object_mut().and_then(|o| o.get_mut("flow_logs")) {
@@ -892,11 +895,17 @@ impl Composite for HardenedVpc {
         s
     }
 
-    async fn create_root(&self, c: &Clients, d: &DesiredVpc) -> Result<(String, bool), String> {
+    async fn create_root(&self, c: &Clients, d: &mut DesiredVpc) -> Result<(String, bool), String> {
         api::create_vpc(c, d).await
     }
 
-    async fn converge(&self, c: &Clients, root: &str, d: &DesiredVpc) -> Result<(), Vec<String>> {
+    async fn converge(
+        &self,
+        c: &Clients,
+        root: &str,
+        d: &mut DesiredVpc,
+        _prior: Option<&Value>,
+    ) -> Result<(), Vec<String>> {
         api::converge(c, root, d).await
     }
 
@@ -917,7 +926,7 @@ impl Composite for HardenedVpc {
         api::destroy(c, root, managed).await
     }
 
-    fn state(&self, base: &Value, o: &ObservedVpc) -> Value {
+    fn state(&self, _c: &Clients, base: &Value, o: &ObservedVpc) -> Value {
         self.state_from(base, o)
     }
 

@@ -714,10 +714,22 @@ async fn ensure_igw(
                 // A retry after a lost response finds it attached already.
                 Err(e) if error_code(&e) == Some("Resource.AlreadyAssociated") => {}
                 Err(e) => {
+                    // Detached, the rollback (which reads the VPC's gateways) would not
+                    // find it: remove it here.
+                    let undo = c
+                        .ec2
+                        .delete_internet_gateway()
+                        .internet_gateway_id(&id)
+                        .send()
+                        .await
+                        .gone_is_done(&format!("deleting internet gateway ({id})"))
+                        .err()
+                        .map(|u| format!("; cleanup also failed: {u}"))
+                        .unwrap_or_default();
                     return Err(format!(
-                        "attaching internet gateway ({id}) to VPC ({vpc_id}): {}",
+                        "attaching internet gateway ({id}) to VPC ({vpc_id}): {}{undo}",
                         error_message(&e)
-                    ))
+                    ));
                 }
             }
             Ok(Some(id))

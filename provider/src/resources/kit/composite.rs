@@ -48,13 +48,35 @@ pub(crate) trait Composite: Send + Sync + 'static {
 
     /// The desired model of a planned value.
     fn desired(&self, planned: &Value) -> Result<Self::Desired, String>;
+    /// The plan completed with what only apply time knows (a generated name, a
+    /// policy naming the account), and its desired model. Defaults to the plan as is.
+    async fn prepare(
+        &self,
+        _c: &Clients,
+        planned: &Value,
+    ) -> Result<(Value, Self::Desired), String> {
+        Ok((planned.clone(), self.desired(planned)?))
+    }
     /// The root's id in a state (`None` when it has none).
     fn root_id(&self, state: &Value) -> Option<String>;
     /// Creates the root with its ownership marker, or adopts the one an interrupted
     /// create of this composite left. Returns the root id and whether it was adopted.
-    async fn create_root(&self, c: &Clients, d: &Self::Desired) -> Result<(String, bool), String>;
+    /// `d` may be completed with what the create made (a managed key's ARN).
+    async fn create_root(
+        &self,
+        c: &Clients,
+        d: &mut Self::Desired,
+    ) -> Result<(String, bool), String>;
     /// Makes the children match `d` (observe, then converge in dependency phases).
-    async fn converge(&self, c: &Clients, root: &str, d: &Self::Desired) -> Result<(), Failures>;
+    /// `prior` is the state being updated (`None` on create); `d` may be completed
+    /// with what converging made (a role's ARN).
+    async fn converge(
+        &self,
+        c: &Clients,
+        root: &str,
+        d: &mut Self::Desired,
+        prior: Option<&Value>,
+    ) -> Result<(), Failures>;
     /// Marks the root as finished (or recorded in a state): never adopted again.
     async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String>;
     /// Reads the root and children; `Ok(None)` when the root is gone.
@@ -62,13 +84,18 @@ pub(crate) trait Composite: Send + Sync + 'static {
     /// Removes the root and everything the composite owns, in reverse dependency
     /// order; "already gone" is done. `state` is the last known state (or the plan).
     async fn destroy(&self, c: &Clients, root: &str, state: &Value) -> Result<(), Failures>;
-    /// The state: `base` (the plan, or the prior state) completed with what AWS reports.
-    fn state(&self, base: &Value, o: &Self::Observed) -> Value;
-    /// The state after a create, before the read-back fills it (e.g. what the
-    /// create decided: a managed key). Defaults to `planned` with the root id set by
-    /// [`Composite::with_root`]. After an update, the plan itself is the base.
-    fn created(&self, planned: &Value, root: &str, _d: &Self::Desired) -> Value {
-        self.with_root(planned.clone(), root)
+    /// The state: `base` (the plan, or the prior state) completed with what AWS
+    /// reports in the clients' account and region.
+    fn state(&self, c: &Clients, base: &Value, o: &Self::Observed) -> Value;
+    /// The state after a create (`creating`) or an update, before the read-back
+    /// fills it: the plan with what the apply decided (a managed key). Defaults to
+    /// the plan, with the root id set on create.
+    fn applied(&self, planned: &Value, root: &str, _d: &Self::Desired, creating: bool) -> Value {
+        if creating {
+            self.with_root(planned.clone(), root)
+        } else {
+            planned.clone()
+        }
     }
     /// `v` with the root id set.
     fn with_root(&self, v: Value, root: &str) -> Value;
@@ -97,7 +124,7 @@ impl<C: Composite> Kit<C> {
         let mut base = base;
         base.unknowns_to_null();
         match self.0.observe(c, root).await {
-            Ok(Some(o)) => ApplyResult::ok(self.0.state(&base, &o)),
+            Ok(Some(o)) => ApplyResult::ok(self.0.state(c, &base, &o)),
             Ok(None) => ApplyResult::failed(diags(
                 &format!("The {} vanished", C::NOUN),
                 &[format!("{root} cannot be read back.")],
@@ -168,17 +195,18 @@ impl<C: Composite> Resource for Kit<C> {
             Err(d) => return ApplyResult::failed(d),
         };
         let noun = C::NOUN;
-        let d = match self.0.desired(planned) {
-            Ok(d) => d,
+        let (planned, mut d) = match self.0.prepare(&c, planned).await {
+            Ok(p) => p,
             Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
         };
-        let (root, _adopted) = match self.0.create_root(&c, &d).await {
+        let planned = &planned;
+        let (root, _adopted) = match self.0.create_root(&c, &mut d).await {
             Ok(r) => r,
             Err(e) => {
                 return ApplyResult::failed(diags(&format!("Cannot create the {noun}"), &[e]))
             }
         };
-        if let Err(failures) = self.0.converge(&c, &root, &d).await {
+        if let Err(failures) = self.0.converge(&c, &root, &mut d, None).await {
             if c.stop.is_stopped() {
                 // Ctrl-C: no rollback (it would take as long again); keep what exists.
                 let mut why = diags(
@@ -191,7 +219,7 @@ impl<C: Composite> Resource for Kit<C> {
                 );
                 return self.partial(&c, planned, &root, why).await;
             }
-            let state = self.0.created(planned, &root, &d);
+            let state = self.0.applied(planned, &root, &d, true);
             return match self.0.destroy(&c, &root, &state).await {
                 Ok(()) => {
                     let mut why = diags(&format!("Cannot create the {noun}"), &failures);
@@ -223,7 +251,7 @@ impl<C: Composite> Resource for Kit<C> {
             let why = diags(&format!("Cannot finish the {noun}"), &[e]);
             return self.partial(&c, planned, &root, why).await;
         }
-        self.read_back(&c, self.0.created(planned, &root, &d), &root)
+        self.read_back(&c, self.0.applied(planned, &root, &d, true), &root)
             .await
     }
 
@@ -236,7 +264,7 @@ impl<C: Composite> Resource for Kit<C> {
             return (None, Diagnostics::new());
         };
         match self.0.observe(&c, &root).await {
-            Ok(Some(o)) => (Some(self.0.state(state, &o)), Diagnostics::new()),
+            Ok(Some(o)) => (Some(self.0.state(&c, state, &o)), Diagnostics::new()),
             Ok(None) => {
                 tracing::warn!(root = %root, kind = C::TYPE_NAME, "not found, removing from state");
                 (None, Diagnostics::new())
@@ -252,13 +280,13 @@ impl<C: Composite> Resource for Kit<C> {
         };
         let noun = C::NOUN;
         let root = self.0.root_id(prior).unwrap_or_default();
-        let d = match self.0.desired(planned) {
-            Ok(d) => d,
+        let (planned, mut d) = match self.0.prepare(&c, planned).await {
+            Ok(p) => p,
             Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
         };
-        let converged = self.0.converge(&c, &root, &d).await;
+        let converged = self.0.converge(&c, &root, &mut d, Some(prior)).await;
         let base = match &converged {
-            Ok(()) => planned.clone(),
+            Ok(()) => self.0.applied(&planned, &root, &d, false),
             Err(_) => prior.clone(),
         };
         let mut result = self.read_back(&c, base, &root).await;

@@ -22,11 +22,12 @@ use async_trait::async_trait;
 
 use super::bucket_api as api;
 use super::bucket_model::{self as model, Desired, Observed, PURPOSES, PURPOSE_TAG};
-use crate::aws::{Clients, ProviderCtx, Target};
+use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{int_between, one_of};
-use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource};
-use crate::resources::common::{clients, error_diags, target_of};
+use crate::framework::{Diagnostics, PlanRequest};
+use crate::resources::common::{error_diags, target_of};
+use crate::resources::kit::composite::Composite;
 use crate::value::{Type, Value};
 
 /// The resource type.
@@ -510,21 +511,8 @@ impl CompliantBucket {
         s
     }
 
-    async fn read_state(
-        &self,
-        c: &Clients,
-        prior: &Value,
-        bucket: &str,
-    ) -> Result<Option<Value>, String> {
-        let Some(o) = api::read_observed(c, bucket).await? else {
-            return Ok(None);
-        };
-        let managed = prior.get("kms_key_managed").as_bool().unwrap_or(false);
-        Ok(Some(self.state_from(prior, bucket, &c.region, &o, managed)))
-    }
-
     /// Puts the desired settings, creating the replication role first when needed.
-    async fn converge(
+    async fn put_settings(
         &self,
         c: &Clients,
         d: &mut Desired,
@@ -587,323 +575,237 @@ fn generated_name(prefix: Option<&str>) -> String {
 }
 
 #[async_trait]
-impl Resource for CompliantBucket {
-    fn type_name(&self) -> &'static str {
-        "bankplatform_compliant_bucket"
-    }
+impl Composite for CompliantBucket {
+    type Desired = Desired;
+    type Observed = Observed;
+
+    const TYPE_NAME: &'static str = "bankplatform_compliant_bucket";
+    const NOUN: &'static str = "compliant bucket";
 
     fn schema(&self) -> &Schema {
         &self.schema
     }
 
-    fn validate_config(&self, config: &Value, diags: &mut Diagnostics) {
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         model::validate(config, diags);
     }
 
-    fn import_help(&self) -> Option<&'static str> {
-        Some("Import by bucket name. The bucket must be in the provider's own account and region; a KMS key aliased `alias/bankplatform/s3/<bucket>` is recognised as managed by the resource.")
+    fn import_help(&self) -> &'static str {
+        "Import by bucket name. The bucket must be in the provider's own account and region; a KMS key aliased `alias/bankplatform/s3/<bucket>` is recognised as managed by the resource."
     }
 
     async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
         self.plan_known_values(req).await;
     }
 
-    async fn create(&self, ctx: &ProviderCtx, planned: &Value) -> ApplyResult {
-        let c = match clients(ctx, planned).await {
-            Ok(c) => c,
-            Err(d) => return ApplyResult::failed(d),
-        };
+    fn desired(&self, planned: &Value) -> Result<Desired, String> {
+        Ok(model::desired_from_planned(planned))
+    }
+
+    /// A name generated from `bucket_prefix` (and the log prefix derived from it),
+    /// and the bucket policy when the plan could not know it.
+    async fn prepare(&self, c: &Clients, planned: &Value) -> Result<(Value, Desired), String> {
         let mut planned = planned.clone();
         if !planned.get("bucket").is_known() || planned.get("bucket").is_null() {
             let name = generated_name(planned.get("bucket_prefix").as_str());
             planned.set_attr("bucket", Value::string(&name));
-            // Values derived from the name can be filled in now.
             if !planned
                 .get("access_logging")
                 .get("target_prefix")
                 .is_known()
             {
-                let config = planned.clone();
                 if let Some(obj) = planned
                     .as_object_mut()
                     .and_then(|o| o.get_mut("access_logging"))
                 {
                     obj.set_attr("target_prefix", Value::Null);
                 }
-                let mut cfg = config;
-                if let Some(obj) = cfg
-                    .as_object_mut()
-                    .and_then(|o| o.get_mut("access_logging"))
-                {
-                    obj.set_attr("target_prefix", Value::Null);
-                }
+                let cfg = planned.clone();
                 fill_log_prefix(&mut planned, &cfg, &name);
             }
         }
         let mut d = model::desired_from_planned(&planned);
-        let bucket = d.bucket.clone();
-        let arn = model::bucket_arn(model::partition(&c.region), &bucket);
         if !planned.get("policy").is_known() {
-            d.policy = apply_time_policy(&c, &planned, &d, &arn).await;
+            let arn = model::bucket_arn(model::partition(&c.region), &d.bucket);
+            d.policy = apply_time_policy(c, &planned, &d, &arn).await;
         }
+        Ok((planned, d))
+    }
 
-        // The bucket and its key are independent: create both at once.
-        let create_key = d.sse_kms && d.kms_key_managed;
-        let key_tags = d.tags_all.clone();
-        let (bucket_res, key_res) =
-            tokio::join!(api::create_bucket(&c, &bucket, d.lock.is_some()), async {
-                if !create_key {
-                    return None;
-                }
-                // A key left by an earlier bucket of this name (deleted behind
-                // Terraform's back) is reused rather than orphaned.
-                Some(match api::find_managed_key(&c, &bucket).await {
-                    Ok(Some(k)) => Ok((k, false)),
-                    Ok(None) => api::create_key(&c, &bucket, &key_tags)
-                        .await
-                        .map(|k| (k, true)),
-                    Err(e) => Err(e),
-                })
-            });
-        let mut created_key: Option<String> = None;
-        let mut errors = Vec::new();
-        match key_res {
-            Some(Ok((k, fresh))) => {
-                if fresh {
-                    created_key = Some(k.clone());
-                }
-                d.kms_key_arn = Some(k);
-            }
-            Some(Err(e)) => errors.push(e),
-            None => {}
-        }
-        let bucket_created = match bucket_res {
-            Ok(()) => true,
-            Err(e) => {
-                errors.push(e);
-                false
-            }
-        };
-        if errors.is_empty() {
-            let lock_on_bucket = d.lock.is_some();
-            if let Err(es) = self.converge(&c, &mut d, &arn, lock_on_bucket).await {
-                errors.extend(es);
-            }
-        }
-        if !errors.is_empty() {
-            return self
-                .roll_back(
-                    &c,
-                    &planned,
-                    &bucket,
-                    bucket_created,
-                    created_key.as_deref(),
-                    errors,
-                )
-                .await;
-        }
+    fn root_id(&self, state: &Value) -> Option<String> {
+        state.get("bucket").as_str().map(str::to_string)
+    }
 
-        let mut prior = planned.clone();
-        prior.set_attr("kms_key_managed", Value::Bool(create_key));
-        prior.set_attr(
+    fn with_root(&self, mut v: Value, root: &str) -> Value {
+        v.set_attr("id", Value::string(root));
+        v.set_attr("bucket", Value::string(root));
+        v
+    }
+
+    fn applied(&self, planned: &Value, root: &str, d: &Desired, creating: bool) -> Value {
+        let mut s = self.with_root(planned.clone(), root);
+        if creating {
+            s.set_attr(
+                "kms_key_managed",
+                Value::Bool(d.sse_kms && d.kms_key_managed),
+            );
+        }
+        s.set_attr(
             "kms_key_arn",
             d.kms_key_arn
                 .clone()
                 .map(Value::String)
                 .unwrap_or(Value::Null),
         );
-        match self.read_state(&c, &prior, &bucket).await {
-            Ok(Some(state)) => ApplyResult::ok(state),
-            Ok(None) => ApplyResult::failed(error_diags(
-                "Bucket vanished",
-                &[format!(
-                    "S3 Bucket ({bucket}) was created but cannot be read back."
-                )],
-            )),
-            Err(e) => {
-                // It exists: keep it in state so the next apply converges.
-                prior.unknowns_to_null();
-                let mut r = ApplyResult::ok(prior);
-                r.diags.error("Cannot read back the new bucket", e);
-                r
-            }
-        }
+        s
     }
 
-    async fn read(&self, ctx: &ProviderCtx, state: &Value) -> (Option<Value>, Diagnostics) {
-        let c = match clients(ctx, state).await {
-            Ok(c) => c,
-            Err(d) => return (None, d),
-        };
-        let Some(bucket) = state.get("bucket").as_str().map(str::to_string) else {
-            return (None, Diagnostics::new());
-        };
-        match self.read_state(&c, state, &bucket).await {
-            Ok(Some(s)) => (Some(s), Diagnostics::new()),
-            Ok(None) => {
-                tracing::warn!(bucket = %bucket, "S3 bucket not found, removing from state");
-                (None, Diagnostics::new())
-            }
-            Err(e) => (None, error_diags("Cannot read the bucket", &[e])),
-        }
-    }
-
-    async fn update(&self, ctx: &ProviderCtx, prior: &Value, planned: &Value) -> ApplyResult {
-        let c = match clients(ctx, planned).await {
-            Ok(c) => c,
-            Err(d) => return ApplyResult::failed(d),
-        };
-        let mut d = model::desired_from_planned(planned);
+    /// The bucket and its managed key, concurrently (they are independent). If one
+    /// fails, the other is removed again before the error is returned.
+    async fn create_root(&self, c: &Clients, d: &mut Desired) -> Result<(String, bool), String> {
         let bucket = d.bucket.clone();
-        let arn = model::bucket_arn(model::partition(&c.region), &bucket);
-        let mut errors = Vec::new();
-        let mut new_prior = planned.clone();
-
-        // A managed key is needed when the plan asks for one and there is none yet.
-        let prior_managed_key = prior.get("kms_key_managed").as_bool() == Some(true);
-        let prior_key = prior.get("kms_key_arn").as_str().map(str::to_string);
-        if d.sse_kms && d.kms_key_managed && d.kms_key_arn.is_none() {
-            match api::find_managed_key(&c, &bucket).await {
-                Ok(Some(k)) => d.kms_key_arn = Some(k),
-                Ok(None) => match api::create_key(&c, &bucket, &d.tags_all).await {
-                    Ok(k) => d.kms_key_arn = Some(k),
-                    Err(e) => errors.push(e),
-                },
-                Err(e) => errors.push(e),
+        let create_key = d.sse_kms && d.kms_key_managed;
+        let (bucket_res, key_res) =
+            tokio::join!(api::create_bucket(c, &bucket, d.lock.is_some()), async {
+                if !create_key {
+                    return None;
+                }
+                // A key left by an earlier bucket of this name (deleted behind
+                // Terraform's back) is reused rather than orphaned.
+                Some(match api::find_managed_key(c, &bucket).await {
+                    Ok(Some(k)) => Ok(k),
+                    Ok(None) => api::create_key(c, &bucket, &d.tags_all).await,
+                    Err(e) => Err(e),
+                })
+            });
+        match (bucket_res, key_res) {
+            (Ok(()), None) => Ok((bucket, false)),
+            (Ok(()), Some(Ok(k))) => {
+                d.kms_key_arn = Some(k);
+                Ok((bucket, false))
             }
+            (Ok(()), Some(Err(e))) => {
+                let undo = api::delete_bucket(c, &bucket).await.err();
+                Err(with_undo(e, undo))
+            }
+            (Err(e), Some(Ok(k))) => {
+                let undo = api::retire_key(c, &bucket, &k).await.err();
+                Err(with_undo(e, undo))
+            }
+            (Err(e), Some(Err(k))) => Err(format!("{e}\n{k}")),
+            (Err(e), None) => Err(e),
         }
-        if !planned.get("policy").is_known() {
-            d.policy = apply_time_policy(&c, &planned, &d, &arn).await;
+    }
+
+    async fn converge(
+        &self,
+        c: &Clients,
+        root: &str,
+        d: &mut Desired,
+        prior: Option<&Value>,
+    ) -> Result<(), Vec<String>> {
+        let arn = model::bucket_arn(model::partition(&c.region), root);
+        let Some(prior) = prior else {
+            let lock_on_bucket = d.lock.is_some();
+            return self.put_settings(c, d, &arn, lock_on_bucket).await;
+        };
+        // A managed key is needed when the plan asks for one and there is none yet.
+        if d.sse_kms && d.kms_key_managed && d.kms_key_arn.is_none() {
+            d.kms_key_arn = Some(match api::find_managed_key(c, root).await {
+                Ok(Some(k)) => k,
+                Ok(None) => api::create_key(c, root, &d.tags_all)
+                    .await
+                    .map_err(|e| vec![e])?,
+                Err(e) => return Err(vec![e]),
+            });
         }
         let lock_on_bucket = prior
             .get("object_lock")
             .get("enabled")
             .as_bool()
             .unwrap_or(false);
+        self.put_settings(c, d, &arn, lock_on_bucket).await?;
+        // What the new configuration no longer uses.
+        let mut errors = Vec::new();
+        let prior_key = prior.get("kms_key_arn").as_str();
+        if prior.get("kms_key_managed").as_bool() == Some(true) && !d.kms_key_managed {
+            if let Some(k) = prior_key {
+                errors.extend(api::retire_key(c, root, k).await.err());
+            }
+        }
+        let prior_role = prior.get("replication").get("role_arn").as_str();
+        let new_role = d.replication.as_ref().and_then(|r| r.role_arn.as_deref());
+        if prior_role.is_some_and(|r| api::is_managed_role(root, r)) && new_role != prior_role {
+            errors.extend(api::delete_replication_role(c, root).await.err());
+        }
         if errors.is_empty() {
-            if let Err(es) = self.converge(&c, &mut d, &arn, lock_on_bucket).await {
-                errors.extend(es);
-            }
+            Ok(())
+        } else {
+            Err(errors)
         }
-        // Clean up what the new configuration no longer uses.
-        if errors.is_empty() {
-            if prior_managed_key && !d.kms_key_managed {
-                if let Some(k) = &prior_key {
-                    if let Err(e) = api::retire_key(&c, &bucket, k).await {
-                        errors.push(e);
-                    }
-                }
-            }
-            let prior_role = prior
-                .get("replication")
-                .get("role_arn")
-                .as_str()
-                .map(str::to_string);
-            let new_role = d.replication.as_ref().and_then(|r| r.role_arn.clone());
-            if prior_role
-                .as_deref()
-                .is_some_and(|r| api::is_managed_role(&bucket, r))
-                && new_role != prior_role
-            {
-                if let Err(e) = api::delete_replication_role(&c, &bucket).await {
-                    errors.push(e);
-                }
-            }
-        }
-        new_prior.set_attr(
-            "kms_key_arn",
-            d.kms_key_arn
-                .clone()
-                .map(Value::String)
-                .unwrap_or(Value::Null),
-        );
-        let base = if errors.is_empty() { &new_prior } else { prior };
-        let mut result = match self.read_state(&c, base, &bucket).await {
-            Ok(Some(s)) => ApplyResult::ok(s),
-            Ok(None) => ApplyResult::failed(error_diags(
-                "Bucket vanished",
-                &[format!("S3 Bucket ({bucket}) no longer exists.")],
-            )),
-            Err(e) => {
-                let mut r = ApplyResult::ok(prior.clone());
-                r.diags.error("Cannot read back the bucket", e);
-                r
-            }
-        };
-        if !errors.is_empty() {
-            result
-                .diags
-                .extend(error_diags("Cannot update the compliant bucket", &errors));
-        }
-        result
     }
 
-    async fn delete(&self, ctx: &ProviderCtx, prior: &Value) -> Diagnostics {
-        let c = match clients(ctx, prior).await {
-            Ok(c) => c,
-            Err(d) => return d,
-        };
-        let Some(bucket) = prior.get("bucket").as_str().map(str::to_string) else {
-            return Diagnostics::new();
-        };
+    async fn mark_created(&self, _c: &Clients, _root: &str) -> Result<(), String> {
+        // Every finished bucket is tagged by its settings; a bare or `creating`
+        // bucket is what an interrupted create left (`bucket_api::create_bucket`).
+        Ok(())
+    }
+
+    async fn observe(&self, c: &Clients, root: &str) -> Result<Option<Observed>, String> {
+        api::read_observed(c, root).await
+    }
+
+    async fn destroy(&self, c: &Clients, bucket: &str, state: &Value) -> Result<(), Vec<String>> {
         let mut errors = Vec::new();
-        match api::bucket_exists(&c, &bucket).await {
+        match api::bucket_exists(c, bucket).await {
             Ok(true) => {
-                let force = prior.get("force_destroy").as_bool().unwrap_or(false);
-                match api::bucket_is_empty(&c, &bucket).await {
+                let force = state.get("force_destroy").as_bool().unwrap_or(false);
+                match api::bucket_is_empty(c, bucket).await {
                     Ok(true) => {}
                     Ok(false) if force => {
                         // The bucket goes away: drop its policy first, so its
                         // deny statements cannot block emptying it (moto applies
                         // the TLS-only deny even to TLS requests).
-                        if let Err(e) = api::delete_policy(&c, &bucket).await {
-                            errors.push(e);
-                        }
-                        if let Err(e) = api::empty_bucket(&c, &bucket).await {
-                            errors.push(e);
-                        }
+                        errors.extend(api::delete_policy(c, bucket).await.err());
+                        errors.extend(api::empty_bucket(c, bucket).await.err());
                     }
                     Ok(false) => {
-                        let mut d = Diagnostics::new();
-                        d.error(
-                            "Bucket is not empty",
-                            format!("S3 Bucket ({bucket}) still holds objects, and force_destroy is false, so it was not deleted (nothing was changed). To delete it with every object version, set force_destroy = true and apply before destroying; or empty it yourself."),
-                        );
-                        return d;
+                        return Err(vec![format!("S3 Bucket ({bucket}) still holds objects, and force_destroy is false, so it was not deleted (nothing was changed). To delete it with every object version, set force_destroy = true and apply before destroying; or empty it yourself.")]);
                     }
                     Err(e) => errors.push(e),
                 }
                 if errors.is_empty() {
-                    if let Err(e) = api::delete_bucket(&c, &bucket).await {
-                        errors.push(e);
-                    }
+                    errors.extend(api::delete_bucket(c, bucket).await.err());
                 }
             }
             Ok(false) => {}
             Err(e) => errors.push(e),
         }
         if !errors.is_empty() {
-            return error_diags("Cannot delete the compliant bucket", &errors);
+            return Err(errors);
         }
         // The bucket is gone: retire what was created for it, concurrently.
-        let key = (prior.get("kms_key_managed").as_bool() == Some(true))
-            .then(|| prior.get("kms_key_arn").as_str().map(str::to_string))
+        let key = (state.get("kms_key_managed").as_bool() == Some(true))
+            .then(|| state.get("kms_key_arn").as_str().map(str::to_string))
             .flatten();
-        let role = prior
+        let role = state
             .get("replication")
             .get("role_arn")
             .as_str()
-            .is_some_and(|r| api::is_managed_role(&bucket, r));
+            .is_some_and(|r| api::is_managed_role(bucket, r))
+            || api::role_exists(c, &api::replication_role_name(bucket))
+                .await
+                .unwrap_or(false);
         let (k, r) = tokio::join!(
             async {
                 match &key {
-                    Some(k) => api::retire_key(&c, &bucket, k).await,
+                    Some(k) => api::retire_key(c, bucket, k).await,
                     None => Ok(()),
                 }
             },
             async {
                 if role {
-                    api::delete_replication_role(&c, &bucket).await
+                    api::delete_replication_role(c, bucket).await
                 } else {
                     Ok(())
                 }
@@ -911,13 +813,19 @@ impl Resource for CompliantBucket {
         );
         let errors: Vec<String> = [k, r].into_iter().filter_map(Result::err).collect();
         if errors.is_empty() {
-            Diagnostics::new()
+            Ok(())
         } else {
-            error_diags("Bucket deleted, but not everything it used", &errors)
+            Err(errors)
         }
     }
 
-    async fn import(&self, ctx: &ProviderCtx, id: &str) -> ApplyResult {
+    fn state(&self, c: &Clients, base: &Value, o: &Observed) -> Value {
+        let bucket = base.get("bucket").as_str().unwrap_or_default().to_string();
+        let managed = base.get("kms_key_managed").as_bool().unwrap_or(false);
+        self.state_from(base, &bucket, &c.region, o, managed)
+    }
+
+    async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics> {
         let mut d = Diagnostics::new();
         if let Some(why) = model::bucket_name_problem(id) {
             d.error(
@@ -926,17 +834,13 @@ impl Resource for CompliantBucket {
                     "Import a compliant bucket by its name; \"{id}\" is not a bucket name: {why}."
                 ),
             );
-            return ApplyResult::failed(d);
+            return Err(d);
         }
-        let c = match ctx.clients(&Target::default()).await {
-            Ok(c) => c,
-            Err(e) => return ApplyResult::failed(error_diags("Cannot reach AWS", &[e])),
-        };
         let mut state = Value::null_object(&self.schema.block.implied_type());
         state.set_attr("bucket", Value::string(id));
         state.set_attr("id", Value::string(id));
         state.set_attr("force_destroy", Value::Bool(false));
-        let observed = match api::read_observed(&c, id).await {
+        let observed = match api::read_observed(c, id).await {
             Ok(Some(o)) => o,
             Ok(None) => {
                 d.error(
@@ -945,11 +849,11 @@ impl Resource for CompliantBucket {
                         "S3 Bucket ({id}) does not exist in the provider's account and region."
                     ),
                 );
-                return ApplyResult::failed(d);
+                return Err(d);
             }
-            Err(e) => return ApplyResult::failed(error_diags("Cannot read the bucket", &[e])),
+            Err(e) => return Err(error_diags("Cannot read the bucket", &[e])),
         };
-        let managed = match (api::find_managed_key(&c, id).await, &observed.kms_key) {
+        let managed = match (api::find_managed_key(c, id).await, &observed.kms_key) {
             (Ok(Some(k)), Some(actual)) => &k == actual || k.ends_with(actual.as_str()),
             _ => false,
         };
@@ -979,82 +883,22 @@ impl Resource for CompliantBucket {
             }
         }
         let s = self.state_from(&state, id, &c.region, &observed, managed);
-        ApplyResult::ok(s)
+        Ok(s)
     }
 }
 
-impl CompliantBucket {
-    async fn roll_back(
-        &self,
-        c: &Clients,
-        planned: &Value,
-        bucket: &str,
-        bucket_created: bool,
-        key: Option<&str>,
-        errors: Vec<String>,
-    ) -> ApplyResult {
-        let mut left = Vec::new();
-        if bucket_created {
-            if let Err(e) = api::delete_bucket(c, bucket).await {
-                left.push(e);
-            }
-        }
-        if let Some(k) = key {
-            if let Err(e) = api::retire_key(c, bucket, k).await {
-                left.push(e);
-            }
-        }
-        if let Ok(true) = api::role_exists(c, &api::replication_role_name(bucket)).await {
-            if let Err(e) = api::delete_replication_role(c, bucket).await {
-                left.push(e);
-            }
-        }
-        let mut d = Diagnostics::new();
-        if left.is_empty() {
-            d.error(
-                "Cannot create the compliant bucket",
-                {
-                    let mut undone = Vec::new();
-                    if bucket_created {
-                        undone.push("bucket deleted");
-                    }
-                    if key.is_some() {
-                        undone.push("KMS key scheduled for deletion");
-                    }
-                    if undone.is_empty() {
-                        format!("{}\n\nNothing was created. Fix the cause and apply again.", errors.join("\n"))
-                    } else {
-                        format!(
-                            "{}\n\nEverything this apply created was removed again ({}), so nothing is left half-configured. Fix the cause and apply again.",
-                            errors.join("\n"),
-                            undone.join(", ")
-                        )
-                    }
-                },
-            );
-            ApplyResult::failed(d)
-        } else {
-            // Could not clean up: record what exists so the next apply replaces it.
-            d.error(
-                "Cannot create the compliant bucket, and cleanup failed",
-                format!("{}\n\nCleanup also failed:\n{}\n\nThe bucket is kept in state (tainted), so the next apply replaces it.", errors.join("\n"), left.join("\n")),
-            );
-            let mut s = planned.clone();
-            s.unknowns_to_null();
-            s.set_attr("bucket", Value::string(bucket));
-            s.set_attr("id", Value::string(bucket));
-            s.set_attr("kms_key_arn", key.map(Value::string).unwrap_or(Value::Null));
-            ApplyResult {
-                state: Some(s),
-                diags: d,
-            }
-        }
+/// A create error, and the failed removal of what was made beside it, if any.
+fn with_undo(e: String, undo: Option<String>) -> String {
+    match undo {
+        Some(u) => format!("{e}\nCleanup also failed: {u}"),
+        None => e,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::kit::composite::Kit;
 
     #[test]
     fn generated_names_are_valid_bucket_names() {
@@ -1066,8 +910,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_with_paths() {
-        let r = CompliantBucket::new();
-        let mut config = Value::null_object(&r.schema.block.implied_type());
+        let r = Kit(CompliantBucket::new());
+        let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("bucket", Value::string("Bad_Bucket"));
         config.set_attr("bucket_prefix", Value::string("x-"));
         config.set_attr("purpose", Value::string("archiv"));
@@ -1107,8 +951,8 @@ mod tests {
 
     #[tokio::test]
     async fn plan_fills_purpose_defaults_and_expected_controls() {
-        let r = CompliantBucket::new();
-        let mut config = Value::null_object(&r.schema.block.implied_type());
+        let r = Kit(CompliantBucket::new());
+        let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("bucket", Value::string("bp-archive-1"));
         config.set_attr("purpose", Value::string("archive"));
         let out =
