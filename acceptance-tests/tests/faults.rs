@@ -292,7 +292,11 @@ async fn failed_create(c: Composite, label: &str, n: usize) -> Result<()> {
             "the apply succeeded although mutating call {n} failed ({:?})",
             run.proxy.journal()
         ),
-        Err(e) => format!("{e:#}"),
+        // Terraform wraps diagnostics at 80 columns.
+        Err(e) => format!("{e:#}")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     ensure!(
         err.contains("fault proxy"),

@@ -29,6 +29,13 @@ pub fn resource_page(r: &dyn Resource, example: &str) -> String {
     {
         let _ = writeln!(out, "- `{}` ({}) {}", a.name, type_name(a), a.description);
     }
+    if let Some(table) = r.controls_doc() {
+        let _ = writeln!(
+            out,
+            "\n## Controls\n\nRead back from AWS on every refresh into `compliance` (control id → whether it holds).\n\n{}",
+            table.trim_end()
+        );
+    }
     if let Some(help) = r.import_help() {
         let _ = writeln!(
             out,

@@ -96,6 +96,12 @@ pub trait Resource: Send + Sync + 'static {
     /// Deletes the object.
     async fn delete(&self, ctx: &ProviderCtx, prior: &Value) -> Diagnostics;
 
+    /// The controls the resource promises, as a Markdown table for its reference
+    /// page (`None`: it promises none).
+    fn controls_doc(&self) -> Option<String> {
+        None
+    }
+
     /// What the import ID is, for the documentation (`None`: not importable).
     fn import_help(&self) -> Option<&'static str> {
         None

@@ -34,6 +34,7 @@ use crate::framework::validators::{self, int_between, one_of};
 use crate::framework::{Diagnostics, PlanRequest};
 use crate::resources::common::{error_diags, target_of};
 use crate::resources::kit::composite::Composite;
+use crate::resources::kit::controls::Control;
 use crate::value::{AttrPath, Type, Value};
 
 /// The resource type.
@@ -733,6 +734,10 @@ impl Composite for HardenedVpc {
 
     fn schema(&self) -> &Schema {
         &self.schema
+    }
+
+    fn controls(&self) -> &'static [Control<ObservedVpc>] {
+        model::CONTROLS
     }
 
     fn import_help(&self) -> &'static str {

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::resources::kit::controls::{self, Control};
+
 use ipnet::Ipv4Net;
 
 use super::subnet_plan;
@@ -313,17 +315,35 @@ impl ObservedVpc {
     }
 }
 
-/// Controls over what AWS reports.
-pub(crate) fn compliance(o: &ObservedVpc) -> BTreeMap<String, bool> {
-    let sg = o.default_sg_rules == 0;
-    let flow = o
-        .flow_log
-        .as_ref()
-        .is_some_and(|(_, traffic, status, _)| traffic == "ALL" && status == "ACTIVE");
-    let nacl_ok = o.nacls.values().all(|(_, rules, _)| {
+fn default_sg_closed(o: &ObservedVpc) -> Option<bool> {
+    Some(o.default_sg_rules == 0)
+}
+
+fn flow_log_all(o: &ObservedVpc) -> Option<bool> {
+    Some(
+        o.flow_log
+            .as_ref()
+            .is_some_and(|(_, traffic, status, _)| traffic == "ALL" && status == "ACTIVE"),
+    )
+}
+
+fn flow_log_encrypted_and_kept(o: &ObservedVpc) -> Option<bool> {
+    let kept = match &o.log_group {
+        Some((_, key, retention)) => key.is_some() && retention.is_some_and(|r| r >= 365),
+        None => o
+            .flow_log
+            .as_ref()
+            .is_some_and(|(_, _, _, dest)| dest.starts_with("arn:aws:s3")),
+    };
+    Some(flow_log_all(o)? && kept)
+}
+
+/// No ACL opens 22, 3389 or everything to the internet, and every subnet uses its tier's ACL.
+fn nacls_closed_and_used(o: &ObservedVpc) -> Option<bool> {
+    let closed = o.nacls.values().all(|(_, rules, _)| {
         rules.iter().all(|r| {
             r.egress
-                || !(r.cidr == "0.0.0.0/0")
+                || r.cidr != "0.0.0.0/0"
                 || match (r.protocol.as_str(), r.ports) {
                     ("-1", _) => false,
                     (_, Some((a, b))) => !(a <= 22 && 22 <= b) && !(a <= 3389 && 3389 <= b),
@@ -331,7 +351,7 @@ pub(crate) fn compliance(o: &ObservedVpc) -> BTreeMap<String, bool> {
                 }
         })
     });
-    let associated = o.subnets.iter().all(|(tier, by_zone)| {
+    let used = o.subnets.iter().all(|(tier, by_zone)| {
         let assoc = o
             .nacls
             .get(tier)
@@ -339,33 +359,47 @@ pub(crate) fn compliance(o: &ObservedVpc) -> BTreeMap<String, bool> {
             .unwrap_or_default();
         by_zone.values().all(|(id, _, _)| assoc.contains(id))
     });
-    let no_public_ip = o
-        .subnets
-        .values()
-        .flat_map(|m| m.values())
-        .all(|(_, _, p)| !p);
-    let isolated = o
-        .default_routes
-        .get("restricted")
-        .is_none_or(|m| m.values().all(Vec::is_empty));
-    let encrypted_logs = match &o.log_group {
-        Some((_, key, retention)) => key.is_some() && retention.is_some_and(|r| r >= 365),
-        None => o
-            .flow_log
-            .as_ref()
-            .is_some_and(|(_, _, _, dest)| dest.starts_with("arn:aws:s3")),
-    };
-    let mut m = BTreeMap::new();
-    m.insert("EC2.2".into(), sg);
-    m.insert("CIS 6.5".into(), sg);
-    m.insert("EC2.6".into(), flow);
-    m.insert("CIS 4.7".into(), flow && encrypted_logs);
-    m.insert("EC2.21".into(), nacl_ok && associated);
-    m.insert("CIS 6.2".into(), nacl_ok && associated);
-    m.insert("EC2.15".into(), no_public_ip);
-    m.insert("CIS 6.8".into(), o.endpoints.iter().any(|e| e == "s3"));
-    m.insert("proj.restricted-isolation".into(), isolated);
-    m
+    Some(closed && used)
+}
+
+fn no_public_ip_on_launch(o: &ObservedVpc) -> Option<bool> {
+    Some(
+        o.subnets
+            .values()
+            .flat_map(|m| m.values())
+            .all(|(_, _, p)| !p),
+    )
+}
+
+fn s3_endpoint(o: &ObservedVpc) -> Option<bool> {
+    Some(o.endpoints.iter().any(|e| e == "s3"))
+}
+
+fn restricted_isolated(o: &ObservedVpc) -> Option<bool> {
+    Some(
+        o.default_routes
+            .get("restricted")
+            .is_none_or(|m| m.values().all(Vec::is_empty)),
+    )
+}
+
+/// The controls a hardened VPC promises, judged over what EC2, CloudWatch Logs and
+/// IAM report.
+pub(crate) const CONTROLS: &[Control<ObservedVpc>] = &[
+    Control { id: "EC2.2", title: "The default security group has no rules.", evidence: "DescribeSecurityGroups (group-name=default)", judge: default_sg_closed },
+    Control { id: "CIS 6.5", title: "The default security group has no rules.", evidence: "DescribeSecurityGroups (group-name=default)", judge: default_sg_closed },
+    Control { id: "EC2.6", title: "A flow log records ALL traffic of the VPC and is active.", evidence: "DescribeFlowLogs (resource-id)", judge: flow_log_all },
+    Control { id: "CIS 4.7", title: "EC2.6, and the flow logs are KMS-encrypted and kept at least 365 days (or go to S3).", evidence: "DescribeFlowLogs, DescribeLogGroups (kmsKeyId, retentionInDays)", judge: flow_log_encrypted_and_kept },
+    Control { id: "EC2.21", title: "No network ACL opens 22, 3389 or all ports to 0.0.0.0/0, and every subnet uses its tier's ACL.", evidence: "DescribeNetworkAcls (entries, associations)", judge: nacls_closed_and_used },
+    Control { id: "CIS 6.2", title: "As EC2.21.", evidence: "DescribeNetworkAcls (entries, associations)", judge: nacls_closed_and_used },
+    Control { id: "EC2.15", title: "No subnet assigns public IPv4 addresses on launch.", evidence: "DescribeSubnets (MapPublicIpOnLaunch)", judge: no_public_ip_on_launch },
+    Control { id: "CIS 6.8", title: "S3 is reached through a gateway endpoint, not the internet.", evidence: "DescribeVpcEndpoints (service-name)", judge: s3_endpoint },
+    Control { id: "proj.restricted-isolation", title: "The restricted tier has no route to the internet.", evidence: "DescribeRouteTables (0.0.0.0/0 routes)", judge: restricted_isolated },
+];
+
+/// Whether each control holds, over what AWS reports.
+pub(crate) fn compliance(o: &ObservedVpc) -> BTreeMap<String, bool> {
+    controls::evaluate(CONTROLS, o)
 }
 
 /// What `compliance` must report for a VPC configured as `d`.

@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use crate::aws::{Clients, ProviderCtx, Target};
 use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource, Schema};
 use crate::resources::common::clients;
+use crate::resources::kit::controls::{self, Control};
 use crate::value::Value;
 
 /// Failures of one step; each becomes one diagnostic.
@@ -99,6 +100,9 @@ pub(crate) trait Composite: Send + Sync + 'static {
     }
     /// `v` with the root id set.
     fn with_root(&self, v: Value, root: &str) -> Value;
+
+    /// The control table: what `compliance` reports and the reference page lists.
+    fn controls(&self) -> &'static [Control<Self::Observed>];
 
     /// What the import ID is, for the documentation.
     fn import_help(&self) -> &'static str;
@@ -189,6 +193,10 @@ impl<C: Composite> Resource for Kit<C> {
         Some(self.0.import_help())
     }
 
+    fn controls_doc(&self) -> Option<String> {
+        Some(controls::markdown(self.0.controls()))
+    }
+
     async fn create(&self, ctx: &ProviderCtx, planned: &Value) -> ApplyResult {
         let c = match clients(ctx, planned).await {
             Ok(c) => c,
@@ -203,7 +211,10 @@ impl<C: Composite> Resource for Kit<C> {
         let (root, _adopted) = match self.0.create_root(&c, &mut d).await {
             Ok(r) => r,
             Err(e) => {
-                return ApplyResult::failed(diags(&format!("Cannot create the {noun}"), &[e]))
+                return ApplyResult::failed(diags(
+                    &format!("Cannot create the {noun}"),
+                    &[format!("{e}\n\nNothing was created (what was made beside it was removed again). Fix the cause and apply again.")],
+                ))
             }
         };
         if let Err(failures) = self.0.converge(&c, &root, &mut d, None).await {

@@ -12,6 +12,7 @@
 
 pub(crate) mod calls;
 pub(crate) mod composite;
+pub(crate) mod controls;
 pub(crate) mod ownership;
 
 /// The first words of the error an apply stopped by StopProvider (Ctrl-C) returns.

@@ -119,12 +119,26 @@ pub(crate) async fn create(
         }
     };
     let key_id = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+    if let Err(e) = rotate_and_alias(c, alias, &arn, &key_id).await {
+        // Unaliased, the key would be found by no one: schedule its deletion now.
+        let undo = retire(c, alias, &arn)
+            .await
+            .err()
+            .map(|u| format!("; removing the key again also failed: {u}"))
+            .unwrap_or_default();
+        return Err(format!("{e}{undo}"));
+    }
+    Ok(arn)
+}
+
+/// Turns rotation on and points `alias` at the key.
+async fn rotate_and_alias(c: &Clients, alias: &str, arn: &str, key_id: &str) -> Result<(), String> {
     let (r, a) = tokio::join!(
-        c.kms.enable_key_rotation().key_id(&key_id).send(),
+        c.kms.enable_key_rotation().key_id(key_id).send(),
         c.kms
             .create_alias()
             .alias_name(alias)
-            .target_key_id(&key_id)
+            .target_key_id(key_id)
             .send()
     );
     r.map_err(|e| {
@@ -150,7 +164,7 @@ pub(crate) async fn create(
         }
         Err(e) => return Err(format!("aliasing KMS Key ({arn}): {}", error_message(&e))),
     }
-    Ok(arn)
+    Ok(())
 }
 
 /// Removes the alias and schedules the key's deletion; already gone or

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::framework::{validators, Diagnostics};
+use crate::resources::kit::controls::{self, Control};
 use crate::value::{AttrPath, Value};
 
 /// Tag keys this provider reserves on buckets it manages.
@@ -348,40 +349,135 @@ fn has_tls_deny(policy: &serde_json::Value) -> bool {
         })
 }
 
-/// Controls evaluated over what AWS reports.
+fn tls_only(o: &Observed) -> Option<bool> {
+    Some(o.policy.as_ref().is_some_and(has_tls_deny))
+}
+
+fn public_access_blocked(o: &Observed) -> Option<bool> {
+    Some(o.public_access_block == Some([true; 4]))
+}
+
+fn acls_disabled(o: &Observed) -> Option<bool> {
+    Some(o.ownership.as_deref() == Some("BucketOwnerEnforced"))
+}
+
+fn versioned(o: &Observed) -> Option<bool> {
+    Some(o.versioning.as_deref() == Some("Enabled"))
+}
+
+fn customer_key(o: &Observed) -> Option<bool> {
+    Some(
+        matches!(
+            o.sse_algorithm.as_deref(),
+            Some("aws:kms") | Some("aws:kms:dsse")
+        ) && o
+            .kms_key
+            .as_deref()
+            .is_some_and(|k| !k.contains("alias/aws/"))
+            && o.bucket_key,
+    )
+}
+
+fn locked(o: &Observed) -> Option<bool> {
+    Some(o.lock_enabled && o.lock.is_some())
+}
+
+fn logged(o: &Observed) -> Option<bool> {
+    Some(o.logging.is_some())
+}
+
+fn lifecycle(o: &Observed) -> Option<bool> {
+    Some(!o.lifecycle.is_empty())
+}
+
+fn replicated(o: &Observed) -> Option<bool> {
+    Some(o.replication.is_some())
+}
+
+/// Key rotation applies to buckets encrypted with KMS keys only.
+fn key_rotates(o: &Observed) -> Option<bool> {
+    (o.sse_algorithm.as_deref() != Some("AES256")).then(|| o.key_rotation.unwrap_or(false))
+}
+
+/// The controls a compliant bucket promises, judged over what S3 and KMS report.
+pub(crate) const CONTROLS: &[Control<Observed>] = &[
+    Control {
+        id: "CIS 3.1.1",
+        title: "The bucket policy denies requests without TLS.",
+        evidence: "GetBucketPolicy",
+        judge: tls_only,
+    },
+    Control {
+        id: "S3.5",
+        title: "The bucket policy denies requests without TLS.",
+        evidence: "GetBucketPolicy",
+        judge: tls_only,
+    },
+    Control {
+        id: "CIS 3.1.4",
+        title: "All four public access block settings are on.",
+        evidence: "GetPublicAccessBlock",
+        judge: public_access_blocked,
+    },
+    Control {
+        id: "S3.8",
+        title: "All four public access block settings are on.",
+        evidence: "GetPublicAccessBlock",
+        judge: public_access_blocked,
+    },
+    Control {
+        id: "S3.12",
+        title: "ACLs are disabled (BucketOwnerEnforced).",
+        evidence: "GetBucketOwnershipControls",
+        judge: acls_disabled,
+    },
+    Control {
+        id: "S3.14",
+        title: "Versioning is enabled.",
+        evidence: "GetBucketVersioning",
+        judge: versioned,
+    },
+    Control {
+        id: "S3.17",
+        title: "Default encryption is SSE-KMS with a customer-managed key and a bucket key.",
+        evidence: "GetBucketEncryption",
+        judge: customer_key,
+    },
+    Control {
+        id: "S3.15",
+        title: "Object lock is enabled with a default retention.",
+        evidence: "GetObjectLockConfiguration",
+        judge: locked,
+    },
+    Control {
+        id: "S3.9",
+        title: "Server access logging is on.",
+        evidence: "GetBucketLogging",
+        judge: logged,
+    },
+    Control {
+        id: "S3.13",
+        title: "Lifecycle rules are configured.",
+        evidence: "GetBucketLifecycleConfiguration",
+        judge: lifecycle,
+    },
+    Control {
+        id: "S3.7",
+        title: "Cross-region replication is configured.",
+        evidence: "GetBucketReplication",
+        judge: replicated,
+    },
+    Control {
+        id: "KMS.4",
+        title: "The bucket's KMS key rotates automatically (KMS-encrypted buckets only).",
+        evidence: "GetBucketEncryption, GetKeyRotationStatus",
+        judge: key_rotates,
+    },
+];
+
+/// Whether each control holds, over what AWS reports.
 pub(crate) fn compliance(o: &Observed) -> BTreeMap<String, bool> {
-    let tls = o.policy.as_ref().is_some_and(has_tls_deny);
-    let pab = o.public_access_block == Some([true; 4]);
-    let kms = matches!(
-        o.sse_algorithm.as_deref(),
-        Some("aws:kms") | Some("aws:kms:dsse")
-    ) && o
-        .kms_key
-        .as_deref()
-        .is_some_and(|k| !k.contains("alias/aws/"))
-        && o.bucket_key;
-    let mut m = BTreeMap::new();
-    m.insert("CIS 3.1.1".to_string(), tls);
-    m.insert("CIS 3.1.4".to_string(), pab);
-    m.insert("S3.5".to_string(), tls);
-    m.insert("S3.8".to_string(), pab);
-    m.insert(
-        "S3.12".to_string(),
-        o.ownership.as_deref() == Some("BucketOwnerEnforced"),
-    );
-    m.insert(
-        "S3.14".to_string(),
-        o.versioning.as_deref() == Some("Enabled"),
-    );
-    m.insert("S3.17".to_string(), kms);
-    m.insert("S3.15".to_string(), o.lock_enabled && o.lock.is_some());
-    m.insert("S3.9".to_string(), o.logging.is_some());
-    m.insert("S3.13".to_string(), !o.lifecycle.is_empty());
-    m.insert("S3.7".to_string(), o.replication.is_some());
-    if o.sse_algorithm.as_deref() != Some("AES256") {
-        m.insert("KMS.4".to_string(), o.key_rotation.unwrap_or(false));
-    }
-    m
+    controls::evaluate(CONTROLS, o)
 }
 
 /// What `compliance` must report for a bucket configured as `d`.

@@ -28,6 +28,7 @@ use crate::framework::validators::{int_between, one_of};
 use crate::framework::{Diagnostics, PlanRequest};
 use crate::resources::common::{error_diags, target_of};
 use crate::resources::kit::composite::Composite;
+use crate::resources::kit::controls::Control;
 use crate::value::{Type, Value};
 
 /// The resource type.
@@ -588,6 +589,10 @@ impl Composite for CompliantBucket {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         model::validate(config, diags);
+    }
+
+    fn controls(&self) -> &'static [Control<Observed>] {
+        model::CONTROLS
     }
 
     fn import_help(&self) -> &'static str {
