@@ -865,3 +865,82 @@ resource "bankplatform_hardened_vpc" "test" {{
     .run()
     .await
 }
+
+/// Tag values unknown at plan time (another resource's new key ARN) reach AWS: the
+/// kit merges `tags_all` again at apply time (they were dropped before). Both
+/// composites, read back through the SDK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_unknown_at_plan_reach_every_composite() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("vpctags");
+    let logs = random_name("tagsrc");
+    let tagged = random_name("tagged");
+    let cfg = format!(
+        r#"
+resource "bankplatform_compliant_bucket" "source" {{
+  bucket = "{logs}"
+}}
+
+resource "bankplatform_compliant_bucket" "tagged" {{
+  bucket = "{tagged}"
+  tags   = {{ source = bankplatform_compliant_bucket.source.kms_key_arn }}
+}}
+
+resource "bankplatform_hardened_vpc" "test" {{
+  name               = "{name}"
+  cidr_block         = "10.26.0.0/16"
+  availability_zones = ["us-east-1a"]
+  nat_gateway_strategy = "none"
+  tags               = {{ source = bankplatform_compliant_bucket.source.kms_key_arn }}
+}}
+"#
+    );
+    let (n2, t2, l2) = (name.clone(), tagged.clone(), logs.clone());
+    TestCase {
+        terraform: TfVersion::V1_15,
+        steps: vec![Step {
+            check: check(move |ctx| async move {
+                let want = ctx.require_str("bankplatform_compliant_bucket.source", "kms_key_arn")?;
+                let _ = &l2;
+                let bucket_tags = acceptance_tests::checks::s3::tags(ctx.aws.s3(), &t2).await?;
+                ensure!(
+                    bucket_tags.get("source") == Some(&want),
+                    "bucket {t2} tags read back as {bucket_tags:?}"
+                );
+                let vpc = ctx.require_str(ADDR, "vpc_id")?;
+                let out = ctx
+                    .aws
+                    .ec2()
+                    .describe_vpcs()
+                    .vpc_ids(&vpc)
+                    .send()
+                    .await
+                    .context("DescribeVpcs")?;
+                let tags: Vec<(String, String)> = out
+                    .vpcs()
+                    .iter()
+                    .flat_map(|v| v.tags())
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                    .collect();
+                ensure!(
+                    tags.contains(&("source".to_string(), want.clone())),
+                    "VPC {n2} tags read back as {tags:?}"
+                );
+                let state_tags = ctx.attr(ADDR, "tags_all");
+                ensure!(
+                    state_tags
+                        .as_ref()
+                        .and_then(|t| t.get("source"))
+                        .and_then(|v| v.as_str())
+                        == Some(want.as_str()),
+                    "tags_all in state: {state_tags:?}"
+                );
+                Ok(())
+            }),
+            ..Step::config(cfg)
+        }],
+        check_destroy: None,
+    }
+    .run()
+    .await
+}

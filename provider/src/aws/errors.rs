@@ -38,8 +38,15 @@ where
 {
     if let SdkError::ServiceError(e) = err {
         let msg = e.err().message().unwrap_or("");
+        // AWS support asks for the request id; it is in every service error.
+        let request = e
+            .err()
+            .meta()
+            .extra("aws_request_id")
+            .map(|id| format!(" (request id {id})"))
+            .unwrap_or_default();
         return match e.err().code() {
-            Some(code) => format!("{code}: {msg}"),
+            Some(code) => format!("{code}: {msg}{request}"),
             // No error code: the body was not a service error document (an
             // emulator crash, a proxy page). Show the status and the start of it.
             None => {

@@ -35,6 +35,7 @@ use crate::framework::{Diagnostics, PlanRequest};
 use crate::resources::common::{error_diags, target_of};
 use crate::resources::kit::composite::Composite;
 use crate::resources::kit::controls::Control;
+use crate::resources::kit::tags;
 use crate::value::{AttrPath, Type, Value};
 
 /// The resource type.
@@ -369,19 +370,7 @@ impl HardenedVpc {
             .ctx
             .map(|c| c.default_tags().clone())
             .unwrap_or_default();
-        let tags_cfg = config.get("tags");
-        let tags_all = if tags_cfg.is_known() {
-            let mut all = default_tags;
-            for (k, v) in tags_cfg.as_map().into_iter().flatten() {
-                if let Some(v) = v.as_str() {
-                    all.insert(k.clone(), v.to_string());
-                }
-            }
-            Value::string_map(all)
-        } else {
-            Value::unknown()
-        };
-        p.set_attr("tags_all", tags_all);
+        p.set_attr("tags_all", tags::merged(&default_tags, config.get("tags")));
 
         // Layout: subnet CIDRs, ids, rules, controls.
         let fully_known = [

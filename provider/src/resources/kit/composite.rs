@@ -21,6 +21,7 @@ use crate::aws::{Clients, ProviderCtx, Target};
 use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource, Schema};
 use crate::resources::common::clients;
 use crate::resources::kit::controls::{self, Control};
+use crate::resources::kit::tags;
 use crate::value::Value;
 
 /// Failures of one step; each becomes one diagnostic.
@@ -203,7 +204,8 @@ impl<C: Composite> Resource for Kit<C> {
             Err(d) => return ApplyResult::failed(d),
         };
         let noun = C::NOUN;
-        let (planned, mut d) = match self.0.prepare(&c, planned).await {
+        let planned = tags::resolved(planned.clone(), ctx.default_tags());
+        let (planned, mut d) = match self.0.prepare(&c, &planned).await {
             Ok(p) => p,
             Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
         };
@@ -258,12 +260,19 @@ impl<C: Composite> Resource for Kit<C> {
                 }
             };
         }
-        if let Err(e) = self.0.mark_created(&c, &root).await {
-            let why = diags(&format!("Cannot finish the {noun}"), &[e]);
-            return self.partial(&c, planned, &root, why).await;
+        // The composite is complete: a marker that cannot be written is a warning,
+        // not a reason to throw the composite away.
+        let unmarked = self.0.mark_created(&c, &root).await.err();
+        let mut r = self
+            .read_back(&c, self.0.applied(planned, &root, &d, true), &root)
+            .await;
+        if let Some(e) = unmarked {
+            r.diags.warning(
+                format!("The {noun} was created, but not marked as finished"),
+                format!("{e}\n\nIt still carries bankplatform:lifecycle = creating, so a later create of the same composite could continue from it; the next update of this resource writes the marker."),
+            );
         }
-        self.read_back(&c, self.0.applied(planned, &root, &d, true), &root)
-            .await
+        r
     }
 
     async fn read(&self, ctx: &ProviderCtx, state: &Value) -> (Option<Value>, Diagnostics) {
@@ -291,11 +300,16 @@ impl<C: Composite> Resource for Kit<C> {
         };
         let noun = C::NOUN;
         let root = self.0.root_id(prior).unwrap_or_default();
-        let (planned, mut d) = match self.0.prepare(&c, planned).await {
+        let planned = tags::resolved(planned.clone(), ctx.default_tags());
+        let (planned, mut d) = match self.0.prepare(&c, &planned).await {
             Ok(p) => p,
             Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
         };
-        let converged = self.0.converge(&c, &root, &mut d, Some(prior)).await;
+        let mut converged = self.0.converge(&c, &root, &mut d, Some(prior)).await;
+        if converged.is_ok() {
+            // Idempotent; writes the marker a create could not (see `create`).
+            converged = self.0.mark_created(&c, &root).await.map_err(|e| vec![e]);
+        }
         let base = match &converged {
             Ok(()) => self.0.applied(&planned, &root, &d, false),
             Err(_) => prior.clone(),

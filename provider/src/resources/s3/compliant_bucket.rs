@@ -29,6 +29,7 @@ use crate::framework::{Diagnostics, PlanRequest};
 use crate::resources::common::{error_diags, target_of};
 use crate::resources::kit::composite::Composite;
 use crate::resources::kit::controls::Control;
+use crate::resources::kit::tags;
 use crate::value::{Type, Value};
 
 /// The resource type.
@@ -155,17 +156,6 @@ fn fill_log_prefix(planned: &mut Value, config: &Value, bucket: &str) {
             );
         }
     }
-}
-
-fn merge_tags(defaults: &BTreeMap<String, String>, tags: &Value) -> Option<Value> {
-    if !tags.is_known() {
-        return None;
-    }
-    let mut all = defaults.clone();
-    for (k, v) in tags.as_map().into_iter().flatten() {
-        all.insert(k.clone(), v.as_str()?.to_string());
-    }
-    Some(Value::string_map(all))
 }
 
 impl CompliantBucket {
@@ -297,10 +287,7 @@ impl CompliantBucket {
             .ctx
             .map(|c| c.default_tags().clone())
             .unwrap_or_default();
-        p.set_attr(
-            "tags_all",
-            merge_tags(&default_tags, config.get("tags")).unwrap_or_else(Value::unknown),
-        );
+        p.set_attr("tags_all", tags::merged(&default_tags, config.get("tags")));
 
         // Policy: needs the bucket ARN, the statements, and for log buckets the account.
         let extra = config.get("policy_statements");
