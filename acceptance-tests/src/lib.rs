@@ -25,18 +25,20 @@
 pub mod aws;
 pub mod checks;
 pub mod daemon;
+pub mod fault_cases;
 pub mod fault_proxy;
 pub mod https_server;
 pub mod mirror;
 pub mod moto;
 pub mod step;
+pub mod suite;
 pub mod terraform;
 pub mod tools;
 
 pub use aws::Aws;
 pub use step::{
-    check, expect_error, provider_block, Action, Check, ImportId, ImportStep, PlanCheck, Step,
-    StepCtx, TestCase,
+    check, expect_error, provider_block, provider_block_in_account, Action, Check, ImportId,
+    ImportStep, PlanCheck, Step, StepCtx, TestCase,
 };
 pub use tools::TfVersion;
 

@@ -89,6 +89,15 @@ provider "bankplatform" {{
     )
 }
 
+/// [`provider_block`] acting in `account` through `OrganizationAccountAccessRole`.
+pub fn provider_block_in_account(endpoint: &str, account: &str) -> String {
+    provider_block(endpoint).replacen(
+        "  secret_key   = \"test\"\n",
+        &format!("  secret_key   = \"test\"\n\n  assume_role {{\n    role_arn = \"arn:aws:iam::{account}:role/OrganizationAccountAccessRole\"\n  }}\n"),
+        1,
+    )
+}
+
 /// What a hook gets: the state, AWS clients, and where the step ran.
 #[derive(Clone, Debug)]
 pub struct StepCtx {
@@ -300,6 +309,10 @@ pub struct TestCase {
     pub steps: Vec<Step>,
     /// Runs after the final destroy, with the state from just before it.
     pub check_destroy: Option<Check>,
+    /// Run in a fresh emulated account of its own: the provider assumes
+    /// `OrganizationAccountAccessRole` there and `StepCtx::aws` acts there, so checks
+    /// can read the whole account ("nothing left", "exactly one").
+    pub own_account: bool,
 }
 
 impl TestCase {
@@ -375,6 +388,8 @@ struct Runner {
     cli_config: PathBuf,
     endpoint: String,
     aws: Aws,
+    // The account the provider assumes a role into, for `own_account` cases.
+    account: Option<String>,
     main: Terraform,
     // The config `init` last ran with in the main directory.
     init_config: Option<String>,
@@ -405,6 +420,16 @@ impl Runner {
         };
         let bin = tools::terraform(case.terraform)?;
         let main = Terraform::new(&bin, case.terraform, &cli_config, &name)?;
+        let (aws, account) = if case.own_account {
+            let id = crate::random_account_id();
+            let aws = Aws::for_endpoint(&endpoint)
+                .in_account(&id)
+                .await
+                .with_context(|| format!("entering account {id}"))?;
+            (aws, Some(id))
+        } else {
+            (Aws::for_endpoint(&endpoint), None)
+        };
         eprintln!(
             "[bp-acc] {name}: Terraform {} ({}), moto {endpoint}, working directory {}",
             case.terraform.as_str(),
@@ -412,7 +437,8 @@ impl Runner {
             main.dir().display()
         );
         Ok(Self {
-            aws: Aws::for_endpoint(&endpoint),
+            aws,
+            account,
             name,
             version: case.terraform,
             bin,
@@ -440,7 +466,11 @@ impl Runner {
         if step.raw_config {
             step.config.clone()
         } else {
-            format!("{}{}", provider_block(&self.endpoint), step.config)
+            let block = match &self.account {
+                Some(a) => provider_block_in_account(&self.endpoint, a),
+                None => provider_block(&self.endpoint),
+            };
+            format!("{block}{}", step.config)
         }
     }
 

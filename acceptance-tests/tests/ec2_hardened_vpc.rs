@@ -166,6 +166,7 @@ fn check_gone(name: String) -> Option<acceptance_tests::Check> {
 async fn basic(version: TfVersion) -> Result<()> {
     let name = random_name("vpc");
     TestCase {
+        own_account: false,
         terraform: version,
         steps: vec![
             Step {
@@ -205,6 +206,7 @@ async fn hardened_vpc_add_zone_keeps_subnets() -> Result<()> {
     let before: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let (b1, b2) = (before.clone(), before.clone());
     TestCase {
+        own_account: false,
         terraform: TfVersion::V1_15,
         steps: vec![
             Step {
@@ -398,6 +400,7 @@ async fn hardened_vpc_nat_and_transit_gateway_change_in_place() -> Result<()> {
     let (o1, o2) = (foreign.clone(), foreign.clone());
     let result =
         TestCase {
+            own_account: false,
             terraform: TfVersion::V1_15,
             steps: vec![
                 Step {
@@ -518,6 +521,7 @@ async fn hardened_vpc_remove_zone_and_tier_leaves_no_orphans() -> Result<()> {
     let (k1, k2) = (kept.clone(), kept.clone());
     let n1 = name.clone();
     let result = TestCase {
+        own_account: false,
         terraform: TfVersion::V1_15,
         steps: vec![
             Step {
@@ -697,6 +701,7 @@ async fn hardened_vpc_drift_repaired() -> Result<()> {
     let name = random_name("vpcdrift");
     let cfg = config(&name, "10.22.0.0/16", &["us-east-1a"], "");
     TestCase {
+        own_account: false,
         terraform: TfVersion::V1_15,
         steps: vec![
             Step::config(cfg.clone()),
@@ -756,6 +761,7 @@ async fn hardened_vpc_failed_create_leaves_nothing() -> Result<()> {
     let extra = format!("  flow_logs {{\n    s3_bucket_arn = \"arn:aws:s3:::{missing}\"\n  }}");
     let n2 = name.clone();
     TestCase {
+        own_account: false,
         terraform: TfVersion::V1_15,
         steps: vec![Step {
             expect_error: expect_error(
@@ -809,6 +815,7 @@ resource "bankplatform_hardened_vpc" "test" {{
         )
     };
     TestCase {
+        own_account: false,
         terraform: TfVersion::V1_15,
         steps: vec![
             invalid(
@@ -897,10 +904,12 @@ resource "bankplatform_hardened_vpc" "test" {{
     );
     let (n2, t2, l2) = (name.clone(), tagged.clone(), logs.clone());
     TestCase {
+        own_account: false,
         terraform: TfVersion::V1_15,
         steps: vec![Step {
             check: check(move |ctx| async move {
-                let want = ctx.require_str("bankplatform_compliant_bucket.source", "kms_key_arn")?;
+                let want =
+                    ctx.require_str("bankplatform_compliant_bucket.source", "kms_key_arn")?;
                 let _ = &l2;
                 let bucket_tags = acceptance_tests::checks::s3::tags(ctx.aws.s3(), &t2).await?;
                 ensure!(
@@ -943,4 +952,179 @@ resource "bankplatform_hardened_vpc" "test" {{
     }
     .run()
     .await
+}
+
+/// The standard suite (`acceptance_tests::suite`) for `bankplatform_hardened_vpc`.
+mod standard {
+    use acceptance_tests::checks::ec2;
+    use acceptance_tests::fault_cases::Composite;
+    use acceptance_tests::suite::Suite;
+    use anyhow::{ensure, Context};
+    use futures::FutureExt;
+
+    fn config(name: &str, cidr: &str, extra: &str) -> String {
+        super::config(name, cidr, &["us-east-1a", "us-east-1b"], extra)
+    }
+
+    /// Controls the state claims, read back independently: the defaults of
+    /// `check_hardened`, plus the two it leaves to the state (CIS 6.8: the S3 gateway
+    /// endpoint on every private and restricted table; EC2.21: every subnet on its
+    /// tier's ACL).
+    async fn read_back(ctx: acceptance_tests::StepCtx) -> anyhow::Result<()> {
+        super::check_hardened(&ctx, 2).await?;
+        let vpc = ctx.require_str(super::ADDR, "vpc_id")?;
+        let e = ctx.aws.ec2();
+        let f = |n: &str, v: &str| {
+            aws_sdk_ec2::types::Filter::builder()
+                .name(n)
+                .values(v)
+                .build()
+        };
+        let eps = e
+            .describe_vpc_endpoints()
+            .filters(f("vpc-id", &vpc))
+            .send()
+            .await
+            .context("DescribeVpcEndpoints")?;
+        let s3 = eps
+            .vpc_endpoints()
+            .iter()
+            .find(|x| x.service_name().is_some_and(|s| s.ends_with(".s3")))
+            .context("no S3 gateway endpoint (CIS 6.8)")?;
+        let tables = e
+            .describe_route_tables()
+            .filters(f("vpc-id", &vpc))
+            .send()
+            .await
+            .context("DescribeRouteTables")?;
+        for rt in tables.route_tables() {
+            let tier = rt
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some("bankplatform:tier"))
+                .and_then(|t| t.value());
+            if matches!(tier, Some("private" | "restricted")) {
+                let id = rt.route_table_id().unwrap_or_default();
+                ensure!(
+                    s3.route_table_ids().iter().any(|r| r == id),
+                    "the S3 endpoint is not on {tier:?} route table {id}"
+                );
+            }
+        }
+        let acls = e
+            .describe_network_acls()
+            .filters(f("vpc-id", &vpc))
+            .send()
+            .await
+            .context("DescribeNetworkAcls")?;
+        let subnets = ec2::subnets(e, &vpc).await?;
+        for ((tier, zone), (subnet, _, _)) in &subnets {
+            let acl_tier = acls.network_acls().iter().find_map(|a| {
+                a.associations()
+                    .iter()
+                    .any(|x| x.subnet_id() == Some(subnet.as_str()))
+                    .then(|| {
+                        a.tags()
+                            .iter()
+                            .find(|t| t.key() == Some("bankplatform:tier"))
+                            .and_then(|t| t.value())
+                    })
+                    .flatten()
+            });
+            ensure!(
+                acl_tier == Some(tier.as_str()),
+                "the {tier} subnet in {zone} is on the {acl_tier:?} ACL (EC2.21)"
+            );
+        }
+        Ok(())
+    }
+
+    pub(super) static SUITE: Suite = Suite {
+        address: super::ADDR,
+        label: "vpc",
+        composite: Composite {
+            config: |name| config(name, "10.30.0.0/16", ""),
+            expected: &[
+                ("ec2 vpc", 1),
+                ("ec2 subnet", 6),
+                ("ec2 internet-gateway", 1),
+                ("ec2 nat-gateway", 2),
+                ("ec2 elastic-ip", 2),
+                ("ec2 flow-log", 1),
+                ("ec2 vpc-endpoint", 2),
+                ("logs group", 1),
+                ("iam role", 1),
+                ("kms key", 1),
+            ],
+        },
+        updated: |name| config(name, "10.30.0.0/16", "  restricted_ports = [5432]"),
+        replaced: |name| config(name, "10.31.0.0/16", ""),
+        import_ignore: super::IMPORT_IGNORE,
+        controls: &[
+            ("EC2.2", true),
+            ("CIS 6.5", true),
+            ("EC2.6", true),
+            ("CIS 4.7", true),
+            ("EC2.21", true),
+            ("CIS 6.2", true),
+            ("EC2.15", true),
+            ("CIS 6.8", true),
+            ("proj.restricted-isolation", true),
+        ],
+        check: |ctx| read_back(ctx).boxed(),
+        drift: |ctx| {
+            async move {
+                let vpc = ctx.require_str(super::ADDR, "vpc_id")?;
+                let e = ctx.aws.ec2();
+                let sg = ec2::default_sg_id(e, &vpc).await?;
+                e.authorize_security_group_ingress()
+                    .group_id(&sg)
+                    .ip_permissions(
+                        aws_sdk_ec2::types::IpPermission::builder()
+                            .ip_protocol("tcp")
+                            .from_port(3389)
+                            .to_port(3389)
+                            .ip_ranges(
+                                aws_sdk_ec2::types::IpRange::builder()
+                                    .cidr_ip("0.0.0.0/0")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .context("opening RDP on the default security group")?;
+                Ok(())
+            }
+            .boxed()
+        },
+        disappear: |ctx| {
+            async move {
+                let vpc = ctx.require_str(super::ADDR, "vpc_id")?;
+                ec2::delete_vpc_everything(&ctx.aws, &vpc).await
+            }
+            .boxed()
+        },
+        bad_input: |name| {
+            vec![
+                (
+                    config(name, "10.30.0.0/16", "  restricted_ports = [5432.5]"),
+                    r"(?is)invalid port.*restricted_ports\[0\]",
+                ),
+                (
+                    config(name, "10.30.0.0/16", "  nat_gateway_strategy = \"one_per_az\"\n  tiers = [\"private\", \"restricted\"]"),
+                    r"(?is)NAT gateways need a public tier.*nat_gateway_strategy",
+                ),
+                (
+                    config(name, "10.30.0.0/16", "  target {\n    assume_role_arn = \"not-an-arn\"\n  }"),
+                    r"(?is)invalid.*arn.*assume_role_arn",
+                ),
+                (config("", "10.30.0.0/16", ""), r"(?is)name.*empty|empty.*name"),
+            ]
+        },
+        fail_at: 20,
+        kill_after: 12,
+    };
+
+    acceptance_tests::standard_suite!(SUITE);
 }

@@ -1,318 +1,46 @@
-//! Composites under the faults a real AWS account produces every day, through the fault
-//! proxy (`acceptance_tests::fault_proxy`) between the provider and moto.
-//!
-//! Each test runs in its own emulated account (the provider assumes
-//! `OrganizationAccountAccessRole` there), so "nothing left" and "exactly one VPC" are
-//! read from the whole account through the SDK (moto directly, never the proxy), not
-//! from the state:
-//! - `*_under_*`: apply, then destroy, both with the faults on; the apply must converge
-//!   (a fault-free plan afterwards is empty, every object exists once) and the destroy
-//!   must leave nothing;
-//! - `*_killed_after_*`: the provider is killed (SIGKILL) after the Kth mutating call of
-//!   a create; the next apply must converge to exactly one composite, and destroy must
-//!   leave nothing;
-//! - `*_failed_create_*`: the Nth mutating call of a create fails for good; the apply
-//!   fails, and nothing is left.
+//! Composites under the faults a real AWS account produces every day: the cases of
+//! `acceptance_tests::fault_cases` for each composite (see there for what each proves).
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use acceptance_tests::fault_cases::{failed_create, killed_create, survives, Composite};
+use acceptance_tests::fault_proxy::FaultPlan;
+use acceptance_tests::{skip_unless_acc, TfVersion};
+use anyhow::Result;
 
-use acceptance_tests::checks::inventory;
-use acceptance_tests::fault_proxy::{kill_provider, FaultPlan, FaultProxy};
-use acceptance_tests::terraform::{PlanOpts, PlanOutcome, Terraform};
-use acceptance_tests::{
-    mirror, moto, random_account_id, random_name, skip_unless_acc, tools, Aws, TfVersion,
+/// A compliant bucket with default arguments: the bucket and its key.
+pub(crate) const BUCKET: Composite = Composite {
+    config: |name| {
+        format!(
+            "resource \"bankplatform_compliant_bucket\" \"test\" {{\n  bucket = \"{name}\"\n}}\n"
+        )
+    },
+    expected: &[("s3 bucket", 1), ("kms key", 1)],
 };
-use anyhow::{bail, ensure, Context, Result};
 
-/// A composite as these tests see it: its configuration and what one of it is in AWS.
-#[derive(Clone, Copy)]
-enum Composite {
-    Bucket,
-    Vpc,
-}
-
-impl Composite {
-    fn config(self, name: &str) -> String {
-        match self {
-            Composite::Bucket => format!(
-                "resource \"bankplatform_compliant_bucket\" \"test\" {{\n  bucket = \"{name}\"\n}}\n"
-            ),
-            Composite::Vpc => format!(
-                r#"resource "bankplatform_hardened_vpc" "test" {{
+/// A two-zone hardened VPC with default arguments.
+pub(crate) const VPC: Composite = Composite {
+    config: |name| {
+        format!(
+            r#"resource "bankplatform_hardened_vpc" "test" {{
   name               = "{name}"
   cidr_block         = "10.20.0.0/16"
   availability_zones = ["us-east-1a", "us-east-1b"]
 }}
 "#
-            ),
-        }
-    }
-
-    /// How many objects of each kind one composite is, with default arguments.
-    fn expected(self) -> BTreeMap<&'static str, usize> {
-        match self {
-            Composite::Bucket => [("s3 bucket", 1), ("kms key", 1)].into(),
-            Composite::Vpc => [
-                ("ec2 vpc", 1),
-                ("ec2 subnet", 6),
-                ("ec2 internet-gateway", 1),
-                ("ec2 nat-gateway", 2),
-                ("ec2 elastic-ip", 2),
-                ("ec2 flow-log", 1),
-                ("ec2 vpc-endpoint", 2),
-                ("logs group", 1),
-                ("iam role", 1),
-                ("kms key", 1),
-            ]
-            .into(),
-        }
-    }
-}
-
-/// The kind of an inventory line: its first two words.
-fn kind(line: &str) -> String {
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Exactly one composite: the expected count of each kind, and no two objects of a kind
-/// carrying the same bankplatform tags (a duplicate child).
-fn assert_exactly_one(c: Composite, objects: &[String]) -> Result<()> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for o in objects {
-        *counts.entry(kind(o)).or_default() += 1;
-    }
-    for (k, n) in c.expected() {
-        let got = counts.get(k).copied().unwrap_or(0);
-        ensure!(
-            got == n,
-            "expected {n} of {k}, found {got}; the account holds:\n{}",
-            objects.join("\n")
-        );
-    }
-    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for o in objects {
-        let words: Vec<&str> = o.split_whitespace().collect();
-        if let Some(tags) = words.get(3) {
-            *seen.entry((kind(o), (*tags).to_string())).or_default() += 1;
-        }
-    }
-    let dups: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    ensure!(
-        dups.is_empty(),
-        "duplicate children {dups:?}; the account holds:\n{}",
-        objects.join("\n")
-    );
-    Ok(())
-}
-
-async fn assert_nothing_left(aws: &Aws) -> Result<()> {
-    let left = inventory::live_objects(aws).await?;
-    ensure!(
-        left.is_empty(),
-        "objects left behind after destroy:\n{}",
-        left.join("\n")
-    );
-    Ok(())
-}
-
-/// One test's world: its own account, a proxy in front of moto, a working directory.
-struct FaultRun {
-    aws: Aws,
-    proxy: FaultProxy,
-    tf: Terraform,
-    token: String,
-}
-
-impl FaultRun {
-    async fn new(label: &str, version: TfVersion, plan: FaultPlan) -> Result<FaultRun> {
-        let moto = moto::endpoint().await?;
-        let proxy = FaultProxy::start(&moto, plan).await?;
-        let account = random_account_id();
-        let aws = Aws::for_endpoint(&moto).in_account(&account).await?;
-        let cli_config = mirror::with_provider().await?.cli_config;
-        let token = random_name("fault");
-        let tf = Terraform::new(&tools::terraform(version)?, version, &cli_config, label)?
-            .with_env("BP_FAULT_TOKEN", &token);
-        let _ = account;
-        Ok(FaultRun {
-            aws,
-            proxy,
-            tf,
-            token,
-        })
-    }
-
-    fn write(&self, resources: &str) -> Result<()> {
-        let account = self.aws.account_id();
-        self.tf.write_config(&format!(
-            r#"terraform {{
-  required_providers {{
-    bankplatform = {{ source = "{source}", version = "{version}" }}
-  }}
-}}
-
-provider "bankplatform" {{
-  region       = "us-east-1"
-  endpoint_url = "{endpoint}"
-  access_key   = "test"
-  secret_key   = "test"
-  assume_role {{
-    role_arn = "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
-  }}
-}}
-
-{resources}"#,
-            source = mirror::PROVIDER_SOURCE,
-            version = mirror::PROVIDER_VERSION,
-            endpoint = self.proxy.endpoint(),
-        ))
-    }
-
-    async fn plan_is_empty(&self) -> Result<()> {
-        let plan = self.tf.plan(&PlanOpts::default()).await?;
-        ensure!(
-            plan.outcome == PlanOutcome::NoChanges,
-            "the plan after apply is not empty:\n{}",
-            plan.output.combined()
-        );
-        Ok(())
-    }
-}
-
-/// Apply and destroy under `plan`; the apply converges to one composite, the destroy
-/// leaves nothing.
-async fn survives(c: Composite, label: &str, plan: FaultPlan) -> Result<()> {
-    let run = FaultRun::new(label, TfVersion::V1_15, plan.clone()).await?;
-    let name = random_name(label);
-    run.write(&c.config(&name))?;
-    run.tf.init().await?;
-    let started = Instant::now();
-    run.tf
-        .apply()
-        .await
-        .with_context(|| format!("apply under {plan:?} ({:?})", run.proxy.stats()))?;
-    let applied = started.elapsed();
-    let after_apply = run.proxy.stats();
-    run.proxy.set_plan(FaultPlan::default());
-    run.plan_is_empty().await?;
-    assert_exactly_one(c, &inventory::live_objects(&run.aws).await?)?;
-    run.proxy.set_plan(plan.clone());
-    run.tf
-        .destroy()
-        .await
-        .with_context(|| format!("destroy under {plan:?} ({:?})", run.proxy.stats()))?;
-    assert_nothing_left(&run.aws).await?;
-    eprintln!(
-        "[bp-acc] {label}: apply {:.1}s with {} faults in {} requests; destroy: {:?}",
-        applied.as_secs_f64(),
-        after_apply.faults,
-        after_apply.requests,
-        run.proxy.stats()
-    );
-    Ok(())
-}
-
-/// Kill the provider after the Kth mutating call of a create; the next apply converges
-/// to exactly one composite and destroy leaves nothing.
-///
-/// `BP_FAULT_KILL_AFTER=<k>` overrides `k` (scripts/fault_bench.sh sweeps it).
-async fn killed_create(c: Composite, label: &str, k: usize, version: TfVersion) -> Result<()> {
-    let k = std::env::var("BP_FAULT_KILL_AFTER")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(k);
-    let run = FaultRun::new(
-        label,
-        version,
-        FaultPlan {
-            hold_after_mutating: Some(k),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let name = random_name(label);
-    run.write(&c.config(&name))?;
-    run.tf.init().await?;
-    let apply = run.tf.apply();
-    let killer = async {
-        run.proxy.wait_until_held(Duration::from_secs(120)).await?;
-        kill_provider(&run.token)
-    };
-    let (applied, killed) = tokio::join!(apply, killer);
-    let pid = killed.with_context(|| format!("calls so far: {:?}", run.proxy.journal()))?;
-    if applied.is_ok() {
-        bail!("the apply succeeded although its provider ({pid}) was killed");
-    }
-    let before = inventory::live_objects(&run.aws).await?;
-    ensure!(
-        !before.is_empty(),
-        "the killed create left nothing in AWS, so this test shows nothing (calls: {:?})",
-        run.proxy.journal()
-    );
-    run.proxy.release();
-    run.tf.apply().await.with_context(|| {
-        format!(
-            "the apply after the kill (after {k} mutating calls: {:?}; left by the kill:\n{})",
-            run.proxy.journal().into_iter().take(k).collect::<Vec<_>>(),
-            before.join("\n")
         )
-    })?;
-    run.plan_is_empty().await?;
-    assert_exactly_one(c, &inventory::live_objects(&run.aws).await?)?;
-    run.tf.destroy().await?;
-    assert_nothing_left(&run.aws).await
-}
-
-/// The Nth mutating call of a create fails for good: the apply fails and nothing is left.
-///
-/// `BP_FAULT_FAIL_AT=<n>` overrides `n` (scripts/fault_bench.sh sweeps it).
-async fn failed_create(c: Composite, label: &str, n: usize) -> Result<()> {
-    let n = std::env::var("BP_FAULT_FAIL_AT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(n);
-    let run = FaultRun::new(
-        label,
-        TfVersion::V1_15,
-        FaultPlan {
-            fail_mutating_call: Some(n),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let name = random_name(label);
-    run.write(&c.config(&name))?;
-    run.tf.init().await?;
-    let err = match run.tf.apply().await {
-        Ok(_) => bail!(
-            "the apply succeeded although mutating call {n} failed ({:?})",
-            run.proxy.journal()
-        ),
-        // Terraform wraps diagnostics at 80 columns.
-        Err(e) => format!("{e:#}")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-    };
-    ensure!(
-        err.contains("fault proxy"),
-        "the apply failed, but not on the injected failure: {err}"
-    );
-    ensure!(
-        err.contains("removed again") || err.contains("Nothing was created"),
-        "the failed create does not say it rolled back: {err}"
-    );
-    let state = run.tf.show_state().await?;
-    ensure!(
-        state.pointer("/values/root_module/resources").is_none(),
-        "the failed create left state: {state}"
-    );
-    assert_nothing_left(&run.aws).await
-}
+    },
+    expected: &[
+        ("ec2 vpc", 1),
+        ("ec2 subnet", 6),
+        ("ec2 internet-gateway", 1),
+        ("ec2 nat-gateway", 2),
+        ("ec2 elastic-ip", 2),
+        ("ec2 flow-log", 1),
+        ("ec2 vpc-endpoint", 2),
+        ("logs group", 1),
+        ("iam role", 1),
+        ("kms key", 1),
+    ],
+};
 
 macro_rules! fault_tests {
     ($($name:ident => $body:expr;)*) => {$(
@@ -325,21 +53,21 @@ macro_rules! fault_tests {
 }
 
 fault_tests! {
-    bucket_under_20pct_throttling => survives(Composite::Bucket, "fbt20", FaultPlan::throttling(0.2));
-    bucket_under_20pct_server_errors => survives(Composite::Bucket, "fb5xx20", FaultPlan::server_errors(0.2));
-    bucket_under_20pct_resets => survives(Composite::Bucket, "fbrst20", FaultPlan::resets(0.2));
-    bucket_under_50pct_throttling => survives(Composite::Bucket, "fbt50", FaultPlan::throttling(0.5));
-    vpc_under_20pct_throttling => survives(Composite::Vpc, "fvt20", FaultPlan::throttling(0.2));
-    vpc_under_20pct_server_errors => survives(Composite::Vpc, "fv5xx20", FaultPlan::server_errors(0.2));
-    vpc_under_20pct_resets => survives(Composite::Vpc, "fvrst20", FaultPlan::resets(0.2));
-    vpc_under_50pct_throttling => survives(Composite::Vpc, "fvt50", FaultPlan::throttling(0.5));
-    bucket_killed_after_first_call => killed_create(Composite::Bucket, "fbk1", 1, TfVersion::V1_15);
-    bucket_killed_after_4_calls => killed_create(Composite::Bucket, "fbk4", 4, TfVersion::V1_15);
-    bucket_killed_after_8_calls_tf_1_0_3 => killed_create(Composite::Bucket, "fbk8", 8, TfVersion::V1_0_3);
-    vpc_killed_after_first_call => killed_create(Composite::Vpc, "fvk1", 1, TfVersion::V1_15);
-    vpc_killed_after_5_calls => killed_create(Composite::Vpc, "fvk5", 5, TfVersion::V1_15);
-    vpc_killed_after_15_calls_tf_1_0_3 => killed_create(Composite::Vpc, "fvk15", 15, TfVersion::V1_0_3);
-    vpc_killed_after_30_calls => killed_create(Composite::Vpc, "fvk30", 30, TfVersion::V1_15);
-    bucket_failed_create_rolls_back => failed_create(Composite::Bucket, "fbf", 5);
-    vpc_failed_create_rolls_back => failed_create(Composite::Vpc, "fvf", 12);
+    bucket_under_20pct_throttling => survives(&BUCKET, "fbt20", FaultPlan::throttling(0.2));
+    bucket_under_20pct_server_errors => survives(&BUCKET, "fb5xx20", FaultPlan::server_errors(0.2));
+    bucket_under_20pct_resets => survives(&BUCKET, "fbrst20", FaultPlan::resets(0.2));
+    bucket_under_50pct_throttling => survives(&BUCKET, "fbt50", FaultPlan::throttling(0.5));
+    vpc_under_20pct_throttling => survives(&VPC, "fvt20", FaultPlan::throttling(0.2));
+    vpc_under_20pct_server_errors => survives(&VPC, "fv5xx20", FaultPlan::server_errors(0.2));
+    vpc_under_20pct_resets => survives(&VPC, "fvrst20", FaultPlan::resets(0.2));
+    vpc_under_50pct_throttling => survives(&VPC, "fvt50", FaultPlan::throttling(0.5));
+    bucket_killed_after_first_call => killed_create(&BUCKET, "fbk1", 1, TfVersion::V1_15);
+    bucket_killed_after_4_calls => killed_create(&BUCKET, "fbk4", 4, TfVersion::V1_15);
+    bucket_killed_after_8_calls_tf_1_0_3 => killed_create(&BUCKET, "fbk8", 8, TfVersion::V1_0_3);
+    vpc_killed_after_first_call => killed_create(&VPC, "fvk1", 1, TfVersion::V1_15);
+    vpc_killed_after_5_calls => killed_create(&VPC, "fvk5", 5, TfVersion::V1_15);
+    vpc_killed_after_15_calls_tf_1_0_3 => killed_create(&VPC, "fvk15", 15, TfVersion::V1_0_3);
+    vpc_killed_after_30_calls => killed_create(&VPC, "fvk30", 30, TfVersion::V1_15);
+    bucket_failed_create_rolls_back => failed_create(&BUCKET, "fbf", 5, TfVersion::V1_15);
+    vpc_failed_create_rolls_back => failed_create(&VPC, "fvf", 12, TfVersion::V1_15);
 }

@@ -62,6 +62,7 @@ fn state_resources(state: &Value) -> usize {
 async fn harness_self_test_config_steps() -> Result<()> {
     skip_unless_acc!();
     TestCase {
+        own_account: false,
         steps: vec![
             Step {
                 plan_checks: vec![PlanCheck::ResourceAction(
@@ -138,6 +139,7 @@ async fn harness_self_test_config_steps() -> Result<()> {
 async fn harness_self_test_terraform_1_0_3() -> Result<()> {
     skip_unless_acc!();
     TestCase {
+        own_account: false,
         terraform: TfVersion::V1_0_3,
         steps: vec![
             Step {
@@ -184,6 +186,7 @@ async fn harness_self_test_reports_failures() -> Result<()> {
     // A plan that stays non-empty after apply fails the step.
     must_fail(
         TestCase {
+            own_account: false,
             steps: vec![raw(CONFIG_ALWAYS_CHANGES.into())],
             ..TestCase::default()
         },
@@ -197,6 +200,7 @@ async fn harness_self_test_reports_failures() -> Result<()> {
     // expect_non_empty_plan fails on an empty plan.
     must_fail(
         TestCase {
+            own_account: false,
             steps: vec![Step {
                 expect_non_empty_plan: true,
                 ..raw(config_data("x", "y"))
@@ -210,6 +214,7 @@ async fn harness_self_test_reports_failures() -> Result<()> {
     // A wrong plan check fails, and the later steps do not run.
     must_fail(
         TestCase {
+            own_account: false,
             steps: vec![
                 Step {
                     plan_checks: vec![PlanCheck::ResourceAction(
@@ -236,6 +241,7 @@ async fn harness_self_test_reports_failures() -> Result<()> {
     // An expected error that does not happen fails the step; so does a different error.
     must_fail(
         TestCase {
+            own_account: false,
             steps: vec![Step {
                 expect_error: expect_error("some error"),
                 ..raw(config_data("x", "y"))
@@ -247,6 +253,7 @@ async fn harness_self_test_reports_failures() -> Result<()> {
     .await?;
     must_fail(
         TestCase {
+            own_account: false,
             steps: vec![Step {
                 plan_only: true,
                 expect_error: expect_error("Invalid bucket name"),
@@ -266,6 +273,7 @@ async fn harness_self_test_reports_failures() -> Result<()> {
     let flag = destroyed.clone();
     must_fail(
         TestCase {
+            own_account: false,
             steps: vec![Step {
                 check: check(|_| async move { panic!("deliberate panic in a check") }),
                 ..raw(config_data("x", "y"))

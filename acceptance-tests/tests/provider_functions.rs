@@ -18,6 +18,7 @@ output "plan" {{
 async fn function_subnet_plan() -> Result<()> {
     skip_unless_acc!();
     TestCase {
+        own_account: false,
         terraform: TfVersion::V1_15,
         steps: vec![
             Step {

@@ -280,6 +280,7 @@ fn check_gone(name: &str) -> Option<Check> {
 
 fn basic_case(terraform: TfVersion, name: &str) -> TestCase {
     TestCase {
+        own_account: false,
         terraform,
         steps: vec![
             Step {
@@ -319,6 +320,7 @@ async fn compliant_bucket_update_in_place() -> Result<()> {
     let first_key: Arc<OnceLock<String>> = Arc::default();
     let (n1, n2, k1, k2) = (name.clone(), name.clone(), first_key.clone(), first_key);
     TestCase {
+        own_account: false,
         steps: vec![
             Step {
                 check: check(move |ctx| async move {
@@ -412,6 +414,7 @@ async fn compliant_bucket_rename_replaces() -> Result<()> {
         old_key,
     );
     TestCase {
+        own_account: false,
         steps: vec![
             Step {
                 check: check(move |ctx| async move {
@@ -453,6 +456,7 @@ async fn compliant_bucket_drift_repaired() -> Result<()> {
     let name = random_name("drift");
     let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
     TestCase {
+        own_account: false,
         steps: vec![
             Step::config(config_basic(&name)),
             Step {
@@ -516,6 +520,7 @@ async fn compliant_bucket_disappears() -> Result<()> {
     let name = random_name("gone");
     let (n1, n2) = (name.clone(), name.clone());
     TestCase {
+        own_account: false,
         steps: vec![
             Step::config(config_basic(&name)),
             Step {
@@ -552,6 +557,7 @@ async fn compliant_bucket_invalid_input() -> Result<()> {
         ..Step::config(config)
     };
     TestCase {
+        own_account: false,
         steps: vec![
             invalid(
                 config_basic("Not_A_Valid_Bucket"),
@@ -653,6 +659,7 @@ async fn compliant_bucket_archive_defaults() -> Result<()> {
     let name = random_name("archive");
     let n1 = name.clone();
     TestCase {
+        own_account: false,
         steps: vec![
             Step {
                 check: check(move |ctx| async move {
@@ -702,6 +709,7 @@ async fn compliant_bucket_logging_and_replication() -> Result<()> {
     let names = (logs.clone(), dest.clone(), src.clone());
     let after = (logs.clone(), dest.clone(), src.clone());
     TestCase {
+        own_account: false,
         steps: vec![Step {
             check: check(move |ctx| async move {
                 let (logs, dest, src) = names;
@@ -809,6 +817,7 @@ async fn compliant_bucket_two_accounts() -> Result<()> {
     let names = (a.clone(), b.clone(), account.clone());
     let after = (a.clone(), b.clone(), account.clone());
     TestCase {
+        own_account: false,
         steps: vec![Step {
             check: check(move |ctx| async move {
                 let (a, b, account) = names;
@@ -885,6 +894,7 @@ async fn compliant_bucket_failed_create_leaves_nothing() -> Result<()> {
     let missing = random_name("nolog");
     let (n1, n2) = (name.clone(), name.clone());
     TestCase {
+        own_account: false,
         steps: vec![Step {
             expect_error: expect_error(r"(?i)access logging|logging"),
             check: check(move |ctx| async move {
@@ -913,4 +923,99 @@ async fn compliant_bucket_failed_create_leaves_nothing() -> Result<()> {
     }
     .run()
     .await
+}
+
+/// The standard suite (`acceptance_tests::suite`) for `bankplatform_compliant_bucket`.
+mod standard {
+    use acceptance_tests::checks::{self, s3, Expect};
+    use acceptance_tests::fault_cases::Composite;
+    use acceptance_tests::suite::Suite;
+    use anyhow::{ensure, Context};
+    use futures::FutureExt;
+
+    fn with(name: &str, extra: &str) -> String {
+        format!("resource \"bankplatform_compliant_bucket\" \"test\" {{\n  bucket = \"{name}\"\n{extra}\n}}\n")
+    }
+
+    pub(super) static SUITE: Suite = Suite {
+        address: super::ADDR,
+        label: "bkt",
+        composite: Composite {
+            config: super::config_basic,
+            expected: &[("s3 bucket", 1), ("kms key", 1)],
+        },
+        updated: |name| with(name, "  tags = { env = \"test\" }"),
+        replaced: |name| with(&format!("{name}-r"), ""),
+        import_ignore: super::IMPORT_IGNORE,
+        controls: &[
+            ("CIS 3.1.1", true),
+            ("S3.5", true),
+            ("CIS 3.1.4", true),
+            ("S3.8", true),
+            ("S3.12", true),
+            ("S3.14", true),
+            ("S3.17", true),
+            ("S3.15", true),
+            ("S3.13", true),
+            ("KMS.4", true),
+            // Not configured by default: no access-log target, no replica.
+            ("S3.9", false),
+            ("S3.7", false),
+        ],
+        check: |ctx| {
+            async move {
+                let bucket = ctx.require_str(super::ADDR, "bucket")?;
+                checks::assert_compliant_bucket(&ctx.aws, &bucket, &Expect::default()).await
+            }
+            .boxed()
+        },
+        drift: |ctx| {
+            async move {
+                let bucket = ctx.require_str(super::ADDR, "bucket")?;
+                ctx.aws
+                    .s3()
+                    .delete_public_access_block()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .context("deleting the public access block")?;
+                ensure!(s3::public_access_block(ctx.aws.s3(), &bucket)
+                    .await?
+                    .is_none());
+                Ok(())
+            }
+            .boxed()
+        },
+        disappear: |ctx| {
+            async move {
+                let bucket = ctx.require_str(super::ADDR, "bucket")?;
+                s3::empty_and_delete_bucket(ctx.aws.s3(), &bucket).await
+            }
+            .boxed()
+        },
+        bad_input: |name| {
+            vec![
+                (
+                    with(name, "  lifecycle_rules = [{ id = \"x\", prefix = \"\", transitions = null, noncurrent_transitions = null, noncurrent_expiration_days = null, expiration_days = -5, abort_incomplete_multipart_upload_days = null }]"),
+                    r"(?is)invalid lifecycle rule.*lifecycle_rules\[0\]\.expiration_days",
+                ),
+                (
+                    with(name, "  purpose     = \"logs\"\n  kms_key_arn = \"arn:aws:kms:us-east-1:111122223333:key/abc\""),
+                    r"(?is)conflicting arguments.*SSE-S3",
+                ),
+                (
+                    with(name, "  kms_key_arn = \"my-key\""),
+                    r"(?is)invalid arn.*kms_key_arn",
+                ),
+                (
+                    with(name, "  target {\n    region = \"eu-west1\"\n  }"),
+                    r"(?is)invalid region.*target\.region",
+                ),
+            ]
+        },
+        fail_at: 5,
+        kill_after: 3,
+    };
+
+    acceptance_tests::standard_suite!(SUITE);
 }

@@ -310,3 +310,215 @@ pub async fn tgw_attachments(
         })
         .collect())
 }
+
+fn sdk<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what}: {}",
+        aws_smithy_types::error::display::DisplayErrorContext(e)
+    )
+}
+
+/// Deletes a hardened VPC and everything it owns behind Terraform's back, as an
+/// operator with the console would: flow log, endpoints, NAT gateways and their
+/// addresses, internet gateway, route tables, subnets, network ACLs, the VPC, and
+/// outside it the flow-log group, role and key (scheduled for deletion).
+pub async fn delete_vpc_everything(aws: &crate::Aws, vpc_id: &str) -> Result<()> {
+    let e = aws.ec2();
+    let by_vpc = || Filter::builder().name("vpc-id").values(vpc_id).build();
+    let flows = e
+        .describe_flow_logs()
+        .filter(Filter::builder().name("resource-id").values(vpc_id).build())
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeFlowLogs", x))?;
+    for f in flows.flow_logs() {
+        e.delete_flow_logs()
+            .flow_log_ids(f.flow_log_id().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|x| sdk("DeleteFlowLogs", x))?;
+    }
+    let eps = e
+        .describe_vpc_endpoints()
+        .filters(by_vpc())
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeVpcEndpoints", x))?;
+    for ep in eps.vpc_endpoints() {
+        let id = ep.vpc_endpoint_id().unwrap_or_default();
+        if !ep.route_table_ids().is_empty() {
+            e.modify_vpc_endpoint()
+                .vpc_endpoint_id(id)
+                .set_remove_route_table_ids(Some(ep.route_table_ids().to_vec()))
+                .send()
+                .await
+                .map_err(|x| sdk("ModifyVpcEndpoint", x))?;
+        }
+        e.delete_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await
+            .map_err(|x| sdk("DeleteVpcEndpoints", x))?;
+    }
+    let nats = e
+        .describe_nat_gateways()
+        .filter(by_vpc())
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeNatGateways", x))?;
+    for n in nats.nat_gateways() {
+        e.delete_nat_gateway()
+            .nat_gateway_id(n.nat_gateway_id().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|x| sdk("DeleteNatGateway", x))?;
+        for a in n.nat_gateway_addresses() {
+            if let Some(alloc) = a.allocation_id() {
+                e.release_address()
+                    .allocation_id(alloc)
+                    .send()
+                    .await
+                    .map_err(|x| sdk("ReleaseAddress", x))?;
+            }
+        }
+    }
+    let igws = e
+        .describe_internet_gateways()
+        .filters(
+            Filter::builder()
+                .name("attachment.vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeInternetGateways", x))?;
+    for g in igws.internet_gateways() {
+        let id = g.internet_gateway_id().unwrap_or_default();
+        e.detach_internet_gateway()
+            .internet_gateway_id(id)
+            .vpc_id(vpc_id)
+            .send()
+            .await
+            .map_err(|x| sdk("DetachInternetGateway", x))?;
+        e.delete_internet_gateway()
+            .internet_gateway_id(id)
+            .send()
+            .await
+            .map_err(|x| sdk("DeleteInternetGateway", x))?;
+    }
+    let rts = e
+        .describe_route_tables()
+        .filters(by_vpc())
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeRouteTables", x))?;
+    for rt in rts.route_tables() {
+        if rt.associations().iter().any(|a| a.main() == Some(true)) {
+            continue;
+        }
+        for a in rt.associations() {
+            if let Some(id) = a.route_table_association_id() {
+                e.disassociate_route_table()
+                    .association_id(id)
+                    .send()
+                    .await
+                    .map_err(|x| sdk("DisassociateRouteTable", x))?;
+            }
+        }
+        e.delete_route_table()
+            .route_table_id(rt.route_table_id().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|x| sdk("DeleteRouteTable", x))?;
+    }
+    // Subnets back on the default ACL (moto keeps a deleted subnet's association).
+    let acls = e
+        .describe_network_acls()
+        .filters(by_vpc())
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeNetworkAcls", x))?;
+    let default = acls
+        .network_acls()
+        .iter()
+        .find(|a| a.is_default() == Some(true))
+        .and_then(|a| a.network_acl_id())
+        .unwrap_or_default()
+        .to_string();
+    for acl in acls
+        .network_acls()
+        .iter()
+        .filter(|a| a.is_default() != Some(true))
+    {
+        for a in acl.associations() {
+            if let Some(id) = a.network_acl_association_id() {
+                e.replace_network_acl_association()
+                    .association_id(id)
+                    .network_acl_id(&default)
+                    .send()
+                    .await
+                    .map_err(|x| sdk("ReplaceNetworkAclAssociation", x))?;
+            }
+        }
+    }
+    let subnets = e
+        .describe_subnets()
+        .filters(by_vpc())
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeSubnets", x))?;
+    for s in subnets.subnets() {
+        e.delete_subnet()
+            .subnet_id(s.subnet_id().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|x| sdk("DeleteSubnet", x))?;
+    }
+    for acl in acls
+        .network_acls()
+        .iter()
+        .filter(|a| a.is_default() != Some(true))
+    {
+        e.delete_network_acl()
+            .network_acl_id(acl.network_acl_id().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|x| sdk("DeleteNetworkAcl", x))?;
+    }
+    e.delete_vpc()
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .map_err(|x| sdk("DeleteVpc", x))?;
+    // Outside the VPC, named after it.
+    let _ = aws
+        .logs()
+        .delete_log_group()
+        .log_group_name(format!("/bankplatform/vpc-flow-logs/{vpc_id}"))
+        .send()
+        .await;
+    let role = format!("bankplatform-vpc-flow-logs-{vpc_id}");
+    let _ = aws
+        .iam()
+        .delete_role_policy()
+        .role_name(&role)
+        .policy_name("flow-logs")
+        .send()
+        .await;
+    let _ = aws.iam().delete_role().role_name(&role).send().await;
+    let alias = format!("alias/bankplatform/vpc-flow-logs/{vpc_id}");
+    if let Ok(k) = aws.kms().describe_key().key_id(&alias).send().await {
+        if let Some(id) = k.key_metadata().map(|m| m.key_id()) {
+            let _ = aws.kms().delete_alias().alias_name(&alias).send().await;
+            aws.kms()
+                .schedule_key_deletion()
+                .key_id(id)
+                .pending_window_in_days(7)
+                .send()
+                .await
+                .map_err(|x| sdk("ScheduleKeyDeletion", x))?;
+        }
+    }
+    Ok(())
+}

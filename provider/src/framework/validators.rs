@@ -50,6 +50,67 @@ impl Validator for OneOf {
     }
 }
 
+/// The string must be an ARN of `service` whose resource part starts with
+/// `resource` (`""` for any): `arn:<partition>:<service>:<region>:<account>:<resource>`.
+pub struct Arn {
+    service: &'static str,
+    resource: &'static str,
+    example: &'static str,
+}
+
+/// Builds an [`Arn`] validator; `example` is shown in the error.
+pub fn arn(service: &'static str, resource: &'static str, example: &'static str) -> Arn {
+    Arn {
+        service,
+        resource,
+        example,
+    }
+}
+
+impl Validator for Arn {
+    fn description(&self) -> String {
+        format!("must be an ARN like {}", self.example)
+    }
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let Some(s) = value.as_str() else { return };
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let ok = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[1].starts_with("aws")
+            && parts[2] == self.service
+            && parts[5].starts_with(self.resource)
+            && parts[5].len() > self.resource.len();
+        if !ok {
+            diags.attr_error(
+                path.clone(),
+                "Invalid ARN",
+                format!(
+                    "{path} is \"{s}\", which is not an ARN like {}.",
+                    self.example
+                ),
+            );
+        }
+    }
+}
+
+/// The string must not be empty.
+pub struct NotEmpty;
+
+impl Validator for NotEmpty {
+    fn description(&self) -> String {
+        "must not be empty".into()
+    }
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if value.as_str().is_some_and(|s| s.trim().is_empty()) {
+            diags.attr_error(
+                path.clone(),
+                "Empty value",
+                format!("{path} must not be empty: it names what is created."),
+            );
+        }
+    }
+}
+
 /// The number must be an integer within `min..=max`.
 pub struct IntBetween {
     summary: &'static str,

@@ -35,6 +35,7 @@ use crate::framework::{Diagnostics, PlanRequest};
 use crate::resources::common::{error_diags, target_of};
 use crate::resources::kit::composite::Composite;
 use crate::resources::kit::controls::Control;
+use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
 use crate::value::{AttrPath, Type, Value};
 
@@ -64,7 +65,7 @@ impl HardenedVpc {
         let attributes = vec![
             Attribute::string("id").computed().use_state_for_unknown().describe("The VPC id."),
             Attribute::string("vpc_id").computed().use_state_for_unknown().describe("The VPC id."),
-            Attribute::string("name").required().describe("Name of the network; every child is named and tagged from it (`<name>-<tier>-<zone>`)."),
+            Attribute::string("name").required().validate(validators::NotEmpty).describe("Name of the network; every child is named and tagged from it (`<name>-<tier>-<zone>`)."),
             Attribute::string("cidr_block").required().requires_replace().describe("IPv4 CIDR of the VPC, /16 to /28."),
             Attribute::typed("availability_zones", Type::list(Type::String)).optional().computed()
                 .describe("Zones to use, e.g. `[\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]`. When not set, the first `az_count` zones of the region."),
@@ -115,9 +116,9 @@ impl HardenedVpc {
                 description: "Flow logs of ALL traffic: to a CloudWatch log group encrypted with a customer-managed key (created with rotation unless `kms_key_arn` is given), or to `s3_bucket_arn`.".into(),
                 attributes: vec![
                     Attribute::number("retention_days").optional().computed().validate(int_between("Invalid retention", 1, 3653)).describe("Days the log group keeps flow logs (default 365; less weakens CIS 4.7)."),
-                    Attribute::string("kms_key_arn").optional().computed().describe("KMS key of the log group; created when not set."),
+                    Attribute::string("kms_key_arn").optional().computed().validate(validators::arn("kms", "key/", "arn:aws:kms:eu-west-1:111122223333:key/<id>")).describe("KMS key of the log group; created when not set."),
                     Attribute::bool("kms_key_managed").computed().describe("Whether this resource created the key."),
-                    Attribute::string("s3_bucket_arn").optional().describe("Send flow logs to this bucket (e.g. a compliant bucket in the log-archive account) instead of CloudWatch Logs."),
+                    Attribute::string("s3_bucket_arn").optional().validate(validators::arn("s3", "", "arn:aws:s3:::<bucket>")).describe("Send flow logs to this bucket (e.g. a compliant bucket in the log-archive account) instead of CloudWatch Logs."),
                     Attribute::string("log_group_name").computed().describe("The log group."),
                 ],
                 blocks: vec![],
@@ -131,14 +132,7 @@ impl HardenedVpc {
                 ],
                 blocks: vec![],
             }),
-            NestedBlock::single("target", Block {
-                description: "Build this VPC in another account or region than the provider's.".into(),
-                attributes: vec![
-                    Attribute::string("assume_role_arn").optional().requires_replace().describe("Role to assume in the other account."),
-                    Attribute::string("region").optional().requires_replace().describe("Region of the VPC."),
-                ],
-                blocks: vec![],
-            }),
+            target_block("VPC"),
         ];
         HardenedVpc {
             schema: Schema {
@@ -815,6 +809,14 @@ impl Composite for HardenedVpc {
             }
         }
         validators::aws_tags(AttrPath::root("tags"), config.get("tags"), diags);
+        let fl = config.get("flow_logs");
+        if !fl.get("s3_bucket_arn").is_null() && !fl.get("kms_key_arn").is_null() {
+            diags.attr_error(
+                AttrPath::root("flow_logs").attr("kms_key_arn"),
+                "Conflicting arguments",
+                "kms_key_arn is the key of the CloudWatch log group, and s3_bucket_arn sends flow logs to S3 instead (encrypted by the bucket's own key): set one of them.",
+            );
+        }
         if let Some(tags) = config.get("tags").as_map() {
             for k in tags.keys() {
                 if k == "Name" || k.starts_with("bankplatform:") || k.starts_with("aws:") {

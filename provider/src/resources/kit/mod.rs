@@ -14,6 +14,7 @@ pub(crate) mod calls;
 pub(crate) mod composite;
 pub(crate) mod controls;
 pub(crate) mod ownership;
+pub(crate) mod schema;
 pub(crate) mod tags;
 
 /// The first words of the error an apply stopped by StopProvider (Ctrl-C) returns.

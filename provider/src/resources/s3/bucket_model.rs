@@ -750,6 +750,13 @@ pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
         }
     }
     validators::aws_tags(AttrPath::root("tags"), config.get("tags"), diags);
+    if config.get("purpose").as_str() == Some("logs") && !config.get("kms_key_arn").is_null() {
+        diags.attr_error(
+            AttrPath::root("kms_key_arn"),
+            "Conflicting arguments",
+            "A bucket of purpose \"logs\" is encrypted with S3-managed keys (SSE-S3), because S3 server access logging cannot deliver to a KMS-encrypted bucket: remove kms_key_arn, or choose another purpose.",
+        );
+    }
     if let Some(tags) = config.get("tags").as_map() {
         for k in tags.keys() {
             if RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)) {

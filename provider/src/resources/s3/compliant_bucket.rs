@@ -24,11 +24,12 @@ use super::bucket_api as api;
 use super::bucket_model::{self as model, Desired, Observed, PURPOSES, PURPOSE_TAG};
 use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
-use crate::framework::validators::{int_between, one_of};
+use crate::framework::validators::{self, int_between, one_of};
 use crate::framework::{Diagnostics, PlanRequest};
 use crate::resources::common::{error_diags, target_of};
 use crate::resources::kit::composite::Composite;
 use crate::resources::kit::controls::Control;
+use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
 use crate::value::{Type, Value};
 
@@ -56,6 +57,7 @@ impl CompliantBucket {
                 .validate(one_of("Invalid purpose", PURPOSES))
                 .describe("What the bucket holds; chooses defaults. `transaction` (GOVERNANCE lock 30 days), `archive` and `audit` (COMPLIANCE lock 2555 days), `logs` (server access log target: SSE-S3, as AWS requires for log delivery)."),
             Attribute::string("kms_key_arn").optional().computed().use_state_for_unknown()
+                .validate(validators::arn("kms", "key/", "arn:aws:kms:eu-west-1:111122223333:key/<id>"))
                 .describe("Customer-managed KMS key for SSE-KMS. When not set the resource creates one with rotation on, and schedules its deletion when the bucket is destroyed."),
             Attribute::bool("kms_key_managed").computed().use_state_for_unknown()
                 .describe("Whether the KMS key was created by this resource."),
@@ -103,19 +105,12 @@ impl CompliantBucket {
                             attributes: vec![
                                 Attribute::string("destination_bucket_arn").required().describe("ARN of the destination bucket (versioned; e.g. another compliant bucket in the DR region)."),
                                 Attribute::string("destination_kms_key_arn").required().describe("KMS key replicas are encrypted with, in the destination region."),
-                                Attribute::string("role_arn").optional().computed().describe("Role S3 replicates as; created when not set."),
+                                Attribute::string("role_arn").optional().computed().validate(validators::arn("iam", "role/", "arn:aws:iam::111122223333:role/<name>")).describe("Role S3 replicates as; created when not set."),
                                 Attribute::string("storage_class").optional().computed().describe("Storage class of replicas (default STANDARD)."),
                             ],
                             blocks: vec![],
                         }),
-                        NestedBlock::single("target", Block {
-                            description: "Put this bucket in another account or region than the provider's, from the same provider block.".into(),
-                            attributes: vec![
-                                Attribute::string("assume_role_arn").optional().requires_replace().describe("Role to assume to create the bucket in another account."),
-                                Attribute::string("region").optional().requires_replace().describe("Region of the bucket, when not the provider's."),
-                            ],
-                            blocks: vec![],
-                        }),
+                        target_block("bucket"),
                     ],
                 },
             },

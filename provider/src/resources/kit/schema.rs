@@ -1,0 +1,85 @@
+//! Schema pieces every composite shares.
+
+use crate::framework::schema::{Attribute, Block, NestedBlock};
+use crate::framework::validators::{arn, Validator};
+use crate::framework::Diagnostics;
+use crate::value::{AttrPath, Value};
+
+/// A region name as AWS spells them: `eu-west-1`, `us-gov-west-1`, `ap-southeast-4`.
+struct RegionName;
+
+impl Validator for RegionName {
+    fn description(&self) -> String {
+        "must be a region name such as eu-west-1".into()
+    }
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let Some(r) = value.as_str() else { return };
+        let parts: Vec<&str> = r.split('-').collect();
+        let ok = parts.len() >= 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+            && parts
+                .last()
+                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+        if !ok {
+            diags.attr_error(
+                path.clone(),
+                "Invalid region",
+                format!("{path} is \"{r}\", which is not a region name such as eu-west-1."),
+            );
+        }
+    }
+}
+
+/// The `target` block: where a composite lives when not in the provider's own
+/// account and region, served by the same provider block.
+pub(crate) fn target_block(what: &str) -> NestedBlock {
+    NestedBlock::single(
+        "target",
+        Block {
+            description: format!(
+                "Put this {what} in another account or region than the provider's, from the same provider block."
+            ),
+            attributes: vec![
+                Attribute::string("assume_role_arn")
+                    .optional()
+                    .requires_replace()
+                    .validate(arn(
+                        "iam",
+                        "role/",
+                        "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole",
+                    ))
+                    .describe("Role to assume in the other account."),
+                Attribute::string("region")
+                    .optional()
+                    .requires_replace()
+                    .validate(RegionName)
+                    .describe("Region, when not the provider's."),
+            ],
+            blocks: vec![],
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_checked_for_shape() {
+        for (r, ok) in [
+            ("eu-west-1", true),
+            ("us-gov-west-1", true),
+            ("eu-west1", false),
+            ("EU-WEST-1", false),
+            ("eu-west-", false),
+        ] {
+            let mut d = Diagnostics::new();
+            RegionName.validate(&AttrPath::root("region"), &Value::string(r), &mut d);
+            assert_eq!(!d.has_errors(), ok, "{r}");
+        }
+    }
+}
