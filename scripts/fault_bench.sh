@@ -37,6 +37,8 @@ if [ -n "$sweep" ]; then
       out="$(env "$var=$k" "$bin" --exact "$case" 2>&1 || true)"
       if grep -q 'test result: ok. 1 passed' <<<"$out"; then
         result=ok
+      elif grep -q -e 'no call was held' -e 'the apply succeeded although mutating call' <<<"$out"; then
+        result="n/a: the create makes fewer calls"
       else
         result="FAILED: $(grep -m1 -E '^Error:' <<<"$out" | cut -c1-100)"
       fi

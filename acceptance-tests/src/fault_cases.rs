@@ -198,15 +198,28 @@ pub async fn killed_create(c: &Composite, label: &str, k: usize, version: TfVers
     run.write(&(c.config)(&name))?;
     run.tf.init().await?;
     let apply = run.tf.apply();
-    let killer = async {
-        run.proxy.wait_until_held(Duration::from_secs(120)).await?;
-        kill_provider(&run.token)
+    tokio::pin!(apply);
+    let pid = tokio::select! {
+        done = &mut apply => bail!(
+            "no call was held: the apply ended ({}) after {} mutating calls, before a call after the {k}th",
+            if done.is_ok() { "applied" } else { "failed" },
+            run.proxy.stats().mutating
+        ),
+        held = run.proxy.wait_until_held(Duration::from_secs(120)) => {
+            held?;
+            kill_provider(&run.token)
+                .with_context(|| format!("calls so far: {:?}", run.proxy.journal()))?
+        }
     };
-    let (applied, killed) = tokio::join!(apply, killer);
-    let pid = killed.with_context(|| format!("calls so far: {:?}", run.proxy.journal()))?;
-    if applied.is_ok() {
+    if apply.await.is_ok() {
         bail!("the apply succeeded although its provider ({pid}) was killed");
     }
+    let journal = run.proxy.journal();
+    eprintln!(
+        "[bp-acc] {label}: provider {pid} killed after mutating call {k} of {}; the last ones: {:?}",
+        journal.len(),
+        &journal[journal.len().saturating_sub(4)..]
+    );
     let before = inventory::live_objects(&run.aws).await?;
     ensure!(
         !before.is_empty(),

@@ -194,7 +194,8 @@ impl FaultProxy {
         Ok(())
     }
 
-    /// Lets held calls (and later ones) through, and clears the hold point.
+    /// Ends the hold: held calls are dropped (connection reset, never forwarded), later
+    /// calls go through.
     pub fn release(&self) {
         self.shared
             .plan
@@ -285,6 +286,8 @@ async fn serve(client: TcpStream, shared: Arc<Shared>) -> Result<()> {
                 .push(format!("{service}:{action}"));
         }
         // Hold everything after the Kth mutating call (that call itself goes through).
+        // A held call never reaches moto: its sender is killed while it waits, and on
+        // release its connection is reset, so exactly K mutating calls happened.
         if let Some(k) = plan.hold_after_mutating {
             let passed = shared.mutating.load(Ordering::SeqCst) - usize::from(mutating);
             if passed >= k {
@@ -292,6 +295,7 @@ async fn serve(client: TcpStream, shared: Arc<Shared>) -> Result<()> {
                 let mut rx = shared.released.subscribe();
                 let _ = rx.wait_for(|r| *r).await;
                 shared.held.fetch_sub(1, Ordering::SeqCst);
+                return reset(reader, write_half);
             }
         }
         let applies = plan

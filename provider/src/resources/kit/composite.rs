@@ -260,12 +260,14 @@ impl<C: Composite> Resource for Kit<C> {
                 }
             };
         }
-        // The composite is complete: a marker that cannot be written is a warning,
-        // not a reason to throw the composite away.
-        let unmarked = self.0.mark_created(&c, &root).await.err();
         let mut r = self
             .read_back(&c, self.0.applied(planned, &root, &d, true), &root)
             .await;
+        // The marker is the last call, so the window in which a killed provider leaves a
+        // finished composite that no state records is this call's round trip. The
+        // composite is complete: a marker that cannot be written is a warning, not a
+        // reason to throw the composite away.
+        let unmarked = self.0.mark_created(&c, &root).await.err();
         if let Some(e) = unmarked {
             r.diags.warning(
                 format!("The {noun} was created, but not marked as finished"),
