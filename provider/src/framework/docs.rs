@@ -8,7 +8,7 @@ use super::resource::Resource;
 use super::schema::{Attribute, AttributeKind, Block, Nesting};
 
 /// The page for one resource; `example` is the HCL shown as Example Usage.
-pub fn resource_page(r: &dyn Resource, example: &str) -> String {
+pub fn resource_page<C: Send + Sync + 'static>(r: &dyn Resource<Ctx = C>, example: &str) -> String {
     let schema = r.schema();
     let mut out = String::new();
     let _ = writeln!(out, "# {} (Resource)\n", r.type_name());

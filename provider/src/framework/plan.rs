@@ -16,7 +16,6 @@
 use super::diag::Diagnostics;
 use super::resource::{PlanRequest, Resource};
 use super::schema::{Attribute, AttributeKind, NestedBlock, Nesting, PlanModifier};
-use crate::aws::ProviderCtx;
 use crate::value::{AttrPath, Value};
 
 /// The outcome of planning one resource instance.
@@ -32,7 +31,10 @@ pub struct PlanOutcome {
 
 /// Runs validators of every attribute (recursively, into nested attributes
 /// and blocks) and the resource's own whole-configuration checks.
-pub fn validate_config(resource: &dyn Resource, config: &Value) -> Diagnostics {
+pub fn validate_config<C: Send + Sync + 'static>(
+    resource: &dyn Resource<Ctx = C>,
+    config: &Value,
+) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let block = &resource.schema().block;
     validate_object(
@@ -112,9 +114,9 @@ pub fn validate_object(
 }
 
 /// Plans one resource instance change.
-pub async fn plan_resource_change(
-    resource: &dyn Resource,
-    ctx: Option<&ProviderCtx>,
+pub async fn plan_resource_change<C: Send + Sync + 'static>(
+    resource: &dyn Resource<Ctx = C>,
+    ctx: Option<&C>,
     prior: &Value,
     proposed: &Value,
     config: &Value,
@@ -400,22 +402,23 @@ mod tests {
 
     #[async_trait]
     impl Resource for Thing {
+        type Ctx = ();
         fn type_name(&self) -> &'static str {
             "bankplatform_thing"
         }
         fn schema(&self) -> &Schema {
             &self.0
         }
-        async fn create(&self, _: &ProviderCtx, _: &Value) -> ApplyResult {
+        async fn create(&self, _: &(), _: &Value) -> ApplyResult {
             unreachable!()
         }
-        async fn read(&self, _: &ProviderCtx, _: &Value) -> (Option<Value>, Diagnostics) {
+        async fn read(&self, _: &(), _: &Value) -> (Option<Value>, Diagnostics) {
             unreachable!()
         }
-        async fn update(&self, _: &ProviderCtx, _: &Value, _: &Value) -> ApplyResult {
+        async fn update(&self, _: &(), _: &Value, _: &Value) -> ApplyResult {
             unreachable!()
         }
-        async fn delete(&self, _: &ProviderCtx, _: &Value) -> Diagnostics {
+        async fn delete(&self, _: &(), _: &Value) -> Diagnostics {
             unreachable!()
         }
     }

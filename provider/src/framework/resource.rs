@@ -17,7 +17,6 @@ use async_trait::async_trait;
 
 use super::diag::Diagnostics;
 use super::schema::Schema;
-use crate::aws::ProviderCtx;
 use crate::value::{AttrPath, Value};
 
 /// What `create`, `update` and `import` return.
@@ -45,8 +44,9 @@ impl ApplyResult {
 
 /// The planning hook's view: configuration, prior state and the plan being
 /// built, which the resource may change within Terraform's rules (see
-/// [`super::plan`]).
-pub struct PlanRequest<'a> {
+/// [`super::plan`]). `C` is the configured provider (the framework never looks
+/// inside it).
+pub struct PlanRequest<'a, C> {
     /// The configuration (may contain unknowns).
     pub config: &'a Value,
     /// The prior state; `Value::Null` on create.
@@ -58,10 +58,10 @@ pub struct PlanRequest<'a> {
     /// Problems found while planning.
     pub diags: Diagnostics,
     /// The configured provider; `None` when its configuration is not yet known.
-    pub ctx: Option<&'a ProviderCtx>,
+    pub ctx: Option<&'a C>,
 }
 
-impl PlanRequest<'_> {
+impl<C> PlanRequest<'_, C> {
     /// Whether this plan creates the object.
     pub fn is_create(&self) -> bool {
         self.prior.is_null()
@@ -71,6 +71,9 @@ impl PlanRequest<'_> {
 /// A managed resource type.
 #[async_trait]
 pub trait Resource: Send + Sync + 'static {
+    /// The configured provider every call gets (the framework never looks inside).
+    type Ctx: Send + Sync + 'static;
+
     /// Full type name, e.g. `bankplatform_compliant_bucket`.
     fn type_name(&self) -> &'static str;
 
@@ -82,19 +85,19 @@ pub trait Resource: Send + Sync + 'static {
     fn validate_config(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
     /// Adjusts the plan after the framework's rules ran.
-    async fn modify_plan(&self, _req: &mut PlanRequest<'_>) {}
+    async fn modify_plan(&self, _req: &mut PlanRequest<'_, Self::Ctx>) {}
 
     /// Creates the object described by `planned`.
-    async fn create(&self, ctx: &ProviderCtx, planned: &Value) -> ApplyResult;
+    async fn create(&self, ctx: &Self::Ctx, planned: &Value) -> ApplyResult;
 
     /// Reads the object back; `Ok(None)` when it no longer exists.
-    async fn read(&self, ctx: &ProviderCtx, state: &Value) -> (Option<Value>, Diagnostics);
+    async fn read(&self, ctx: &Self::Ctx, state: &Value) -> (Option<Value>, Diagnostics);
 
     /// Changes the object in place from `prior` to `planned`.
-    async fn update(&self, ctx: &ProviderCtx, prior: &Value, planned: &Value) -> ApplyResult;
+    async fn update(&self, ctx: &Self::Ctx, prior: &Value, planned: &Value) -> ApplyResult;
 
     /// Deletes the object.
-    async fn delete(&self, ctx: &ProviderCtx, prior: &Value) -> Diagnostics;
+    async fn delete(&self, ctx: &Self::Ctx, prior: &Value) -> Diagnostics;
 
     /// The controls the resource promises, as a Markdown table for its reference
     /// page (`None`: it promises none).
@@ -108,7 +111,7 @@ pub trait Resource: Send + Sync + 'static {
     }
 
     /// Builds a minimal state from an import ID; Terraform then calls `read`.
-    async fn import(&self, _ctx: &ProviderCtx, _id: &str) -> ApplyResult {
+    async fn import(&self, _ctx: &Self::Ctx, _id: &str) -> ApplyResult {
         let mut d = Diagnostics::new();
         d.error(
             "Import not supported",
@@ -138,24 +141,39 @@ pub trait Resource: Send + Sync + 'static {
 
 /// All resource types, built at start-up (never lazily: Terraform 1.6+ may
 /// send any RPC to a process that was never asked for its schema).
-#[derive(Clone, Default)]
-pub struct ResourceRegistry {
-    by_name: BTreeMap<&'static str, Arc<dyn Resource>>,
+pub struct ResourceRegistry<C: 'static> {
+    by_name: BTreeMap<&'static str, Arc<dyn Resource<Ctx = C>>>,
 }
 
-impl ResourceRegistry {
+impl<C> Clone for ResourceRegistry<C> {
+    fn clone(&self) -> Self {
+        ResourceRegistry {
+            by_name: self.by_name.clone(),
+        }
+    }
+}
+
+impl<C> Default for ResourceRegistry<C> {
+    fn default() -> Self {
+        ResourceRegistry {
+            by_name: BTreeMap::new(),
+        }
+    }
+}
+
+impl<C: Send + Sync + 'static> ResourceRegistry<C> {
     /// Builds a registry from a list of resources.
-    pub fn new(resources: Vec<Arc<dyn Resource>>) -> Self {
+    pub fn new(resources: Vec<Arc<dyn Resource<Ctx = C>>>) -> Self {
         ResourceRegistry {
             by_name: resources.into_iter().map(|r| (r.type_name(), r)).collect(),
         }
     }
     /// Looks a type up.
-    pub fn get(&self, type_name: &str) -> Option<&Arc<dyn Resource>> {
+    pub fn get(&self, type_name: &str) -> Option<&Arc<dyn Resource<Ctx = C>>> {
         self.by_name.get(type_name)
     }
     /// Every resource, ordered by name.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Resource>> {
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Resource<Ctx = C>>> {
         self.by_name.values()
     }
 }

@@ -13,7 +13,7 @@ mod kms;
 pub mod s3;
 
 /// Every resource type of the provider.
-pub fn registry() -> ResourceRegistry {
+pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
     ResourceRegistry::new(vec![
         Arc::new(kit::composite::Kit(s3::CompliantBucket::new())),
         Arc::new(kit::composite::Kit(ec2::HardenedVpc::new())),

@@ -36,7 +36,7 @@ pub struct ProviderService {
 }
 
 struct Inner {
-    registry: ResourceRegistry,
+    registry: ResourceRegistry<ProviderCtx>,
     functions: Vec<Arc<dyn Function>>,
     provider_schema: Schema,
     schema_response: OnceLock<pb::get_provider_schema::Response>,
@@ -57,7 +57,7 @@ impl ProviderService {
     }
 
     /// Builds the service over a given registry (tests).
-    pub fn with_registry(registry: ResourceRegistry) -> Self {
+    pub fn with_registry(registry: ResourceRegistry<ProviderCtx>) -> Self {
         ProviderService {
             inner: Arc::new(Inner {
                 registry,
@@ -70,7 +70,11 @@ impl ProviderService {
         }
     }
 
-    fn resource(&self, type_name: &str, diags: &mut Diagnostics) -> Option<Arc<dyn Resource>> {
+    fn resource(
+        &self,
+        type_name: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Arc<dyn Resource<Ctx = ProviderCtx>>> {
         let r = self.inner.registry.get(type_name).cloned();
         if r.is_none() {
             diags.error(
@@ -772,6 +776,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Resource for Panicky {
+        type Ctx = ProviderCtx;
         fn type_name(&self) -> &'static str {
             "bankplatform_panicky"
         }

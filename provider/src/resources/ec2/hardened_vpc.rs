@@ -31,9 +31,9 @@ use super::vpc_model::{
 use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{self, int_between, one_of};
-use crate::framework::{Diagnostics, PlanRequest};
+use crate::framework::Diagnostics;
 use crate::resources::common::{error_diags, target_of};
-use crate::resources::kit::composite::Composite;
+use crate::resources::kit::composite::{Composite, PlanRequest};
 use crate::resources::kit::controls::Control;
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;

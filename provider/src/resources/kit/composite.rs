@@ -18,11 +18,14 @@
 use async_trait::async_trait;
 
 use crate::aws::{Clients, ProviderCtx, Target};
-use crate::framework::{ApplyResult, Diagnostics, PlanRequest, Resource, Schema};
+use crate::framework::{ApplyResult, Diagnostics, Resource, Schema};
 use crate::resources::common::clients;
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::tags;
 use crate::value::Value;
+
+/// The planning hook's view, for composites (the framework's, with this provider).
+pub(crate) type PlanRequest<'a> = crate::framework::PlanRequest<'a, ProviderCtx>;
 
 /// Failures of one step; each becomes one diagnostic.
 pub(crate) type Failures = Vec<String>;
@@ -174,6 +177,8 @@ impl<C: Composite> Kit<C> {
 
 #[async_trait]
 impl<C: Composite> Resource for Kit<C> {
+    type Ctx = ProviderCtx;
+
     fn type_name(&self) -> &'static str {
         C::TYPE_NAME
     }

@@ -1,0 +1,199 @@
+//! Flow logs of ALL traffic: the managed key, the log group, the delivery role, the flow log.
+
+use super::*;
+
+/// The flow-log key (when managed), log group and delivery role. Returns the role ARN.
+pub(crate) async fn ensure_flow_log_prerequisites(
+    c: &Clients,
+    vpc_id: &str,
+    d: &DesiredVpc,
+) -> Result<Option<String>, String> {
+    if d.flow_logs.s3_bucket_arn.is_some() {
+        return Ok(None);
+    }
+    let group = log_group_name(vpc_id);
+    let key = match &d.flow_logs.kms_key_arn {
+        Some(k) => k.clone(),
+        None => match find_managed_key(c, vpc_id).await? {
+            Some(k) => k,
+            None => create_key(c, vpc_id, d).await?,
+        },
+    };
+    match c
+        .logs
+        .create_log_group()
+        .log_group_name(&group)
+        .kms_key_id(&key)
+        .set_tags(Some(d.tags_all.clone().into_iter().collect()))
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => {}
+        Err(e) => return Err(format!("creating log group {group}: {}", error_message(&e))),
+    }
+    c.logs
+        .put_retention_policy()
+        .log_group_name(&group)
+        .retention_in_days(d.flow_logs.retention_days as i32)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "setting the retention of log group {group}: {}",
+                error_message(&e)
+            )
+        })?;
+    let role = flow_log_role_name(vpc_id);
+    let trust = serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]});
+    let arn = match c
+        .iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+    {
+        Ok(out) => out.role.map(|r| r.arn).unwrap_or_default(),
+        Err(e) if error_code(&e) == Some("EntityAlreadyExists") => c
+            .iam
+            .get_role()
+            .role_name(&role)
+            .send()
+            .await
+            .map_err(|e| format!("reading IAM Role ({role}): {}", error_message(&e)))?
+            .role
+            .map(|r| r.arn)
+            .unwrap_or_default(),
+        Err(e) => return Err(format!("creating IAM Role ({role}): {}", error_message(&e))),
+    };
+    let policy = serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogStreams"],"Resource":format!("arn:aws:logs:{}:*:log-group:{group}:*", c.region)}]});
+    c.iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("flow-logs")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "writing the policy of IAM Role ({role}): {}",
+                error_message(&e)
+            )
+        })?;
+    Ok(Some(arn))
+}
+
+pub(crate) async fn find_managed_key(c: &Clients, vpc_id: &str) -> Result<Option<String>, String> {
+    managed_key::find(c, &key_alias(vpc_id)).await
+}
+
+pub(crate) async fn create_key(
+    c: &Clients,
+    vpc_id: &str,
+    d: &DesiredVpc,
+) -> Result<String, String> {
+    let account = c.account_id().await?;
+    let policy = serde_json::json!({"Version":"2012-10-17","Statement":[
+        {"Sid":"AccountAdministers","Effect":"Allow","Principal":{"AWS":format!("arn:aws:iam::{account}:root")},"Action":"kms:*","Resource":"*"},
+        {"Sid":"CloudWatchLogsEncrypts","Effect":"Allow","Principal":{"Service":format!("logs.{}.amazonaws.com", c.region)},
+         "Action":["kms:Encrypt*","kms:Decrypt*","kms:ReEncrypt*","kms:GenerateDataKey*","kms:Describe*"],"Resource":"*",
+         "Condition":{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":format!("arn:aws:logs:{}:{account}:log-group:{}", c.region, log_group_name(vpc_id))}}}
+    ]});
+    let tags: Vec<(String, String)> = d
+        .tags_all
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    managed_key::create(
+        c,
+        &key_alias(vpc_id),
+        &format!("Flow logs of VPC {vpc_id} ({}) (bankplatform)", d.name),
+        &tags,
+        Some(policy.to_string()),
+    )
+    .await
+}
+
+pub(crate) async fn ensure_flow_log(
+    c: &Clients,
+    vpc_id: &str,
+    d: &DesiredVpc,
+    o: &ObservedVpc,
+    role: Option<&str>,
+) -> Result<(), String> {
+    let want_dest = d
+        .flow_logs
+        .s3_bucket_arn
+        .clone()
+        .unwrap_or_else(|| log_group_name(vpc_id));
+    if let Some((id, traffic, status, dest)) = &o.flow_log {
+        let dest_ok = dest == &want_dest
+            || dest.ends_with(&format!(":log-group:{want_dest}"))
+            || dest.ends_with(&format!(":log-group:{want_dest}:*"));
+        if traffic == "ALL" && status == "ACTIVE" && dest_ok {
+            return Ok(());
+        }
+        c.ec2
+            .delete_flow_logs()
+            .flow_log_ids(id)
+            .send()
+            .await
+            .map_err(|e| format!("replacing flow log ({id}): {}", error_message(&e)))?;
+    }
+    let mut req = c
+        .ec2
+        .create_flow_logs()
+        .resource_ids(vpc_id)
+        .resource_type(t::FlowLogsResourceType::Vpc)
+        .traffic_type(t::TrafficType::All)
+        .max_aggregation_interval(60)
+        .tag_specifications(spec(
+            t::ResourceType::VpcFlowLog,
+            child_tags(d, format!("{}-flow-logs", d.name), None, None),
+        ));
+    req = match &d.flow_logs.s3_bucket_arn {
+        Some(bucket) => req
+            .log_destination_type(t::LogDestinationType::S3)
+            .log_destination(bucket),
+        None => req
+            .log_destination_type(t::LogDestinationType::CloudWatchLogs)
+            .log_group_name(log_group_name(vpc_id))
+            .deliver_logs_permission_arn(role.unwrap_or_default()),
+    };
+    // AWS refuses some flow logs in the answer ("Unsuccessful"), not as an error.
+    let unsuccessful = std::sync::Mutex::new(None);
+    create_once(
+        c,
+        &format!("creating the flow log of VPC ({vpc_id})"),
+        || async {
+            let out = req
+                .clone()
+                .customize()
+                .config_override(once())
+                .send()
+                .await?;
+            if let Some(u) = out.unsuccessful().first() {
+                let msg = u.error().and_then(|e| e.message()).unwrap_or_default();
+                *unsuccessful.lock().expect("flow log result") = Some(msg.to_string());
+                return Ok(Some("unsuccessful".to_string()));
+            }
+            Ok(out.flow_log_ids().first().cloned())
+        },
+        || async {
+            let out = c
+                .ec2
+                .describe_flow_logs()
+                .filter(filter("resource-id", vpc_id))
+                .send()
+                .await
+                .map_err(|e| error_message(&e))?;
+            Ok(first_id(out.flow_logs(), |f| f.flow_log_id()))
+        },
+    )
+    .await?;
+    if let Some(msg) = unsuccessful.into_inner().expect("flow log result") {
+        return Err(format!("creating the flow log of VPC ({vpc_id}): {msg}"));
+    }
+    Ok(())
+}
