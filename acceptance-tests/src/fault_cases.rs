@@ -106,30 +106,15 @@ impl FaultRun {
         })
     }
 
-    fn write(&self, resources: &str) -> Result<()> {
-        let account = self.aws.account_id();
-        self.tf.write_config(&format!(
-            r#"terraform {{
-  required_providers {{
-    bankplatform = {{ source = "{source}", version = "{version}" }}
-  }}
-}}
-
-provider "bankplatform" {{
-  region       = "us-east-1"
-  endpoint_url = "{endpoint}"
-  access_key   = "test"
-  secret_key   = "test"
-  assume_role {{
-    role_arn = "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
-  }}
-}}
-
-{resources}"#,
-            source = mirror::PROVIDER_SOURCE,
-            version = mirror::PROVIDER_VERSION,
-            endpoint = self.proxy.endpoint(),
-        ))
+    /// Writes `c`'s configuration for a unique name (the provider through the proxy,
+    /// in this run's account) and runs `terraform init`.
+    async fn ready(&self, c: &Composite, label: &str) -> Result<()> {
+        let block =
+            crate::step::provider_block_in_account(self.proxy.endpoint(), self.aws.account_id());
+        self.tf
+            .write_config(&format!("{block}{}", (c.config)(&random_name(label))))?;
+        self.tf.init().await?;
+        Ok(())
     }
 
     async fn plan_is_empty(&self) -> Result<()> {
@@ -147,9 +132,7 @@ provider "bankplatform" {{
 /// leaves nothing.
 pub async fn survives(c: &Composite, label: &str, plan: FaultPlan) -> Result<()> {
     let run = FaultRun::new(label, TfVersion::V1_15, plan.clone()).await?;
-    let name = random_name(label);
-    run.write(&(c.config)(&name))?;
-    run.tf.init().await?;
+    run.ready(c, label).await?;
     let started = Instant::now();
     run.tf
         .apply()
@@ -194,9 +177,7 @@ pub async fn killed_create(c: &Composite, label: &str, k: usize, version: TfVers
         },
     )
     .await?;
-    let name = random_name(label);
-    run.write(&(c.config)(&name))?;
-    run.tf.init().await?;
+    run.ready(c, label).await?;
     let apply = run.tf.apply();
     tokio::pin!(apply);
     let pid = tokio::select! {
@@ -257,9 +238,7 @@ pub async fn failed_create(c: &Composite, label: &str, n: usize, version: TfVers
         },
     )
     .await?;
-    let name = random_name(label);
-    run.write(&(c.config)(&name))?;
-    run.tf.init().await?;
+    run.ready(c, label).await?;
     let err = match run.tf.apply().await {
         Ok(_) => bail!(
             "the apply succeeded although mutating call {n} failed ({:?})",

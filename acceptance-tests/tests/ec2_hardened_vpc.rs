@@ -709,24 +709,7 @@ async fn hardened_vpc_drift_repaired() -> Result<()> {
                 pre_config: check(|ctx| async move {
                     let vpc = ctx.require_str(ADDR, "vpc_id")?;
                     let e = ctx.aws.ec2();
-                    let sg = ec2::default_sg_id(e, &vpc).await?;
-                    e.authorize_security_group_ingress()
-                        .group_id(&sg)
-                        .ip_permissions(
-                            aws_sdk_ec2::types::IpPermission::builder()
-                                .ip_protocol("tcp")
-                                .from_port(22)
-                                .to_port(22)
-                                .ip_ranges(
-                                    aws_sdk_ec2::types::IpRange::builder()
-                                        .cidr_ip("0.0.0.0/0")
-                                        .build(),
-                                )
-                                .build(),
-                        )
-                        .send()
-                        .await
-                        .context("adding an SSH rule to the default security group")?;
+                    ec2::open_default_sg(e, &vpc, 22).await?;
                     let flows = ec2::flow_logs(e, &vpc).await?;
                     let (id, ..) = flows.first().context("no flow log to delete")?;
                     e.delete_flow_logs()
@@ -1017,6 +1000,34 @@ mod standard {
             .send()
             .await
             .context("DescribeNetworkAcls")?;
+        // The flow-log role admits the service for this account only (confused deputy).
+        let role = ctx
+            .aws
+            .iam()
+            .get_role()
+            .role_name(format!("bankplatform-vpc-flow-logs-{vpc}"))
+            .send()
+            .await
+            .context("GetRole of the flow-log role")?;
+        // IAM returns the document URL-encoded.
+        let encoded = role
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .unwrap_or_default();
+        let mut trust = String::new();
+        let mut bytes = encoded.bytes();
+        while let Some(b) = bytes.next() {
+            if b == b'%' {
+                let hex: String = bytes.by_ref().take(2).map(char::from).collect();
+                trust.push(u8::from_str_radix(&hex, 16).map(char::from).unwrap_or('?'));
+            } else {
+                trust.push(char::from(b));
+            }
+        }
+        ensure!(
+            trust.contains("aws:SourceAccount") && trust.contains("vpc-flow-log"),
+            "the flow-log role's trust policy has no SourceAccount/SourceArn condition: {trust}"
+        );
         let subnets = ec2::subnets(e, &vpc).await?;
         for ((tier, zone), (subnet, _, _)) in &subnets {
             let acl_tier = acls.network_acls().iter().find_map(|a| {
@@ -1044,18 +1055,7 @@ mod standard {
         label: "vpc",
         composite: Composite {
             config: |name| config(name, "10.30.0.0/16", ""),
-            expected: &[
-                ("ec2 vpc", 1),
-                ("ec2 subnet", 6),
-                ("ec2 internet-gateway", 1),
-                ("ec2 nat-gateway", 2),
-                ("ec2 elastic-ip", 2),
-                ("ec2 flow-log", 1),
-                ("ec2 vpc-endpoint", 2),
-                ("logs group", 1),
-                ("iam role", 1),
-                ("kms key", 1),
-            ],
+            expected: crate::faults::VPC.expected,
         },
         updated: |name| config(name, "10.30.0.0/16", "  restricted_ports = [5432]"),
         replaced: |name| config(name, "10.31.0.0/16", ""),
@@ -1076,24 +1076,7 @@ mod standard {
             async move {
                 let vpc = ctx.require_str(super::ADDR, "vpc_id")?;
                 let e = ctx.aws.ec2();
-                let sg = ec2::default_sg_id(e, &vpc).await?;
-                e.authorize_security_group_ingress()
-                    .group_id(&sg)
-                    .ip_permissions(
-                        aws_sdk_ec2::types::IpPermission::builder()
-                            .ip_protocol("tcp")
-                            .from_port(3389)
-                            .to_port(3389)
-                            .ip_ranges(
-                                aws_sdk_ec2::types::IpRange::builder()
-                                    .cidr_ip("0.0.0.0/0")
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .context("opening RDP on the default security group")?;
+                ec2::open_default_sg(e, &vpc, 3389).await?;
                 Ok(())
             }
             .boxed()

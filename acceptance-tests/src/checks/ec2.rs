@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::Filter;
 
+use super::sdk;
+
 fn by_vpc(vpc_id: &str) -> Filter {
     Filter::builder().name("vpc-id").values(vpc_id).build()
 }
@@ -311,13 +313,6 @@ pub async fn tgw_attachments(
         .collect())
 }
 
-fn sdk<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{what}: {}",
-        aws_smithy_types::error::display::DisplayErrorContext(e)
-    )
-}
-
 /// Deletes a hardened VPC and everything it owns behind Terraform's back, as an
 /// operator with the console would: flow log, endpoints, NAT gateways and their
 /// addresses, internet gateway, route tables, subnets, network ACLs, the VPC, and
@@ -520,5 +515,29 @@ pub async fn delete_vpc_everything(aws: &crate::Aws, vpc_id: &str) -> Result<()>
                 .map_err(|x| sdk("ScheduleKeyDeletion", x))?;
         }
     }
+    Ok(())
+}
+
+/// Opens `port` to the internet on the VPC's default security group, behind
+/// Terraform's back (breaks EC2.2 / CIS 6.5).
+pub async fn open_default_sg(ec2: &aws_sdk_ec2::Client, vpc_id: &str, port: i32) -> Result<()> {
+    let sg = default_sg_id(ec2, vpc_id).await?;
+    ec2.authorize_security_group_ingress()
+        .group_id(&sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|x| sdk("AuthorizeSecurityGroupIngress", x))?;
     Ok(())
 }

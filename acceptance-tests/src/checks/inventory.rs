@@ -6,16 +6,10 @@
 //! the main route table and default network ACL and security group of every VPC (they
 //! go with it), KMS keys already pending deletion, and deleted NAT gateways.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
+use super::sdk;
 use crate::aws::Aws;
-
-fn sdk<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> anyhow::Error {
-    anyhow!(
-        "{what}: {}",
-        aws_smithy_types::error::display::DisplayErrorContext(e)
-    )
-}
 
 fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> String {
     let mut kv: Vec<String> = tags

@@ -8,6 +8,7 @@ use crate::framework::ResourceRegistry;
 
 mod common;
 pub mod ec2;
+mod iam;
 mod kit;
 mod kms;
 pub mod s3;

@@ -154,6 +154,34 @@ where
     }
 }
 
+/// One create attempt for [`create_once`]: the sent request (with [`no_retries`]),
+/// and where the new object's id is in the answer.
+pub(crate) async fn made<O, E, F>(
+    sent: F,
+    id: impl FnOnce(&O) -> Option<&str>,
+) -> Result<Option<String>, SdkError<E, HttpResponse>>
+where
+    F: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+{
+    let out = sent.await?;
+    Ok(id(&out).map(str::to_string))
+}
+
+/// A lookup for [`create_once`]: the id of the first item a Describe/List call
+/// returned that `id` accepts.
+pub(crate) async fn found<O, E, T, F>(
+    sent: F,
+    items: impl FnOnce(&O) -> &[T],
+    id: impl Fn(&T) -> Option<&str>,
+) -> Result<Option<String>, String>
+where
+    F: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let out = sent.await.map_err(|e| error_message(&e))?;
+    Ok(items(&out).iter().find_map(|x| id(x).map(str::to_string)))
+}
+
 /// A removal's result, with "already gone" (any not-found code, a detached or
 /// disassociated object) counted as done: after a lost response the retry finds
 /// nothing to remove.

@@ -13,6 +13,7 @@ use super::bucket_model::{
     canonical_json, Desired, LifecycleRule, Lock, Observed, Replication, OWNER_TAG, PURPOSE_TAG,
 };
 use crate::aws::{error_code, error_message, is_not_found, Clients};
+use crate::resources::iam::service_role::{self, ServiceRole};
 use crate::resources::kit::ownership::{claim, Claim, LIFECYCLE_TAG};
 use crate::resources::kms::managed_key;
 
@@ -189,7 +190,6 @@ pub(super) async fn ensure_replication_role(
     r: &Replication,
 ) -> Result<String, String> {
     let name = replication_role_name(bucket);
-    let trust = serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]});
     let mut statements = vec![
         serde_json::json!({"Effect":"Allow","Action":["s3:GetReplicationConfiguration","s3:ListBucket"],"Resource":bucket_arn}),
         serde_json::json!({"Effect":"Allow","Action":["s3:GetObjectVersionForReplication","s3:GetObjectVersionAcl","s3:GetObjectVersionTagging"],"Resource":format!("{bucket_arn}/*")}),
@@ -200,82 +200,29 @@ pub(super) async fn ensure_replication_role(
         statements
             .push(serde_json::json!({"Effect":"Allow","Action":["kms:Decrypt"],"Resource":k}));
     }
-    let policy = serde_json::json!({"Version":"2012-10-17","Statement":statements});
-    let arn = match c
-        .iam
-        .create_role()
-        .role_name(&name)
-        .assume_role_policy_document(trust.to_string())
-        .description(format!("S3 replication for bucket {bucket} (bankplatform)"))
-        .tags(
-            aws_sdk_iam::types::Tag::builder()
-                .key(OWNER_TAG)
-                .value(bucket)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .role
-            .map(|r| r.arn)
-            .ok_or("IAM CreateRole returned no role")?,
-        Err(e) if error_code(&e) == Some("EntityAlreadyExists") => c
-            .iam
-            .get_role()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| format!("reading IAM Role ({name}): {}", error_message(&e)))?
-            .role
-            .map(|r| r.arn)
-            .ok_or("IAM GetRole returned no role")?,
-        Err(e) => return Err(format!("creating IAM Role ({name}): {}", error_message(&e))),
-    };
-    c.iam
-        .put_role_policy()
-        .role_name(&name)
-        .policy_name("replication")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "writing the policy of IAM Role ({name}): {}",
-                error_message(&e)
-            )
-        })?;
-    Ok(arn)
+    service_role::ensure(
+        c,
+        &ServiceRole {
+            name: &name,
+            service: "s3.amazonaws.com",
+            source_arn: Some(bucket_arn.to_string()),
+            description: format!("S3 replication for bucket {bucket} (bankplatform)"),
+            policy_name: "replication",
+            policy: serde_json::json!({"Version":"2012-10-17","Statement":statements}),
+            tags: vec![(OWNER_TAG.to_string(), bucket.to_string())],
+        },
+    )
+    .await
 }
 
 /// Deletes the replication role (already gone is fine).
 pub(super) async fn delete_replication_role(c: &Clients, bucket: &str) -> Result<(), String> {
-    let name = replication_role_name(bucket);
-    let _ = c
-        .iam
-        .delete_role_policy()
-        .role_name(&name)
-        .policy_name("replication")
-        .send()
-        .await;
-    match c.iam.delete_role().role_name(&name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(format!("deleting IAM Role ({name}): {}", error_message(&e))),
-    }
+    service_role::remove(c, &replication_role_name(bucket), "replication").await
 }
 
 /// Whether an IAM role exists.
 pub(super) async fn role_exists(c: &Clients, role_name: &str) -> Result<bool, String> {
-    match c.iam.get_role().role_name(role_name).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if is_not_found(&e) => Ok(false),
-        Err(e) => Err(format!(
-            "reading IAM Role ({role_name}): {}",
-            error_message(&e)
-        )),
-    }
+    service_role::exists(c, role_name).await
 }
 
 fn lifecycle_rule(r: &LifecycleRule) -> Result<s3t::LifecycleRule, String> {

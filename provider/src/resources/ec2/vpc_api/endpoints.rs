@@ -71,44 +71,41 @@ pub(crate) async fn ensure_endpoints(
                 create_once(
                     c,
                     &format!("creating the {svc} gateway endpoint"),
-                    || async {
-                        let out = c
-                            .ec2
-                            .create_vpc_endpoint()
-                            .vpc_id(vpc_id)
-                            .service_name(&name)
-                            .vpc_endpoint_type(t::VpcEndpointType::Gateway)
-                            .set_route_table_ids(Some(rts.clone()))
-                            .tag_specifications(spec(
-                                t::ResourceType::VpcEndpoint,
-                                child_tags(d, format!("{}-{svc}", d.name), None, None),
-                            ))
-                            .customize()
-                            .config_override(once())
-                            .send()
-                            .await?;
-                        Ok(out
-                            .vpc_endpoint()
-                            .and_then(|e| e.vpc_endpoint_id())
-                            .map(str::to_string))
+                    || {
+                        made(
+                            c.ec2
+                                .create_vpc_endpoint()
+                                .vpc_id(vpc_id)
+                                .service_name(&name)
+                                .vpc_endpoint_type(t::VpcEndpointType::Gateway)
+                                .set_route_table_ids(Some(rts.clone()))
+                                .tag_specifications(spec(
+                                    t::ResourceType::VpcEndpoint,
+                                    child_tags(d, format!("{}-{svc}", d.name), None, None),
+                                ))
+                                .customize()
+                                .config_override(once())
+                                .send(),
+                            |out| out.vpc_endpoint().and_then(|e| e.vpc_endpoint_id()),
+                        )
                     },
-                    || async {
-                        let out = c
-                            .ec2
-                            .describe_vpc_endpoints()
-                            .filters(filter("vpc-id", vpc_id))
-                            .filters(filter("service-name", &name))
-                            .send()
-                            .await
-                            .map_err(|e| error_message(&e))?;
-                        Ok(first_id(out.vpc_endpoints(), |e| {
-                            (!matches!(
-                                e.state(),
-                                Some(t::State::Deleted) | Some(t::State::Deleting)
-                            ))
-                            .then(|| e.vpc_endpoint_id())
-                            .flatten()
-                        }))
+                    || {
+                        found(
+                            c.ec2
+                                .describe_vpc_endpoints()
+                                .filters(filter("vpc-id", vpc_id))
+                                .filters(filter("service-name", &name))
+                                .send(),
+                            |o| o.vpc_endpoints(),
+                            |e| {
+                                (!matches!(
+                                    e.state(),
+                                    Some(t::State::Deleted) | Some(t::State::Deleting)
+                                ))
+                                .then(|| e.vpc_endpoint_id())
+                                .flatten()
+                            },
+                        )
                     },
                 )
                 .await?;

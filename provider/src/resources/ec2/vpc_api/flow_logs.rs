@@ -1,6 +1,7 @@
 //! Flow logs of ALL traffic: the managed key, the log group, the delivery role, the flow log.
 
 use super::*;
+use crate::resources::iam::service_role::{self, ServiceRole};
 
 /// The flow-log key (when managed), log group and delivery role. Returns the role ARN.
 pub(crate) async fn ensure_flow_log_prerequisites(
@@ -45,42 +46,24 @@ pub(crate) async fn ensure_flow_log_prerequisites(
             )
         })?;
     let role = flow_log_role_name(vpc_id);
-    let trust = serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]});
-    let arn = match c
-        .iam
-        .create_role()
-        .role_name(&role)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-    {
-        Ok(out) => out.role.map(|r| r.arn).unwrap_or_default(),
-        Err(e) if error_code(&e) == Some("EntityAlreadyExists") => c
-            .iam
-            .get_role()
-            .role_name(&role)
-            .send()
-            .await
-            .map_err(|e| format!("reading IAM Role ({role}): {}", error_message(&e)))?
-            .role
-            .map(|r| r.arn)
-            .unwrap_or_default(),
-        Err(e) => return Err(format!("creating IAM Role ({role}): {}", error_message(&e))),
-    };
-    let policy = serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogStreams"],"Resource":format!("arn:aws:logs:{}:*:log-group:{group}:*", c.region)}]});
-    c.iam
-        .put_role_policy()
-        .role_name(&role)
-        .policy_name("flow-logs")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "writing the policy of IAM Role ({role}): {}",
-                error_message(&e)
-            )
-        })?;
+    let account = c.account_id().await?;
+    let arn = service_role::ensure(
+        c,
+        &ServiceRole {
+            name: &role,
+            service: "vpc-flow-logs.amazonaws.com",
+            source_arn: Some(format!(
+                "arn:{}:ec2:{}:{account}:vpc-flow-log/*",
+                partition(&c.region),
+                c.region
+            )),
+            description: format!("Flow-log delivery of VPC {vpc_id} ({}) (bankplatform)", d.name),
+            policy_name: "flow-logs",
+            policy: serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogStreams"],"Resource":format!("arn:{}:logs:{}:{account}:log-group:{group}:*", partition(&c.region), c.region)}]}),
+            tags: d.tags_all.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        },
+    )
+    .await?;
     Ok(Some(arn))
 }
 
@@ -180,15 +163,15 @@ pub(crate) async fn ensure_flow_log(
             }
             Ok(out.flow_log_ids().first().cloned())
         },
-        || async {
-            let out = c
-                .ec2
-                .describe_flow_logs()
-                .filter(filter("resource-id", vpc_id))
-                .send()
-                .await
-                .map_err(|e| error_message(&e))?;
-            Ok(first_id(out.flow_logs(), |f| f.flow_log_id()))
+        || {
+            found(
+                c.ec2
+                    .describe_flow_logs()
+                    .filter(filter("resource-id", vpc_id))
+                    .send(),
+                |o| o.flow_logs(),
+                |f| f.flow_log_id(),
+            )
         },
     )
     .await?;

@@ -14,20 +14,20 @@ pub(crate) async fn ensure_igw(
         (None, false) => Ok(None),
         (None, true) => {
             // One this network made but never attached (an interrupted apply) is used.
-            let detached = || async {
-                let out = c
-                    .ec2
-                    .describe_internet_gateways()
-                    .filters(filter(&format!("tag:{VPC_TAG}"), &d.name))
-                    .send()
-                    .await
-                    .map_err(|e| error_message(&e))?;
-                Ok(first_id(out.internet_gateways(), |g| {
-                    g.attachments()
-                        .is_empty()
-                        .then(|| g.internet_gateway_id())
-                        .flatten()
-                }))
+            let detached = || {
+                found(
+                    c.ec2
+                        .describe_internet_gateways()
+                        .filters(filter(&format!("tag:{VPC_TAG}"), &d.name))
+                        .send(),
+                    |o| o.internet_gateways(),
+                    |g| {
+                        g.attachments()
+                            .is_empty()
+                            .then(|| g.internet_gateway_id())
+                            .flatten()
+                    },
+                )
             };
             let id = match detached().await? {
                 Some(id) => id,
@@ -35,22 +35,19 @@ pub(crate) async fn ensure_igw(
                     create_once(
                         c,
                         &format!("creating the internet gateway of VPC ({vpc_id})"),
-                        || async {
-                            let out = c
-                                .ec2
-                                .create_internet_gateway()
-                                .tag_specifications(spec(
-                                    t::ResourceType::InternetGateway,
-                                    child_tags(d, format!("{}-igw", d.name), None, None),
-                                ))
-                                .customize()
-                                .config_override(once())
-                                .send()
-                                .await?;
-                            Ok(out
-                                .internet_gateway()
-                                .and_then(|g| g.internet_gateway_id())
-                                .map(str::to_string))
+                        || {
+                            made(
+                                c.ec2
+                                    .create_internet_gateway()
+                                    .tag_specifications(spec(
+                                        t::ResourceType::InternetGateway,
+                                        child_tags(d, format!("{}-igw", d.name), None, None),
+                                    ))
+                                    .customize()
+                                    .config_override(once())
+                                    .send(),
+                                |out| out.internet_gateway().and_then(|g| g.internet_gateway_id()),
+                            )
                         },
                         detached,
                     )

@@ -15,8 +15,9 @@ use super::vpc_model::{
     compliance, DesiredVpc, NaclRule, ObservedTgwAttachment, ObservedVpc, AZ_TAG, TIER_TAG, VPC_TAG,
 };
 use crate::aws::{error_code, error_message, is_not_found, Clients};
+use crate::resources::iam::service_role;
 use crate::resources::kit::calls::{
-    backoff, create_once, no_retries, outcome, pause, GoneIsDone, Outcome,
+    backoff, create_once, found, made, no_retries, outcome, pause, GoneIsDone, Outcome,
 };
 use crate::resources::kit::ownership::{CREATED, CREATING, LIFECYCLE_TAG};
 use crate::resources::kms::managed_key;
@@ -47,6 +48,17 @@ use vpc::vpc_basics;
 pub(super) use vpc::{create_vpc, mark_created, vpc_exists};
 
 type Fut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// The ARN partition of a region (`aws`, `aws-us-gov`, `aws-cn`).
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("cn-") {
+        "aws-cn"
+    } else {
+        "aws"
+    }
+}
 
 fn tag(k: &str, v: &str) -> t::Tag {
     t::Tag::builder().key(k).value(v).build()
@@ -80,11 +92,6 @@ fn spec(rt: t::ResourceType, tags: Vec<t::Tag>) -> t::TagSpecification {
 /// EC2 configuration for one call that [`create_once`] retries itself.
 fn once() -> aws_sdk_ec2::config::Builder {
     aws_sdk_ec2::config::Builder::new().retry_config(no_retries())
-}
-
-/// The id of the first object a Describe call returned, for [`create_once`] lookups.
-fn first_id<T>(items: &[T], id: impl Fn(&T) -> Option<&str>) -> Option<String> {
-    items.iter().find_map(|x| id(x).map(str::to_string))
 }
 
 fn tag_of<'a>(tags: &'a [t::Tag], key: &str) -> Option<&'a str> {
@@ -400,20 +407,7 @@ pub(super) async fn destroy(
                 Err(e) => Err(format!("deleting log group {group}: {}", error_message(&e))),
             }
         };
-        let iam = async {
-            let _ = c
-                .iam
-                .delete_role_policy()
-                .role_name(&role)
-                .policy_name("flow-logs")
-                .send()
-                .await;
-            match c.iam.delete_role().role_name(&role).send().await {
-                Ok(_) => Ok(()),
-                Err(e) if is_not_found(&e) => Ok(()),
-                Err(e) => Err(format!("deleting IAM Role ({role}): {}", error_message(&e))),
-            }
-        };
+        let iam = service_role::remove(c, &role, "flow-logs");
         let key = async {
             if !managed_key {
                 return Ok(());

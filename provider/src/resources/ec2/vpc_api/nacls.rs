@@ -62,39 +62,36 @@ pub(crate) async fn ensure_nacls(
                         create_once(
                             c,
                             &format!("creating the {tier} network ACL"),
-                            || async {
-                                let out = c
-                                    .ec2
-                                    .create_network_acl()
-                                    .vpc_id(vpc_id)
-                                    .tag_specifications(spec(
-                                        t::ResourceType::NetworkAcl,
-                                        child_tags(
-                                            d,
-                                            format!("{}-{tier}", d.name),
-                                            Some(tier),
-                                            None,
-                                        ),
-                                    ))
-                                    .customize()
-                                    .config_override(once())
-                                    .send()
-                                    .await?;
-                                Ok(out
-                                    .network_acl()
-                                    .and_then(|a| a.network_acl_id())
-                                    .map(str::to_string))
+                            || {
+                                made(
+                                    c.ec2
+                                        .create_network_acl()
+                                        .vpc_id(vpc_id)
+                                        .tag_specifications(spec(
+                                            t::ResourceType::NetworkAcl,
+                                            child_tags(
+                                                d,
+                                                format!("{}-{tier}", d.name),
+                                                Some(tier),
+                                                None,
+                                            ),
+                                        ))
+                                        .customize()
+                                        .config_override(once())
+                                        .send(),
+                                    |out| out.network_acl().and_then(|a| a.network_acl_id()),
+                                )
                             },
-                            || async {
-                                let out = c
-                                    .ec2
-                                    .describe_network_acls()
-                                    .filters(filter("vpc-id", vpc_id))
-                                    .filters(filter(&format!("tag:{TIER_TAG}"), tier))
-                                    .send()
-                                    .await
-                                    .map_err(|e| error_message(&e))?;
-                                Ok(first_id(out.network_acls(), |a| a.network_acl_id()))
+                            || {
+                                found(
+                                    c.ec2
+                                        .describe_network_acls()
+                                        .filters(filter("vpc-id", vpc_id))
+                                        .filters(filter(&format!("tag:{TIER_TAG}"), tier))
+                                        .send(),
+                                    |o| o.network_acls(),
+                                    |a| a.network_acl_id(),
+                                )
                             },
                         )
                         .await?

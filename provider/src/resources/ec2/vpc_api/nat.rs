@@ -27,21 +27,21 @@ pub(crate) async fn ensure_nats(
             .ok_or_else(|| format!("no public subnet in {zone} for its NAT gateway"))?;
         // An address this zone's NAT was given but never used (an interrupted apply)
         // is used again rather than left allocated.
-        let spare_address = || async {
-            let out = c
-                .ec2
-                .describe_addresses()
-                .filters(filter(&format!("tag:{VPC_TAG}"), &d.name))
-                .filters(filter(&format!("tag:{AZ_TAG}"), zone))
-                .send()
-                .await
-                .map_err(|e| error_message(&e))?;
-            Ok(first_id(out.addresses(), |a| {
-                a.association_id()
-                    .is_none()
-                    .then(|| a.allocation_id())
-                    .flatten()
-            }))
+        let spare_address = || {
+            found(
+                c.ec2
+                    .describe_addresses()
+                    .filters(filter(&format!("tag:{VPC_TAG}"), &d.name))
+                    .filters(filter(&format!("tag:{AZ_TAG}"), zone))
+                    .send(),
+                |o| o.addresses(),
+                |a| {
+                    a.association_id()
+                        .is_none()
+                        .then(|| a.allocation_id())
+                        .flatten()
+                },
+            )
         };
         let alloc = match spare_address().await? {
             Some(a) => a,
@@ -77,47 +77,44 @@ pub(crate) async fn ensure_nats(
         let nat = create_once(
             c,
             &format!("creating the NAT gateway in {zone}"),
-            || async {
-                let out = c
-                    .ec2
-                    .create_nat_gateway()
-                    .subnet_id(&subnet)
-                    .allocation_id(&alloc)
-                    .tag_specifications(spec(
-                        t::ResourceType::Natgateway,
-                        child_tags(
-                            d,
-                            format!("{}-nat-{zone}", d.name),
-                            Some("public"),
-                            Some(zone),
-                        ),
-                    ))
-                    .customize()
-                    .config_override(once())
-                    .send()
-                    .await?;
-                Ok(out
-                    .nat_gateway()
-                    .and_then(|n| n.nat_gateway_id())
-                    .map(str::to_string))
+            || {
+                made(
+                    c.ec2
+                        .create_nat_gateway()
+                        .subnet_id(&subnet)
+                        .allocation_id(&alloc)
+                        .tag_specifications(spec(
+                            t::ResourceType::Natgateway,
+                            child_tags(
+                                d,
+                                format!("{}-nat-{zone}", d.name),
+                                Some("public"),
+                                Some(zone),
+                            ),
+                        ))
+                        .customize()
+                        .config_override(once())
+                        .send(),
+                    |out| out.nat_gateway().and_then(|n| n.nat_gateway_id()),
+                )
             },
-            || async {
-                let out = c
-                    .ec2
-                    .describe_nat_gateways()
-                    .filter(filter("subnet-id", &subnet))
-                    .filter(filter(&format!("tag:{AZ_TAG}"), zone))
-                    .send()
-                    .await
-                    .map_err(|e| error_message(&e))?;
-                Ok(first_id(out.nat_gateways(), |n| {
-                    matches!(
-                        n.state(),
-                        Some(t::NatGatewayState::Available | t::NatGatewayState::Pending)
-                    )
-                    .then(|| n.nat_gateway_id())
-                    .flatten()
-                }))
+            || {
+                found(
+                    c.ec2
+                        .describe_nat_gateways()
+                        .filter(filter("subnet-id", &subnet))
+                        .filter(filter(&format!("tag:{AZ_TAG}"), zone))
+                        .send(),
+                    |o| o.nat_gateways(),
+                    |n| {
+                        matches!(
+                            n.state(),
+                            Some(t::NatGatewayState::Available | t::NatGatewayState::Pending)
+                        )
+                        .then(|| n.nat_gateway_id())
+                        .flatten()
+                    },
+                )
             },
         )
         .await;

@@ -28,40 +28,37 @@ pub(crate) async fn ensure_route_tables(
                 create_once(
                     c,
                     &format!("creating the {tier} route table in {zone}"),
-                    || async {
-                        let out = c
-                            .ec2
-                            .create_route_table()
-                            .vpc_id(vpc_id)
-                            .tag_specifications(spec(
-                                t::ResourceType::RouteTable,
-                                child_tags(
-                                    d,
-                                    format!("{}-{tier}-{zone}", d.name),
-                                    Some(tier),
-                                    Some(zone),
-                                ),
-                            ))
-                            .customize()
-                            .config_override(once())
-                            .send()
-                            .await?;
-                        Ok(out
-                            .route_table()
-                            .and_then(|r| r.route_table_id())
-                            .map(str::to_string))
+                    || {
+                        made(
+                            c.ec2
+                                .create_route_table()
+                                .vpc_id(vpc_id)
+                                .tag_specifications(spec(
+                                    t::ResourceType::RouteTable,
+                                    child_tags(
+                                        d,
+                                        format!("{}-{tier}-{zone}", d.name),
+                                        Some(tier),
+                                        Some(zone),
+                                    ),
+                                ))
+                                .customize()
+                                .config_override(once())
+                                .send(),
+                            |out| out.route_table().and_then(|r| r.route_table_id()),
+                        )
                     },
-                    || async {
-                        let out = c
-                            .ec2
-                            .describe_route_tables()
-                            .filters(filter("vpc-id", vpc_id))
-                            .filters(filter(&format!("tag:{TIER_TAG}"), tier))
-                            .filters(filter(&format!("tag:{AZ_TAG}"), zone))
-                            .send()
-                            .await
-                            .map_err(|e| error_message(&e))?;
-                        Ok(first_id(out.route_tables(), |r| r.route_table_id()))
+                    || {
+                        found(
+                            c.ec2
+                                .describe_route_tables()
+                                .filters(filter("vpc-id", vpc_id))
+                                .filters(filter(&format!("tag:{TIER_TAG}"), tier))
+                                .filters(filter(&format!("tag:{AZ_TAG}"), zone))
+                                .send(),
+                            |o| o.route_tables(),
+                            |r| r.route_table_id(),
+                        )
                     },
                 )
                 .await?

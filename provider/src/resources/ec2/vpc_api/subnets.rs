@@ -29,39 +29,39 @@ pub(crate) async fn ensure_subnets(
         let id = create_once(
             c,
             &format!("creating the {tier} subnet in {zone} ({cidr})"),
-            || async {
-                let out = c
-                    .ec2
-                    .create_subnet()
-                    .vpc_id(vpc_id)
-                    .cidr_block(cidr.to_string())
-                    .availability_zone(zone)
-                    .tag_specifications(spec(
-                        t::ResourceType::Subnet,
-                        child_tags(
-                            d,
-                            format!("{}-{tier}-{zone}", d.name),
-                            Some(tier),
-                            Some(zone),
-                        ),
-                    ))
-                    .customize()
-                    .config_override(once())
-                    .send()
-                    .await?;
-                Ok(out.subnet().and_then(|s| s.subnet_id()).map(str::to_string))
+            || {
+                made(
+                    c.ec2
+                        .create_subnet()
+                        .vpc_id(vpc_id)
+                        .cidr_block(cidr.to_string())
+                        .availability_zone(zone)
+                        .tag_specifications(spec(
+                            t::ResourceType::Subnet,
+                            child_tags(
+                                d,
+                                format!("{}-{tier}-{zone}", d.name),
+                                Some(tier),
+                                Some(zone),
+                            ),
+                        ))
+                        .customize()
+                        .config_override(once())
+                        .send(),
+                    |out| out.subnet().and_then(|s| s.subnet_id()),
+                )
             },
             // A subnet's CIDR is unique in its VPC.
-            || async {
-                let out = c
-                    .ec2
-                    .describe_subnets()
-                    .filters(filter("vpc-id", vpc_id))
-                    .filters(filter("cidr-block", &cidr.to_string()))
-                    .send()
-                    .await
-                    .map_err(|e| error_message(&e))?;
-                Ok(first_id(out.subnets(), |s| s.subnet_id()))
+            || {
+                found(
+                    c.ec2
+                        .describe_subnets()
+                        .filters(filter("vpc-id", vpc_id))
+                        .filters(filter("cidr-block", &cidr.to_string()))
+                        .send(),
+                    |o| o.subnets(),
+                    |s| s.subnet_id(),
+                )
             },
         )
         .await?;

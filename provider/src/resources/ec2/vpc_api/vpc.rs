@@ -35,17 +35,17 @@ pub(crate) async fn create_vpc(c: &Clients, d: &DesiredVpc) -> Result<(String, b
     let id = create_once(
         c,
         &format!("creating VPC ({})", d.name),
-        || async {
-            let out = c
-                .ec2
-                .create_vpc()
-                .cidr_block(d.cidr.to_string())
-                .tag_specifications(spec(t::ResourceType::Vpc, tags.clone()))
-                .customize()
-                .config_override(once())
-                .send()
-                .await?;
-            Ok(out.vpc().and_then(|v| v.vpc_id()).map(str::to_string))
+        || {
+            made(
+                c.ec2
+                    .create_vpc()
+                    .cidr_block(d.cidr.to_string())
+                    .tag_specifications(spec(t::ResourceType::Vpc, tags.clone()))
+                    .customize()
+                    .config_override(once())
+                    .send(),
+                |out| out.vpc().and_then(|v| v.vpc_id()),
+            )
         },
         || unfinished_vpc(c, d),
     )

@@ -1,0 +1,3 @@
+//! IAM pieces composites share.
+
+pub(crate) mod service_role;
