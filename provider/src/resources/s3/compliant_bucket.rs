@@ -775,14 +775,18 @@ impl Composite for CompliantBucket {
         let key = (state.get("kms_key_managed").as_bool() == Some(true))
             .then(|| state.get("kms_key_arn").as_str().map(str::to_string))
             .flatten();
-        let role = state
-            .get("replication")
-            .get("role_arn")
-            .as_str()
-            .is_some_and(|r| api::is_managed_role(bucket, r))
-            || api::role_exists(c, &api::replication_role_name(bucket))
-                .await
-                .unwrap_or(false);
+        // The managed replication role: named in the state, or (a rolled-back create,
+        // whose state never learnt it) looked for when replication is configured.
+        let replication = state.get("replication");
+        let role = match replication.get("role_arn").as_str() {
+            Some(r) => api::is_managed_role(bucket, r),
+            None if !replication.is_null() => {
+                api::role_exists(c, &api::replication_role_name(bucket))
+                    .await
+                    .unwrap_or(true)
+            }
+            None => false,
+        };
         let (k, r) = tokio::join!(
             async {
                 match &key {

@@ -1,6 +1,7 @@
 //! NAT gateways and their Elastic IPs, and the waits for them.
 
 use super::*;
+use crate::resources::kit::wait::{self, Poll};
 
 /// How long to wait for a NAT gateway to become available or deleted.
 pub(crate) const NAT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -18,6 +19,28 @@ pub(crate) async fn ensure_nats(
         .map(|(z, i)| (z.clone(), i.clone()))
         .collect();
     let missing: Vec<&String> = wanted.iter().filter(|z| !have.contains_key(*z)).collect();
+    // Addresses this network's NATs were given but never used (an interrupted apply)
+    // are used again rather than left allocated: one read for every zone.
+    let mut spare: BTreeMap<String, String> = BTreeMap::new();
+    if !missing.is_empty() {
+        let out = c
+            .ec2
+            .describe_addresses()
+            .filters(filter(&format!("tag:{VPC_TAG}"), &d.name))
+            .send()
+            .await
+            .map_err(|e| vec![format!("reading Elastic IPs: {}", error_message(&e))])?;
+        for a in out
+            .addresses()
+            .iter()
+            .filter(|a| a.association_id().is_none())
+        {
+            if let (Some(zone), Some(id)) = (tag_of(a.tags(), AZ_TAG), a.allocation_id()) {
+                spare.insert(zone.to_string(), id.to_string());
+            }
+        }
+    }
+    let spare = &spare;
     let results = join_all(missing.iter().map(|zone| async move {
         let subnet = o
             .subnets
@@ -25,8 +48,7 @@ pub(crate) async fn ensure_nats(
             .and_then(|m| m.get(*zone))
             .map(|(id, _, _)| id.clone())
             .ok_or_else(|| format!("no public subnet in {zone} for its NAT gateway"))?;
-        // An address this zone's NAT was given but never used (an interrupted apply)
-        // is used again rather than left allocated.
+        // After a lost AllocateAddress response: the address it made, if any.
         let spare_address = || {
             found(
                 c.ec2
@@ -43,8 +65,8 @@ pub(crate) async fn ensure_nats(
                 },
             )
         };
-        let alloc = match spare_address().await? {
-            Some(a) => a,
+        let alloc = match spare.get(*zone) {
+            Some(a) => a.clone(),
             None => {
                 create_once(
                     c,
@@ -137,46 +159,34 @@ pub(crate) async fn ensure_nats(
 
 /// Polls a NAT gateway until available (or deleted), at once and then backing off.
 pub(crate) async fn wait_nat(c: &Clients, id: &str, available: bool) -> Result<(), String> {
-    let deadline = tokio::time::Instant::now() + NAT_TIMEOUT;
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let out = c
-            .ec2
-            .describe_nat_gateways()
-            .nat_gateway_ids(id)
-            .send()
-            .await
-            .map_err(|e| format!("reading NAT gateway ({id}): {}", error_message(&e)))?;
-        let state = out.nat_gateways().first().and_then(|n| n.state()).cloned();
-        match (state, available) {
-            (Some(t::NatGatewayState::Available), true) => return Ok(()),
-            (Some(t::NatGatewayState::Deleted) | None, false) => return Ok(()),
-            (Some(t::NatGatewayState::Failed), _) => {
-                let msg = out
-                    .nat_gateways()
-                    .first()
-                    .and_then(|n| n.failure_message())
-                    .unwrap_or_default()
-                    .to_string();
-                return Err(format!("NAT gateway ({id}) failed: {msg}"));
-            }
-            _ => {}
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(format!(
-                "NAT gateway ({id}) did not become {} within {NAT_TIMEOUT:?}",
-                if available { "available" } else { "deleted" }
-            ));
-        }
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = c.stop.stopped() => {
-                return Err(format!("{INTERRUPTED}: NAT gateway ({id}) was still {}",
-                    if available { "becoming available" } else { "being deleted" }));
-            }
-        }
-        delay = (delay * 2).min(Duration::from_secs(10));
-    }
+    let goal = if available { "available" } else { "deleted" };
+    wait::until(
+        c,
+        &format!("NAT gateway ({id})"),
+        goal,
+        NAT_TIMEOUT,
+        || async {
+            let out = c
+                .ec2
+                .describe_nat_gateways()
+                .nat_gateway_ids(id)
+                .send()
+                .await
+                .map_err(|e| format!("reading NAT gateway ({id}): {}", error_message(&e)))?;
+            let nat = out.nat_gateways().first();
+            Ok(match (nat.and_then(|n| n.state()), available) {
+                (Some(t::NatGatewayState::Available), true) => Poll::Done,
+                (Some(t::NatGatewayState::Deleted) | None, false) => Poll::Done,
+                (Some(t::NatGatewayState::Failed), _) => Poll::Never(format!(
+                    "failed: {}",
+                    nat.and_then(|n| n.failure_message()).unwrap_or_default()
+                )),
+                (None, true) => Poll::Never("disappeared".into()),
+                _ => Poll::Pending,
+            })
+        },
+    )
+    .await
 }
 
 pub(crate) async fn delete_nat(c: &Clients, id: &str) -> Result<(), String> {

@@ -1,6 +1,7 @@
 //! The optional transit gateway attachment.
 
 use super::*;
+use crate::resources::kit::wait::{self, Poll};
 
 /// How long a transit gateway attachment may take to settle.
 pub(crate) const TGW_ATTACHMENT_TIMEOUT: Duration = Duration::from_secs(900);
@@ -143,54 +144,34 @@ pub(crate) async fn wait_tgw_attachment(
     available: bool,
 ) -> Result<(), String> {
     use t::TransitGatewayAttachmentState as S;
-    let deadline = tokio::time::Instant::now() + TGW_ATTACHMENT_TIMEOUT;
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let out = c
+    let what = format!("transit gateway attachment ({id})");
+    let goal = if available { "available" } else { "deleted" };
+    wait::until(c, &what, goal, TGW_ATTACHMENT_TIMEOUT, || async {
+        let state = match c
             .ec2
             .describe_transit_gateway_vpc_attachments()
             .transit_gateway_attachment_ids(id)
             .send()
-            .await;
-        let state = match out {
+            .await
+        {
             Ok(out) => out
                 .transit_gateway_vpc_attachments()
                 .first()
                 .and_then(|a| a.state())
                 .cloned(),
             Err(e) if is_not_found(&e) => None,
-            Err(e) => {
-                return Err(format!(
-                    "reading transit gateway attachment ({id}): {}",
-                    error_message(&e)
-                ))
-            }
+            Err(e) => return Err(format!("reading {what}: {}", error_message(&e))),
         };
-        match state {
-            Some(S::Available) if available => return Ok(()),
+        Ok(match state {
+            Some(S::Available) if available => Poll::Done,
             // Failed or rejected attachments hold no interfaces: nothing to wait for.
-            Some(S::Deleted | S::Failed | S::Rejected) | None if !available => return Ok(()),
+            Some(S::Deleted | S::Failed | S::Rejected) | None if !available => Poll::Done,
             Some(s @ (S::Deleted | S::Failed | S::Rejected)) => {
-                return Err(format!(
-                    "transit gateway attachment ({id}) is {}",
-                    s.as_str()
-                ))
+                Poll::Never(format!("is {}", s.as_str()))
             }
-            None => return Err(format!("transit gateway attachment ({id}) disappeared")),
-            _ => {}
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(format!(
-                "transit gateway attachment ({id}) did not become {} within {TGW_ATTACHMENT_TIMEOUT:?}",
-                if available { "available" } else { "deleted" }
-            ));
-        }
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = c.stop.stopped() => {
-                return Err(format!("{INTERRUPTED}: transit gateway attachment ({id}) was still settling"));
-            }
-        }
-        delay = (delay * 2).min(Duration::from_secs(10));
-    }
+            None => Poll::Never("disappeared".into()),
+            _ => Poll::Pending,
+        })
+    })
+    .await
 }
