@@ -265,3 +265,44 @@ pub async fn failed_create(c: &Composite, label: &str, n: usize, version: TfVers
     );
     assert_nothing_left(&run.aws).await
 }
+
+/// Well-formed but empty answers (a 200 with no id) to a share of the creates: the
+/// apply ends within `limit` (no wait on an empty id) and either converges or fails
+/// with a sentence saying what AWS left out; either way a fault-free apply then
+/// converges to exactly one composite and destroy leaves nothing.
+pub async fn empty_answers(c: &Composite, label: &str, share: f64, limit: Duration) -> Result<()> {
+    let plan = FaultPlan {
+        empty_creates: share,
+        ..Default::default()
+    };
+    let run = FaultRun::new(label, TfVersion::V1_15, plan).await?;
+    run.ready(c, label).await?;
+    let started = Instant::now();
+    let applied = tokio::time::timeout(limit, run.tf.apply())
+        .await
+        .with_context(|| format!("the apply under empty answers took longer than {limit:?}"))?;
+    if let Err(e) = applied {
+        let text = format!("{e:#}")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        ensure!(
+            !text.contains("bug in the provider") && !text.contains("inconsistent"),
+            "the apply failed as a provider bug, not with a sentence a person can act on: {text}"
+        );
+    }
+    eprintln!(
+        "[bp-acc] {label}: apply under empty answers ended in {:.1}s ({:?})",
+        started.elapsed().as_secs_f64(),
+        run.proxy.stats()
+    );
+    run.proxy.set_plan(FaultPlan::default());
+    run.tf
+        .apply()
+        .await
+        .context("the fault-free apply after empty answers")?;
+    run.plan_is_empty().await?;
+    assert_exactly_one(c, &inventory::live_objects(&run.aws).await?)?;
+    run.tf.destroy().await?;
+    assert_nothing_left(&run.aws).await
+}

@@ -37,11 +37,14 @@ pub struct FaultPlan {
     /// Forward, then close the connection without answering: the call happened, its
     /// response is lost.
     pub reset_after: f64,
-    /// Answer 200 with a well-formed but empty body, without forwarding. Reads only
-    /// unless `empty_mutating` is set.
+    /// Answer a read 200 with a well-formed but empty body, without forwarding (an
+    /// eventually consistent read that does not see the object yet).
     pub empty: f64,
-    /// Let `empty` answer mutating calls too (a create that returns no id).
-    pub empty_mutating: bool,
+    /// Answer a create (Create*, Allocate*, Run*, Request*) 200 without the new
+    /// object's id, without forwarding (what AWS does under partial outages; other
+    /// mutating calls are never answered empty: AWS does not say "done" for a
+    /// delete it did not do).
+    pub empty_creates: f64,
     /// Added to every forwarded call.
     pub latency: Duration,
     /// The Nth mutating call (from 1) fails with a non-retryable access error.
@@ -331,7 +334,25 @@ async fn serve(client: TcpStream, shared: Arc<Shared>) -> Result<()> {
             return reset(reader, write_half);
         }
         let lose_response = hit(plan.reset_after);
-        let empty = hit(plan.empty) && (!mutating || plan.empty_mutating);
+        // Creates whose answer carries the new object's id (not CreateTags and the
+        // like, whose empty 200 would be indistinguishable from success).
+        const NO_ID: &[&str] = &[
+            "CreateTags",
+            "CreateRoute",
+            "CreateNetworkAclEntry",
+            "CreateAlias",
+            "CreateLogGroup",
+            "CreateLogStream",
+        ];
+        let creates = ["Create", "Allocate", "Run", "Request"]
+            .iter()
+            .any(|p| action.starts_with(p))
+            && !NO_ID.contains(&action.as_str());
+        let empty = if mutating {
+            creates && hit(plan.empty_creates)
+        } else {
+            hit(plan.empty)
+        };
         if empty && protocol != Protocol::S3 {
             shared.faults.fetch_add(1, Ordering::SeqCst);
             write_half.write_all(&empty_ok(protocol, &action)).await?;

@@ -1,7 +1,11 @@
 //! Composites under the faults a real AWS account produces every day: the cases of
 //! `acceptance_tests::fault_cases` for each composite (see there for what each proves).
 
-use acceptance_tests::fault_cases::{failed_create, killed_create, survives, Composite};
+use std::time::Duration;
+
+use acceptance_tests::fault_cases::{
+    empty_answers, failed_create, killed_create, survives, Composite,
+};
 use acceptance_tests::fault_proxy::FaultPlan;
 use acceptance_tests::{skip_unless_acc, TfVersion};
 use anyhow::Result;
@@ -68,6 +72,8 @@ fault_tests! {
     vpc_killed_after_5_calls => killed_create(&VPC, "fvk5", 5, TfVersion::V1_15);
     vpc_killed_after_15_calls_tf_1_0_3 => killed_create(&VPC, "fvk15", 15, TfVersion::V1_0_3);
     vpc_killed_after_30_calls => killed_create(&VPC, "fvk30", 30, TfVersion::V1_15);
+    bucket_empty_answers_end_quickly => empty_answers(&BUCKET, "fbe", 0.3, Duration::from_secs(120));
+    vpc_empty_answers_end_quickly => empty_answers(&VPC, "fve", 0.3, Duration::from_secs(180));
     bucket_failed_create_rolls_back => failed_create(&BUCKET, "fbf", 5, TfVersion::V1_15);
     vpc_failed_create_rolls_back => failed_create(&VPC, "fvf", 12, TfVersion::V1_15);
 }

@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use crate::aws::{Clients, ProviderCtx, Target};
 use crate::framework::{ApplyResult, Diagnostics, Resource, Schema};
 use crate::resources::common::clients;
+use crate::resources::kit::calls;
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::tags;
 use crate::value::Value;
@@ -129,9 +130,29 @@ impl<C: Composite> Kit<C> {
     /// The state read back from AWS; `base` is kept (unknowns nulled) if AWS cannot
     /// be read, with an error, so the next apply converges.
     async fn read_back(&self, c: &Clients, base: Value, root: &str) -> ApplyResult {
+        let promised = base.clone();
         let mut base = base;
         base.unknowns_to_null();
-        match self.0.observe(c, root).await {
+        let mut observed = self.0.observe(c, root).await;
+        // What was just written can be read back stale (eventual consistency: a new
+        // route table not yet listed, a setting not yet visible): a read-back that
+        // does not conform to the plan is read again, with backoff, before the state
+        // says so (Terraform would call it an inconsistent result).
+        for attempt in 1..=4 {
+            let Ok(Some(o)) = &observed else { break };
+            let state = self.0.state(c, &base, o);
+            if conforms(&promised, &state) {
+                break;
+            }
+            if calls::pause(c, calls::backoff(attempt + 2), "reading back")
+                .await
+                .is_err()
+            {
+                break;
+            }
+            observed = self.0.observe(c, root).await;
+        }
+        match observed {
             Ok(Some(o)) => ApplyResult::ok(self.0.state(c, &base, &o)),
             Ok(None) => ApplyResult::failed(diags(
                 &format!("The {} vanished", C::NOUN),
@@ -355,6 +376,27 @@ impl<C: Composite> Resource for Kit<C> {
             Ok(s) => ApplyResult::ok(s),
             Err(d) => ApplyResult::failed(d),
         }
+    }
+}
+
+/// Whether `state` keeps every value the plan knew (unknowns accept anything):
+/// Terraform's rule for the result of an apply.
+fn conforms(planned: &Value, state: &Value) -> bool {
+    if !planned.is_known() {
+        return true;
+    }
+    match (planned, state) {
+        (Value::Map(p), Value::Map(s)) | (Value::Object(p), Value::Object(s)) => {
+            (matches!(planned, Value::Object(_)) || p.len() == s.len())
+                && p.iter()
+                    .all(|(k, v)| s.get(k).is_some_and(|sv| conforms(v, sv)))
+        }
+        (Value::List(p), Value::List(s))
+        | (Value::Set(p), Value::Set(s))
+        | (Value::Tuple(p), Value::Tuple(s)) => {
+            p.len() == s.len() && p.iter().zip(s).all(|(a, b)| conforms(a, b))
+        }
+        _ => planned == state,
     }
 }
 

@@ -13,7 +13,14 @@ const KEY_DELETION_WINDOW_DAYS: i32 = 30;
 /// The key an alias points to, if any.
 pub(crate) async fn find(c: &Clients, alias: &str) -> Result<Option<String>, String> {
     match c.kms.describe_key().key_id(alias).send().await {
-        Ok(out) => Ok(out.key_metadata.and_then(|m| m.arn)),
+        // AWS answers a missing alias with NotFoundException; an answer without the
+        // key is malformed, and must not be taken for "no key" (a rollback would
+        // leave the key behind).
+        Ok(out) => out
+            .key_metadata
+            .and_then(|m| m.arn)
+            .map(Some)
+            .ok_or_else(|| format!("reading KMS alias {alias}: KMS answered without the key")),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(format!("reading KMS alias {alias}: {}", error_message(&e))),
     }

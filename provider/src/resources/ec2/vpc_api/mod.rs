@@ -141,6 +141,13 @@ pub(super) async fn region_zones(c: &Clients) -> Result<Vec<String>, String> {
         .filter_map(|z| z.zone_name().map(str::to_string))
         .collect();
     zones.sort();
+    if zones.is_empty() {
+        // Every region has zones: an empty answer is malformed, not "choose from none".
+        return Err(format!(
+            "listing availability zones of {}: EC2 answered with none; try again",
+            c.region
+        ));
+    }
     Ok(zones)
 }
 

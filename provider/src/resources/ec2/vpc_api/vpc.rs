@@ -68,7 +68,14 @@ pub(crate) async fn mark_created(c: &Clients, vpc_id: &str) -> Result<(), String
 /// Whether the VPC exists.
 pub(crate) async fn vpc_exists(c: &Clients, vpc_id: &str) -> Result<Option<t::Vpc>, String> {
     match c.ec2.describe_vpcs().vpc_ids(vpc_id).send().await {
-        Ok(out) => Ok(out.vpcs().first().cloned()),
+        // AWS answers a missing VPC with InvalidVpcID.NotFound; an empty list for an
+        // explicit id is a malformed answer, not "gone".
+        Ok(out) => out
+            .vpcs()
+            .first()
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| format!("reading VPC ({vpc_id}): EC2 answered without it")),
         Err(e) if is_not_found(&e) || error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
             Ok(None)
         }
