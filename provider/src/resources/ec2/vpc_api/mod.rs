@@ -82,6 +82,20 @@ fn child_tags(d: &DesiredVpc, name: String, tier: Option<&str>, zone: Option<&st
     tags
 }
 
+/// The tag specification of a child that lives in one tier and zone
+/// (`<name>-<tier>-<zone>`).
+fn zone_child(d: &DesiredVpc, rt: t::ResourceType, tier: &str, zone: &str) -> t::TagSpecification {
+    spec(
+        rt,
+        child_tags(
+            d,
+            format!("{}-{tier}-{zone}", d.name),
+            Some(tier),
+            Some(zone),
+        ),
+    )
+}
+
 fn spec(rt: t::ResourceType, tags: Vec<t::Tag>) -> t::TagSpecification {
     t::TagSpecification::builder()
         .resource_type(rt)

@@ -33,14 +33,11 @@ pub(crate) async fn ensure_route_tables(
                             c.ec2
                                 .create_route_table()
                                 .vpc_id(vpc_id)
-                                .tag_specifications(spec(
+                                .tag_specifications(zone_child(
+                                    d,
                                     t::ResourceType::RouteTable,
-                                    child_tags(
-                                        d,
-                                        format!("{}-{tier}-{zone}", d.name),
-                                        Some(tier),
-                                        Some(zone),
-                                    ),
+                                    tier,
+                                    zone,
                                 ))
                                 .customize()
                                 .config_override(once())

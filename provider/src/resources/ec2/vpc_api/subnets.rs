@@ -36,15 +36,7 @@ pub(crate) async fn ensure_subnets(
                         .vpc_id(vpc_id)
                         .cidr_block(cidr.to_string())
                         .availability_zone(zone)
-                        .tag_specifications(spec(
-                            t::ResourceType::Subnet,
-                            child_tags(
-                                d,
-                                format!("{}-{tier}-{zone}", d.name),
-                                Some(tier),
-                                Some(zone),
-                            ),
-                        ))
+                        .tag_specifications(zone_child(d, t::ResourceType::Subnet, tier, zone))
                         .customize()
                         .config_override(once())
                         .send(),
