@@ -197,6 +197,24 @@ pub(crate) async fn retire(c: &Clients, alias: &str, key_arn: &str) -> Result<()
     }
 }
 
+/// A key found by its alias, taken again: rotation is turned on (idempotent), since a
+/// create interrupted between CreateAlias and EnableKeyRotation leaves it off.
+pub(crate) async fn reuse(c: &Clients, key_arn: String) -> Result<String, String> {
+    let key_id = key_arn.rsplit('/').next().unwrap_or(&key_arn);
+    c.kms
+        .enable_key_rotation()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "enabling rotation of KMS Key ({key_arn}): {}",
+                error_message(&e)
+            )
+        })?;
+    Ok(key_arn)
+}
+
 /// Whether automatic rotation is on (None when it cannot be read).
 pub(crate) async fn rotation(c: &Clients, key_arn: &str) -> Option<bool> {
     c.kms

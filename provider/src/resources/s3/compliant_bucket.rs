@@ -31,6 +31,7 @@ use crate::resources::kit::composite::{Composite, PlanRequest};
 use crate::resources::kit::controls::Control;
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
+use crate::resources::kms::managed_key;
 use crate::value::{Type, Value};
 
 /// The resource type.
@@ -660,7 +661,7 @@ impl Composite for CompliantBucket {
                 // A key left by an earlier bucket of this name (deleted behind
                 // Terraform's back) is reused rather than orphaned.
                 Some(match api::find_managed_key(c, &bucket).await {
-                    Ok(Some(k)) => Ok(k),
+                    Ok(Some(k)) => managed_key::reuse(c, k).await,
                     Ok(None) => api::create_key(c, &bucket, &d.tags_all).await,
                     Err(e) => Err(e),
                 })
@@ -699,7 +700,7 @@ impl Composite for CompliantBucket {
         // A managed key is needed when the plan asks for one and there is none yet.
         if d.sse_kms && d.kms_key_managed && d.kms_key_arn.is_none() {
             d.kms_key_arn = Some(match api::find_managed_key(c, root).await {
-                Ok(Some(k)) => k,
+                Ok(Some(k)) => managed_key::reuse(c, k).await.map_err(|e| vec![e])?,
                 Ok(None) => api::create_key(c, root, &d.tags_all)
                     .await
                     .map_err(|e| vec![e])?,

@@ -16,7 +16,7 @@ pub(crate) async fn ensure_flow_log_prerequisites(
     let key = match &d.flow_logs.kms_key_arn {
         Some(k) => k.clone(),
         None => match find_managed_key(c, vpc_id).await? {
-            Some(k) => k,
+            Some(k) => managed_key::reuse(c, k).await?,
             None => create_key(c, vpc_id, d).await?,
         },
     };
