@@ -113,6 +113,31 @@ pub fn validate_object(
     }
 }
 
+/// Whether `state` keeps every value `planned` knew (unknowns accept anything, maps
+/// keep their keys, lists their length): Terraform's rule for the result of an
+/// apply, which it reports as "Provider produced inconsistent result after apply".
+pub fn conforms(planned: &Value, state: &Value) -> bool {
+    if !planned.is_known() {
+        return true;
+    }
+    match (planned, state) {
+        (Value::Object(p), Value::Object(s)) => p
+            .iter()
+            .all(|(k, v)| s.get(k).is_some_and(|sv| conforms(v, sv))),
+        (Value::Map(p), Value::Map(s)) => {
+            p.len() == s.len()
+                && p.iter()
+                    .all(|(k, v)| s.get(k).is_some_and(|sv| conforms(v, sv)))
+        }
+        (Value::List(p), Value::List(s))
+        | (Value::Set(p), Value::Set(s))
+        | (Value::Tuple(p), Value::Tuple(s)) => {
+            p.len() == s.len() && p.iter().zip(s).all(|(a, b)| conforms(a, b))
+        }
+        _ => planned == state,
+    }
+}
+
 /// Plans one resource instance change.
 pub async fn plan_resource_change<C: Send + Sync + 'static>(
     resource: &dyn Resource<Ctx = C>,
@@ -528,6 +553,36 @@ mod tests {
         let prior = obj(&[("name", "a".into())]);
         let out = plan_resource_change(&thing(), None, &prior, &Value::Null, &Value::Null).await;
         assert!(out.planned.is_null());
+    }
+
+    #[test]
+    fn results_conform_to_known_planned_values_only() {
+        let planned = Value::object([
+            ("id", Value::unknown()),
+            (
+                "tags",
+                Value::Map([("a".to_string(), Value::unknown())].into()),
+            ),
+            ("on", Value::Bool(true)),
+        ]);
+        let ok = Value::object([
+            ("id", Value::string("x")),
+            ("tags", Value::string_map([("a", "1")])),
+            ("on", Value::Bool(true)),
+        ]);
+        assert!(conforms(&planned, &ok));
+        let flipped = Value::object([
+            ("id", Value::string("x")),
+            ("tags", Value::string_map([("a", "1")])),
+            ("on", Value::Bool(false)),
+        ]);
+        assert!(!conforms(&planned, &flipped));
+        let key_vanished = Value::object([
+            ("id", Value::string("x")),
+            ("tags", Value::string_map(Vec::<(&str, &str)>::new())),
+            ("on", Value::Bool(true)),
+        ]);
+        assert!(!conforms(&planned, &key_vanished));
     }
 
     #[test]

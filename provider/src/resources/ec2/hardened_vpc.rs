@@ -900,9 +900,9 @@ impl Composite for HardenedVpc {
         c: &Clients,
         root: &str,
         d: &mut DesiredVpc,
-        _prior: Option<&Value>,
+        prior: Option<&Value>,
     ) -> Result<(), Vec<String>> {
-        api::converge(c, root, d).await
+        api::converge(c, root, d, prior.is_some()).await
     }
 
     async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String> {

@@ -18,7 +18,7 @@
 use async_trait::async_trait;
 
 use crate::aws::{Clients, ProviderCtx, Target};
-use crate::framework::{ApplyResult, Diagnostics, Resource, Schema};
+use crate::framework::{plan, ApplyResult, Diagnostics, Resource, Schema};
 use crate::resources::common::clients;
 use crate::resources::kit::calls;
 use crate::resources::kit::controls::{self, Control};
@@ -74,8 +74,9 @@ pub(crate) trait Composite: Send + Sync + 'static {
         d: &mut Self::Desired,
     ) -> Result<(String, bool), String>;
     /// Makes the children match `d` (observe, then converge in dependency phases).
-    /// `prior` is the state being updated (`None` on create); `d` may be completed
-    /// with what converging made (a role's ARN).
+    /// `prior` is the state being updated (`None` on create); on update the root
+    /// must end up marked `created` (a marker a create could not write). `d` may be
+    /// completed with what converging made (a role's ARN).
     async fn converge(
         &self,
         c: &Clients,
@@ -141,7 +142,7 @@ impl<C: Composite> Kit<C> {
         for attempt in 1..=4 {
             let Ok(Some(o)) = &observed else { break };
             let state = self.0.state(c, &base, o);
-            if conforms(&promised, &state) {
+            if plan::conforms(&promised, &state) {
                 break;
             }
             if calls::pause(c, calls::backoff(attempt + 2), "reading back")
@@ -333,11 +334,7 @@ impl<C: Composite> Resource for Kit<C> {
             Ok(p) => p,
             Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
         };
-        let mut converged = self.0.converge(&c, &root, &mut d, Some(prior)).await;
-        if converged.is_ok() {
-            // Idempotent; writes the marker a create could not (see `create`).
-            converged = self.0.mark_created(&c, &root).await.map_err(|e| vec![e]);
-        }
+        let converged = self.0.converge(&c, &root, &mut d, Some(prior)).await;
         let base = match &converged {
             Ok(()) => self.0.applied(&planned, &root, &d, false),
             Err(_) => prior.clone(),
@@ -376,27 +373,6 @@ impl<C: Composite> Resource for Kit<C> {
             Ok(s) => ApplyResult::ok(s),
             Err(d) => ApplyResult::failed(d),
         }
-    }
-}
-
-/// Whether `state` keeps every value the plan knew (unknowns accept anything):
-/// Terraform's rule for the result of an apply.
-fn conforms(planned: &Value, state: &Value) -> bool {
-    if !planned.is_known() {
-        return true;
-    }
-    match (planned, state) {
-        (Value::Map(p), Value::Map(s)) | (Value::Object(p), Value::Object(s)) => {
-            (matches!(planned, Value::Object(_)) || p.len() == s.len())
-                && p.iter()
-                    .all(|(k, v)| s.get(k).is_some_and(|sv| conforms(v, sv)))
-        }
-        (Value::List(p), Value::List(s))
-        | (Value::Set(p), Value::Set(s))
-        | (Value::Tuple(p), Value::Tuple(s)) => {
-            p.len() == s.len() && p.iter().zip(s).all(|(a, b)| conforms(a, b))
-        }
-        _ => planned == state,
     }
 }
 

@@ -202,7 +202,14 @@ fn interrupted(c: &Clients) -> Result<(), Vec<String>> {
 }
 
 /// Makes the VPC's children match `d`. Returns every failure.
-pub(super) async fn converge(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Result<(), Vec<String>> {
+/// `recorded`: the VPC is in a state already (an update), so the tags it gets carry
+/// the `created` marker too (no extra call; see `kit::ownership`).
+pub(super) async fn converge(
+    c: &Clients,
+    vpc_id: &str,
+    d: &DesiredVpc,
+    recorded: bool,
+) -> Result<(), Vec<String>> {
     let mut o = observe(c, vpc_id)
         .await
         .map_err(|e| vec![e])?
@@ -211,7 +218,7 @@ pub(super) async fn converge(c: &Clients, vpc_id: &str, d: &DesiredVpc) -> Resul
 
     // Phase A: independent work.
     let (attrs, igw, subnets, flow_prereq) = tokio::join!(
-        vpc_basics(c, vpc_id, d, &o),
+        vpc_basics(c, vpc_id, d, &o, recorded),
         ensure_igw(c, vpc_id, d, &o),
         ensure_subnets(c, vpc_id, d, &o),
         ensure_flow_log_prerequisites(c, vpc_id, d),

@@ -88,6 +88,7 @@ pub(crate) async fn vpc_basics(
     vpc_id: &str,
     d: &DesiredVpc,
     o: &ObservedVpc,
+    recorded: bool,
 ) -> Result<(), String> {
     let ec2 = &c.ec2;
     let on = || t::AttributeBooleanValue::builder().value(true).build();
@@ -104,7 +105,13 @@ pub(crate) async fn vpc_basics(
     let tags = ec2
         .create_tags()
         .resources(vpc_id)
-        .set_tags(Some(child_tags(d, d.name.clone(), None, None)))
+        .set_tags(Some({
+            let mut tags = child_tags(d, d.name.clone(), None, None);
+            if recorded {
+                tags.push(tag(LIFECYCLE_TAG, CREATED));
+            }
+            tags
+        }))
         .send();
     let (a, b, t) = tokio::join!(support, hostnames, tags);
     a.map_err(|e| {
