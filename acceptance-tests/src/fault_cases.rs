@@ -273,6 +273,7 @@ pub async fn failed_create(c: &Composite, label: &str, n: usize, version: TfVers
 pub async fn empty_answers(c: &Composite, label: &str, share: f64, limit: Duration) -> Result<()> {
     let plan = FaultPlan {
         empty_creates: share,
+        empty_first_creates: 2,
         ..Default::default()
     };
     let run = FaultRun::new(label, TfVersion::V1_15, plan).await?;
@@ -291,10 +292,14 @@ pub async fn empty_answers(c: &Composite, label: &str, share: f64, limit: Durati
             "the apply failed as a provider bug, not with a sentence a person can act on: {text}"
         );
     }
+    let stats = run.proxy.stats();
     eprintln!(
-        "[bp-acc] {label}: apply under empty answers ended in {:.1}s ({:?})",
+        "[bp-acc] {label}: apply under empty answers ended in {:.1}s ({stats:?})",
         started.elapsed().as_secs_f64(),
-        run.proxy.stats()
+    );
+    ensure!(
+        stats.faults >= 2,
+        "no create was answered empty, so this run shows nothing: {stats:?}"
     );
     run.proxy.set_plan(FaultPlan::default());
     run.tf

@@ -45,6 +45,9 @@ pub struct FaultPlan {
     /// mutating calls are never answered empty: AWS does not say "done" for a
     /// delete it did not do).
     pub empty_creates: f64,
+    /// The first N such creates are answered empty whatever the share (so a test
+    /// knows the fault happened).
+    pub empty_first_creates: usize,
     /// Added to every forwarded call.
     pub latency: Duration,
     /// The Nth mutating call (from 1) fails with a non-retryable access error.
@@ -104,6 +107,8 @@ struct Shared {
     released: watch::Sender<bool>,
     // Mutating calls in order: "ec2:CreateVpc", "s3:PUT /bucket?tagging", ...
     journal: Mutex<Vec<String>>,
+    // Creates answered empty so far by `empty_first_creates`.
+    empty_creates_done: AtomicUsize,
 }
 
 /// A running proxy; it stops when dropped.
@@ -139,6 +144,7 @@ impl FaultProxy {
             held: AtomicUsize::new(0),
             released: watch::channel(false).0,
             journal: Mutex::new(Vec::new()),
+            empty_creates_done: AtomicUsize::new(0),
         });
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
@@ -348,8 +354,11 @@ async fn serve(client: TcpStream, shared: Arc<Shared>) -> Result<()> {
             .iter()
             .any(|p| action.starts_with(p))
             && !NO_ID.contains(&action.as_str());
+        let forced = creates
+            && applies
+            && shared.empty_creates_done.fetch_add(1, Ordering::SeqCst) < plan.empty_first_creates;
         let empty = if mutating {
-            creates && hit(plan.empty_creates)
+            creates && (forced || hit(plan.empty_creates))
         } else {
             hit(plan.empty)
         };

@@ -131,38 +131,35 @@ impl Suite {
         self.case(v, steps).run().await
     }
 
-    /// A change applied in place, then read back.
-    pub async fn update_in_place(&'static self, v: TfVersion) -> Result<()> {
-        let name = self.name("u");
+    /// The basic configuration, then `changed`, which must be planned as `action`;
+    /// every control read back after.
+    async fn change(
+        &'static self,
+        v: TfVersion,
+        case: &str,
+        changed: fn(&str) -> String,
+        action: Action,
+    ) -> Result<()> {
+        let name = self.name(case);
         let steps = vec![
             Step::config((self.composite.config)(&name)),
             Step {
-                plan_checks: vec![PlanCheck::ResourceAction(
-                    self.address.into(),
-                    Action::Update,
-                )],
+                plan_checks: vec![PlanCheck::ResourceAction(self.address.into(), action)],
                 check: check(move |ctx| async move { (self.check)(ctx).await }),
-                ..Step::config((self.updated)(&name))
+                ..Step::config(changed(&name))
             },
         ];
         self.case(v, steps).run().await
     }
 
+    /// A change applied in place, then read back.
+    pub async fn update_in_place(&'static self, v: TfVersion) -> Result<()> {
+        self.change(v, "u", self.updated, Action::Update).await
+    }
+
     /// A change that replaces the composite.
     pub async fn replace(&'static self, v: TfVersion) -> Result<()> {
-        let name = self.name("r");
-        let steps = vec![
-            Step::config((self.composite.config)(&name)),
-            Step {
-                plan_checks: vec![PlanCheck::ResourceAction(
-                    self.address.into(),
-                    Action::Replace,
-                )],
-                check: check(move |ctx| async move { (self.check)(ctx).await }),
-                ..Step::config((self.replaced)(&name))
-            },
-        ];
-        self.case(v, steps).run().await
+        self.change(v, "r", self.replaced, Action::Replace).await
     }
 
     /// A control broken behind Terraform's back is planned as an update and repaired.
