@@ -5,6 +5,7 @@
 mod ec2_hardened_vpc;
 mod faults;
 mod harness_self_test;
+mod kms_kms_key;
 mod platform_tree;
 mod provider_functions;
 mod release_install;

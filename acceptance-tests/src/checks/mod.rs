@@ -19,7 +19,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use crate::aws::Aws;
 
 /// An SDK error as one line naming the call, with its whole cause chain.
-pub(crate) fn sdk<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> anyhow::Error {
+pub fn sdk<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> anyhow::Error {
     anyhow::anyhow!(
         "{what}: {}",
         aws_smithy_types::error::display::DisplayErrorContext(e)

@@ -11,3 +11,14 @@ pub mod retry;
 pub use clients::{Clients, ProviderCtx, Target};
 pub use config::{provider_schema, ProviderSettings};
 pub use errors::{error_code, error_message, is_not_found};
+
+/// The ARN partition of a region (`aws`, `aws-us-gov`, `aws-cn`).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("cn-") {
+        "aws-cn"
+    } else {
+        "aws"
+    }
+}

@@ -10,7 +10,8 @@ mod common;
 pub mod ec2;
 mod iam;
 mod kit;
-mod kms;
+pub mod kms;
+mod logs;
 pub mod s3;
 
 /// Every resource type of the provider.
@@ -18,6 +19,7 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
     ResourceRegistry::new(vec![
         Arc::new(kit::composite::Kit(s3::CompliantBucket::new())),
         Arc::new(kit::composite::Kit(ec2::HardenedVpc::new())),
+        Arc::new(kit::composite::Kit(kms::key::KmsKey::new())),
     ])
 }
 

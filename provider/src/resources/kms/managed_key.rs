@@ -8,7 +8,7 @@ use crate::resources::kit::calls::{create_once, no_retries};
 
 /// Deletion window for keys this provider created: a key removed by mistake
 /// can be recovered for 30 days.
-const KEY_DELETION_WINDOW_DAYS: i32 = 30;
+pub(crate) const KEY_DELETION_WINDOW_DAYS: i32 = 30;
 
 /// The key an alias points to, if any.
 pub(crate) async fn find(c: &Clients, alias: &str) -> Result<Option<String>, String> {
@@ -80,7 +80,23 @@ pub(crate) async fn create(
     description: &str,
     tags: &[(String, String)],
     policy: Option<String>,
+    multi_region: bool,
 ) -> Result<String, String> {
+    create_or_continue(c, alias, description, tags, policy, multi_region)
+        .await
+        .map(|(arn, _)| arn)
+}
+
+/// [`create`], also telling whether the key is one an interrupted create made
+/// (`true`: its settings may be older than these and need converging).
+pub(crate) async fn create_or_continue(
+    c: &Clients,
+    alias: &str,
+    description: &str,
+    tags: &[(String, String)],
+    policy: Option<String>,
+    multi_region: bool,
+) -> Result<(String, bool), String> {
     let mut kms_tags = Vec::new();
     for (k, v) in tags
         .iter()
@@ -95,7 +111,9 @@ pub(crate) async fn create(
                 .map_err(|e| e.to_string())?,
         );
     }
-    let arn = match tagged_for(c, alias).await? {
+    let found = tagged_for(c, alias).await?;
+    let continued = found.is_some();
+    let arn = match found {
         Some(arn) => {
             tracing::info!(key = %arn, alias, "continuing with the key an interrupted create made");
             arn
@@ -111,6 +129,7 @@ pub(crate) async fn create(
                         .description(description)
                         .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
                         .set_policy(policy.clone())
+                        .set_multi_region(multi_region.then_some(true))
                         .set_tags(Some(kms_tags.clone()))
                         .customize()
                         .config_override(
@@ -135,7 +154,7 @@ pub(crate) async fn create(
             .unwrap_or_default();
         return Err(format!("{e}{undo}"));
     }
-    Ok(arn)
+    Ok((arn, continued))
 }
 
 /// Turns rotation on and points `alias` at the key.
@@ -177,6 +196,16 @@ async fn rotate_and_alias(c: &Clients, alias: &str, arn: &str, key_id: &str) -> 
 /// Removes the alias and schedules the key's deletion; already gone or
 /// already pending is fine.
 pub(crate) async fn retire(c: &Clients, alias: &str, key_arn: &str) -> Result<(), String> {
+    retire_after(c, alias, key_arn, KEY_DELETION_WINDOW_DAYS).await
+}
+
+/// [`retire`] with a deletion window of `days` (7 to 30).
+pub(crate) async fn retire_after(
+    c: &Clients,
+    alias: &str,
+    key_arn: &str,
+    days: i32,
+) -> Result<(), String> {
     let _ = c.kms.delete_alias().alias_name(alias).send().await;
     // The key id (the ARN's last part) works everywhere; moto accepts no ARN here.
     let key_id = key_arn.rsplit('/').next().unwrap_or(key_arn);
@@ -184,7 +213,7 @@ pub(crate) async fn retire(c: &Clients, alias: &str, key_arn: &str) -> Result<()
         .kms
         .schedule_key_deletion()
         .key_id(key_id)
-        .pending_window_in_days(KEY_DELETION_WINDOW_DAYS)
+        .pending_window_in_days(days)
         .send()
         .await
     {

@@ -1,3 +1,6 @@
-//! KMS helpers shared by the resources that create their own keys.
+//! KMS: the `bankplatform_kms_key` composite, key policies, and the keys other
+//! composites create for themselves (from the same code).
 
+pub mod key;
+pub(crate) mod key_policy;
 pub(crate) mod managed_key;

@@ -15,6 +15,7 @@ use super::bucket_model::{
 use crate::aws::{error_code, error_message, is_not_found, Clients};
 use crate::resources::iam::service_role::{self, ServiceRole};
 use crate::resources::kit::ownership::{claim, Claim, LIFECYCLE_TAG};
+use crate::resources::kms::key_policy::KeyPolicy;
 use crate::resources::kms::managed_key;
 
 /// How often and how long S3 configuration calls are retried on the
@@ -138,12 +139,26 @@ pub(super) async fn create_key(
 ) -> Result<String, String> {
     let mut all: Vec<(String, String)> = vec![(OWNER_TAG.to_string(), bucket.to_string())];
     all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let account = c.account_id().await?;
+    let policy = KeyPolicy {
+        partition: crate::aws::partition(&c.region),
+        region: &c.region,
+        account: &account,
+        purpose: "s3",
+        administrators: &[],
+        users: &[],
+        source_accounts: &[],
+        source_arns: &[],
+        extra: &[],
+    }
+    .document();
     managed_key::create(
         c,
         &key_alias(bucket),
         &format!("S3 bucket {bucket} (bankplatform)"),
         &all,
-        None,
+        Some(policy.to_string()),
+        false,
     )
     .await
 }

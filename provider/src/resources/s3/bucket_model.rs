@@ -176,16 +176,7 @@ pub(crate) fn bucket_arn(partition: &str, bucket: &str) -> String {
     format!("arn:{partition}:s3:::{bucket}")
 }
 
-/// The partition of a region.
-pub(crate) fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
+pub(crate) use crate::aws::partition;
 
 /// The regional domain name S3 serves the bucket on.
 pub(crate) fn regional_domain_name(bucket: &str, region: &str) -> String {
@@ -197,70 +188,7 @@ pub(crate) fn regional_domain_name(bucket: &str, region: &str) -> String {
     format!("{bucket}.s3.{region}.{suffix}")
 }
 
-/// Sorts object keys recursively, so that two equal policies print the same.
-pub(crate) fn canonical_json(v: &serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => {
-            let sorted: BTreeMap<&String, serde_json::Value> =
-                m.iter().map(|(k, v)| (k, canonical_json(v))).collect();
-            serde_json::Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-        }
-        serde_json::Value::Array(a) => {
-            serde_json::Value::Array(a.iter().map(canonical_json).collect())
-        }
-        other => other.clone(),
-    }
-}
-
-/// Parses `policy_statements`: a JSON array of statement objects.
-pub(crate) fn parse_statements(text: &str) -> Result<Vec<serde_json::Value>, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("it is not valid JSON ({e})"))?;
-    let arr = match v {
-        serde_json::Value::Array(a) => a,
-        serde_json::Value::Object(_) => vec![v],
-        _ => {
-            return Err(
-                "it must be a JSON array of policy statements (use jsonencode([...]))".into(),
-            )
-        }
-    };
-    for (i, s) in arr.iter().enumerate() {
-        let Some(obj) = s.as_object() else {
-            return Err(format!("statement {i} is not a JSON object"));
-        };
-        match obj.get("Effect").and_then(|e| e.as_str()) {
-            Some("Allow") | Some("Deny") => {}
-            _ => {
-                return Err(format!(
-                    "statement {i} needs \"Effect\": \"Allow\" or \"Deny\""
-                ))
-            }
-        }
-        if let Some(sid) = obj.get("Sid").and_then(|s| s.as_str()) {
-            if sid.starts_with("Bankplatform") {
-                return Err(format!(
-                    "statement {i} uses the reserved Sid prefix \"Bankplatform\""
-                ));
-            }
-        }
-        let public = obj.get("Principal").is_some_and(|p| {
-            p == "*"
-                || p.get("AWS").is_some_and(|a| {
-                    a == "*" || a.as_array().is_some_and(|l| l.iter().any(|x| x == "*"))
-                })
-        });
-        if obj.get("Effect").and_then(|e| e.as_str()) == Some("Allow")
-            && public
-            && obj.get("Condition").is_none()
-        {
-            return Err(format!(
-                "statement {i} allows Principal \"*\" without a Condition, which makes the bucket public (Security Hub S3.6, CIS 2.21); restrict it with aws:PrincipalOrgID, aws:SourceVpce or aws:SourceArn"
-            ));
-        }
-    }
-    Ok(arr)
-}
+pub(crate) use crate::resources::iam::policy_doc::{canonical_json, parse_statements};
 
 /// The bucket policy: deny non-TLS and TLS < 1.2, allow server access log
 /// delivery for log buckets, then the user's statements. Statements name

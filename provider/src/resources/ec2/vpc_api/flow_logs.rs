@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::resources::iam::service_role::{self, ServiceRole};
+use crate::resources::kms::key_policy::KeyPolicy;
+use crate::resources::logs::log_group;
 
 /// The flow-log key (when managed), log group and delivery role. Returns the role ARN.
 pub(crate) async fn ensure_flow_log_prerequisites(
@@ -20,31 +22,14 @@ pub(crate) async fn ensure_flow_log_prerequisites(
             None => create_key(c, vpc_id, d).await?,
         },
     };
-    match c
-        .logs
-        .create_log_group()
-        .log_group_name(&group)
-        .kms_key_id(&key)
-        .set_tags(Some(d.tags_all.clone().into_iter().collect()))
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if error_code(&e) == Some("ResourceAlreadyExistsException") => {}
-        Err(e) => return Err(format!("creating log group {group}: {}", error_message(&e))),
-    }
-    c.logs
-        .put_retention_policy()
-        .log_group_name(&group)
-        .retention_in_days(d.flow_logs.retention_days as i32)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "setting the retention of log group {group}: {}",
-                error_message(&e)
-            )
-        })?;
+    log_group::ensure(
+        c,
+        &group,
+        &key,
+        d.flow_logs.retention_days as i64,
+        &d.tags_all,
+    )
+    .await?;
     let role = flow_log_role_name(vpc_id);
     let account = c.account_id().await?;
     let arn = service_role::ensure(
@@ -77,12 +62,24 @@ pub(crate) async fn create_key(
     d: &DesiredVpc,
 ) -> Result<String, String> {
     let account = c.account_id().await?;
-    let policy = serde_json::json!({"Version":"2012-10-17","Statement":[
-        {"Sid":"AccountAdministers","Effect":"Allow","Principal":{"AWS":format!("arn:aws:iam::{account}:root")},"Action":"kms:*","Resource":"*"},
-        {"Sid":"CloudWatchLogsEncrypts","Effect":"Allow","Principal":{"Service":format!("logs.{}.amazonaws.com", c.region)},
-         "Action":["kms:Encrypt*","kms:Decrypt*","kms:ReEncrypt*","kms:GenerateDataKey*","kms:Describe*"],"Resource":"*",
-         "Condition":{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":format!("arn:aws:logs:{}:{account}:log-group:{}", c.region, log_group_name(vpc_id))}}}
-    ]});
+    let group = format!(
+        "arn:{}:logs:{}:{account}:log-group:{}",
+        partition(&c.region),
+        c.region,
+        log_group_name(vpc_id)
+    );
+    let policy = KeyPolicy {
+        partition: partition(&c.region),
+        region: &c.region,
+        account: &account,
+        purpose: "logs",
+        administrators: &[],
+        users: &[],
+        source_accounts: &[],
+        source_arns: std::slice::from_ref(&group),
+        extra: &[],
+    }
+    .document();
     let tags: Vec<(String, String)> = d
         .tags_all
         .iter()
@@ -94,6 +91,7 @@ pub(crate) async fn create_key(
         &format!("Flow logs of VPC {vpc_id} ({}) (bankplatform)", d.name),
         &tags,
         Some(policy.to_string()),
+        false,
     )
     .await
 }

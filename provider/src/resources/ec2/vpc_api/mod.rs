@@ -21,6 +21,7 @@ use crate::resources::kit::calls::{
 };
 use crate::resources::kit::ownership::{CREATED, CREATING, LIFECYCLE_TAG};
 use crate::resources::kms::managed_key;
+use crate::resources::logs::log_group;
 
 mod endpoints;
 mod flow_logs;
@@ -49,16 +50,7 @@ pub(super) use vpc::{create_vpc, mark_created, vpc_exists};
 
 type Fut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 
-/// The ARN partition of a region (`aws`, `aws-us-gov`, `aws-cn`).
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("cn-") {
-        "aws-cn"
-    } else {
-        "aws"
-    }
-}
+use crate::aws::partition;
 
 fn tag(k: &str, v: &str) -> t::Tag {
     t::Tag::builder().key(k).value(v).build()
@@ -422,19 +414,7 @@ pub(super) async fn destroy(
     if errors.is_empty() {
         let group = log_group_name(vpc_id);
         let role = flow_log_role_name(vpc_id);
-        let lg = async {
-            match c
-                .logs
-                .delete_log_group()
-                .log_group_name(&group)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
-                Err(e) => Err(format!("deleting log group {group}: {}", error_message(&e))),
-            }
-        };
+        let lg = log_group::remove(c, &group);
         let iam = service_role::remove(c, &role, "flow-logs");
         let key = async {
             if !managed_key {

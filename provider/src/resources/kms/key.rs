@@ -1,0 +1,937 @@
+//! `bankplatform_kms_key`: a customer-managed key for one named purpose, as an
+//! auditor expects it with no arguments beyond a name: rotation on, a 30-day
+//! deletion window, a key policy that separates administrators from users and
+//! admits only the service principals the purpose needs (each restricted by
+//! source account, source ARN or encryption context), an alias, and a
+//! `compliance` map read back from AWS on every refresh.
+//!
+//! Children: the key (root, created with its ownership marker and policy), its
+//! rotation, its alias. The keys other composites make for themselves come from
+//! the same code (`managed_key`, `key_policy`).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+
+use super::key_policy::{self, KeyPolicy, PURPOSES, SID_ADMIN, SID_USE};
+use super::managed_key::{self, KEY_DELETION_WINDOW_DAYS};
+use crate::aws::{error_message, is_not_found, partition, Clients, ProviderCtx};
+use crate::framework::schema::{Attribute, Block, Schema};
+use crate::framework::validators::{self, int_between, one_of};
+use crate::framework::Diagnostics;
+use crate::resources::common::target_of;
+use crate::resources::iam::policy_doc::{canonical_json, parse_statements};
+use crate::resources::kit::composite::{Composite, Failures, PlanRequest};
+use crate::resources::kit::controls::{self, Control};
+use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
+use crate::resources::kit::schema::target_block;
+use crate::resources::kit::tags;
+use crate::value::{AttrPath, Type, Value};
+
+/// The purpose, on the key itself (so import knows it).
+const PURPOSE_TAG: &str = "bankplatform:purpose";
+/// Tag keys users cannot set.
+const RESERVED: &[&str] = &["bankplatform:", "aws:"];
+
+/// The key as configured.
+pub(crate) struct Desired {
+    alias: String,
+    purpose: String,
+    description: String,
+    policy: String,
+    multi_region: bool,
+    tags_all: BTreeMap<String, String>,
+    /// Set by `create_root` when it made the key just now with every setting.
+    fresh: bool,
+}
+
+/// The key as AWS reports it.
+pub(crate) struct Observed {
+    arn: String,
+    key_id: String,
+    state: String,
+    customer_managed: bool,
+    symmetric: bool,
+    multi_region: bool,
+    description: String,
+    rotation: bool,
+    policy: Option<Json>,
+    tags: BTreeMap<String, String>,
+    /// Aliases pointing at the key.
+    aliases: Vec<String>,
+}
+
+/// What `compliance` reports.
+pub(crate) const CONTROLS: &[Control<Observed>] = &[
+    Control {
+        id: "KMS.4",
+        title: "Automatic key rotation is on.",
+        evidence: "`kms:GetKeyRotationStatus` → `KeyRotationEnabled`",
+        judge: |o| Some(o.rotation),
+    },
+    Control {
+        id: "CIS 4.6",
+        title: "Rotation is on for the customer-created symmetric key (same read as KMS.4).",
+        evidence: "`kms:GetKeyRotationStatus` → `KeyRotationEnabled`; `DescribeKey` → `KeySpec`",
+        judge: |o| Some(o.rotation && o.symmetric),
+    },
+    Control {
+        id: "KMS.3",
+        title: "The key is enabled, customer-managed and not pending deletion.",
+        evidence: "`kms:DescribeKey` → `KeyState = Enabled`, `KeyManager = CUSTOMER`",
+        judge: |o| Some(o.state == "Enabled" && o.customer_managed),
+    },
+    Control {
+        id: "KMS.5",
+        title: "The key policy allows no principal `*` without a condition (CIS 2.21).",
+        evidence: "`kms:GetKeyPolicy` → `Policy`",
+        judge: |o| Some(o.policy.as_ref().is_some_and(key_policy::no_public_principal)),
+    },
+    Control {
+        id: "bank:key-duties-separated",
+        title: "No statement grants `kms:*`, or both the management and the use of the key.",
+        evidence: "`kms:GetKeyPolicy` → `Policy`",
+        judge: |o| Some(o.policy.as_ref().is_some_and(key_policy::duties_separated)),
+    },
+    Control {
+        id: "bank:key-services-scoped",
+        title: "Every service principal admitted is restricted by source account, source ARN or encryption context.",
+        evidence: "`kms:GetKeyPolicy` → `Policy`",
+        judge: |o| Some(o.policy.as_ref().is_some_and(key_policy::services_scoped)),
+    },
+];
+
+/// The resource type.
+pub struct KmsKey {
+    schema: Schema,
+}
+
+impl Default for KmsKey {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KmsKey {
+    /// Builds the resource and its schema.
+    pub fn new() -> Self {
+        let list = || Type::list(Type::String);
+        let attributes = vec![
+            Attribute::string("id").computed().use_state_for_unknown().describe("The key id."),
+            Attribute::string("name").required().requires_replace()
+                .validate(validators::func("letters, digits, `/`, `_` and `-`, not starting with `aws/`", |path, v, diags| {
+                    if let Some(why) = alias_name_problem(v) {
+                        diags.attr_error(path.clone(), "Invalid key name", why);
+                    }
+                }))
+                .describe("Name of the key; its alias is `alias/<name>` (e.g. `bankplatform/prod/trail`)."),
+            Attribute::string("purpose").required()
+                .validate(one_of("Invalid key purpose", PURPOSES))
+                .describe("What the key protects; chooses the service principals its policy admits and the service users must go through (`kms:ViaService`). `general`, `logs` (CloudWatch Logs), `trail` (CloudTrail, its log group and alarm topic), `s3`, `sns`, `sqs`, `rds`, `secrets`, `ebs`, `dynamodb`, `kinesis`, `config`, `guardduty`."),
+            Attribute::string("description").optional().computed().describe("Description; default names the purpose."),
+            Attribute::typed("administrators", list()).optional().computed()
+                .describe("Principals (ARNs) that manage the key and cannot use it. Default: the account (`arn:aws:iam::<account>:root`: whoever IAM policies allow). When set, include the role Terraform runs as, or it cannot change the key again."),
+            Attribute::typed("users", list()).optional().computed()
+                .describe("Principals (ARNs) that use the key and cannot manage it, through the purpose's service only. Default: the account."),
+            Attribute::typed("source_accounts", list()).optional()
+                .describe("Accounts whose services may use the key (e.g. every account's trail writing to the log archive). Default: this account."),
+            Attribute::typed("source_arns", list()).optional()
+                .describe("ARNs (wildcards allowed) that narrow the admitted services further: a trail, a log group, a topic."),
+            Attribute::string("policy_statements").optional()
+                .describe("Extra key policy statements, as a JSON array (`jsonencode([...])`), appended. Public `Allow` statements without a condition are refused."),
+            Attribute::string("policy").computed().describe("The effective key policy (canonical JSON)."),
+            Attribute::number("deletion_window_days").default(Value::number(i64::from(KEY_DELETION_WINDOW_DAYS)))
+                .validate(int_between("Invalid deletion window", 7, 30))
+                .describe("Days between `terraform destroy` and the key's deletion (7 to 30; default 30, the longest AWS allows: a key removed by mistake can be recovered meanwhile)."),
+            Attribute::bool("multi_region").default(Value::Bool(false)).requires_replace()
+                .describe("A multi-Region primary key, for DR replicas in other Regions."),
+            Attribute::string("arn").computed().use_state_for_unknown().describe("Key ARN."),
+            Attribute::string("alias").computed().use_state_for_unknown().describe("`alias/<name>`."),
+            Attribute::string("alias_arn").computed().use_state_for_unknown().describe("Alias ARN."),
+            Attribute::typed("tags", Type::map(Type::String)).optional().describe("Tags; merged over the provider's `default_tags`."),
+            Attribute::typed("tags_all", Type::map(Type::String)).computed().describe("Tags on the key: `default_tags` merged with `tags`."),
+            Attribute::typed("compliance", Type::map(Type::Bool)).computed()
+                .describe("Control id → whether it holds, as read back from AWS on every refresh (see Controls)."),
+        ];
+        KmsKey {
+            schema: Schema {
+                version: 0,
+                block: Block {
+                    description: "A customer-managed KMS key for one purpose: rotation on, 30-day deletion window, a key policy separating administrators from users and admitting only the service principals the purpose needs (each restricted by source account, ARN or encryption context), an alias, and a `compliance` map read back from AWS.".into(),
+                    attributes,
+                    blocks: vec![target_block("key")],
+                },
+            },
+        }
+    }
+}
+
+fn alias_name_problem(v: &Value) -> Option<String> {
+    let name = v.as_str()?;
+    let ok = !name.is_empty()
+        && name.len() <= 250
+        && !name.starts_with("aws/")
+        && !name.starts_with('/')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'));
+    (!ok).then(|| format!("\"{name}\" cannot name a KMS alias: use letters, digits, `/`, `_` and `-` (at most 250), not starting with `aws/` or `/`."))
+}
+
+/// A key id (`1234abcd-...` or a multi-Region `mrk-...`).
+fn looks_like_key_id(s: &str) -> bool {
+    let hex = s.trim_start_matches("mrk-");
+    hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.string_list()
+}
+
+/// The key policy of a configuration, given the account and region.
+fn policy_of(v: &Value, account: &str, region: &str) -> Result<Json, String> {
+    let extra = match v.get("policy_statements").as_str() {
+        Some(t) => parse_statements(t).map_err(|e| format!("policy_statements: {e}"))?,
+        None => vec![],
+    };
+    let purpose = v.get("purpose").as_str().unwrap_or("general").to_string();
+    let (admins, users) = (strings(v.get("administrators")), strings(v.get("users")));
+    let (accounts, arns) = (
+        strings(v.get("source_accounts")),
+        strings(v.get("source_arns")),
+    );
+    Ok(KeyPolicy {
+        partition: partition(region),
+        region,
+        account,
+        purpose: &purpose,
+        administrators: &admins,
+        users: &users,
+        source_accounts: &accounts,
+        source_arns: &arns,
+        extra: &extra,
+    }
+    .document())
+}
+
+fn alias_of(name: &str) -> String {
+    format!("alias/{name}")
+}
+
+/// The controls a policy makes hold (rotation and state are the key's own).
+fn expected(policy: &Json) -> Value {
+    Value::Map(
+        [
+            ("KMS.4", true),
+            ("CIS 4.6", true),
+            ("KMS.3", true),
+            ("KMS.5", key_policy::no_public_principal(policy)),
+            (
+                "bank:key-duties-separated",
+                key_policy::duties_separated(policy),
+            ),
+            (
+                "bank:key-services-scoped",
+                key_policy::services_scoped(policy),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::Bool(v)))
+        .collect(),
+    )
+}
+
+impl KmsKey {
+    /// The key by id or alias, with everything the controls read; `None` when it is
+    /// gone or pending deletion.
+    async fn read(&self, c: &Clients, key: &str) -> Result<Option<Observed>, String> {
+        let meta = match c.kms.describe_key().key_id(key).send().await {
+            Ok(o) => o
+                .key_metadata
+                .ok_or_else(|| format!("reading KMS Key ({key}): KMS answered without the key"))?,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(format!("reading KMS Key ({key}): {}", error_message(&e))),
+        };
+        let state = meta
+            .key_state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        if state == "PendingDeletion" || state == "PendingReplicaDeletion" {
+            return Ok(None);
+        }
+        let key_id = meta.key_id().to_string();
+        let (rotation, policy, tags, aliases) = tokio::join!(
+            c.kms.get_key_rotation_status().key_id(&key_id).send(),
+            c.kms
+                .get_key_policy()
+                .key_id(&key_id)
+                .policy_name("default")
+                .send(),
+            c.kms.list_resource_tags().key_id(&key_id).send(),
+            c.kms.list_aliases().key_id(&key_id).send(),
+        );
+        let what = |e: String| format!("reading KMS Key ({key_id}): {e}");
+        let rotation = rotation
+            .map_err(|e| what(error_message(&e)))?
+            .key_rotation_enabled;
+        let policy = policy
+            .map_err(|e| what(error_message(&e)))?
+            .policy
+            .and_then(|p| serde_json::from_str::<Json>(&p).ok());
+        let tags = tags
+            .map_err(|e| what(error_message(&e)))?
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.tag_key, t.tag_value))
+            .collect();
+        let aliases: Vec<String> = aliases
+            .map_err(|e| what(error_message(&e)))?
+            .aliases
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| a.alias_name)
+            .collect();
+        Ok(Some(Observed {
+            arn: meta.arn().unwrap_or_default().to_string(),
+            customer_managed: meta.key_manager().is_some_and(|m| m.as_str() == "CUSTOMER"),
+            symmetric: meta
+                .key_spec()
+                .is_none_or(|s| s.as_str() == "SYMMETRIC_DEFAULT"),
+            multi_region: meta.multi_region().unwrap_or(false),
+            description: meta.description().unwrap_or_default().to_string(),
+            key_id,
+            state,
+            rotation,
+            policy,
+            tags,
+            aliases,
+        }))
+    }
+
+    fn state_from(&self, base: &Value, o: &Observed) -> Value {
+        let mut s = base.clone();
+        s.set_attr("id", Value::string(&o.key_id));
+        s.set_attr("arn", Value::string(&o.arn));
+        s.set_attr("description", Value::string(&o.description));
+        s.set_attr("multi_region", Value::Bool(o.multi_region));
+        if let Some(p) = o.tags.get(PURPOSE_TAG) {
+            s.set_attr("purpose", Value::string(p));
+        }
+        if let Some(p) = &o.policy {
+            let same = base
+                .get("policy")
+                .as_str()
+                .and_then(|t| serde_json::from_str::<Json>(t).ok())
+                .is_some_and(|b| canonical_json(&b) == canonical_json(p));
+            if !same {
+                s.set_attr("policy", Value::string(canonical_json(p).to_string()));
+            }
+            for (attr, sid) in [("administrators", SID_ADMIN), ("users", SID_USE)] {
+                let found = key_policy::principals(p, sid);
+                if strings(base.get(attr)) != found {
+                    s.set_attr(
+                        attr,
+                        Value::List(found.into_iter().map(Value::String).collect()),
+                    );
+                }
+            }
+        } else {
+            s.set_attr("policy", Value::Null);
+        }
+        let own: BTreeMap<String, String> = o
+            .tags
+            .iter()
+            .filter(|(k, _)| !RESERVED.iter().any(|p| k.starts_with(p)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        s.set_attr("tags_all", Value::string_map(own));
+        s.set_attr(
+            "compliance",
+            Value::Map(
+                controls::evaluate(CONTROLS, o)
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::Bool(v)))
+                    .collect(),
+            ),
+        );
+        s
+    }
+
+    /// Makes the key's settings match `d`, from what `o` reports.
+    async fn converge_key(&self, c: &Clients, d: &Desired, o: &Observed) -> Failures {
+        let key = o.key_id.as_str();
+        let want_policy: Option<Json> = serde_json::from_str(&d.policy).ok();
+        let policy_ok =
+            o.policy.as_ref().map(canonical_json) == want_policy.as_ref().map(canonical_json);
+        let mut tags_wanted = d.tags_all.clone();
+        tags_wanted.insert(PURPOSE_TAG.into(), d.purpose.clone());
+        let stale: Vec<String> = o
+            .tags
+            .keys()
+            .filter(|k| !RESERVED.iter().any(|p| k.starts_with(p)) && !tags_wanted.contains_key(*k))
+            .cloned()
+            .collect();
+        let missing: Vec<aws_sdk_kms::types::Tag> = tags_wanted
+            .iter()
+            .filter(|(k, v)| o.tags.get(*k) != Some(v))
+            .filter_map(|(k, v)| {
+                aws_sdk_kms::types::Tag::builder()
+                    .tag_key(k)
+                    .tag_value(v)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let (p, r, desc, tag, untag, alias) = tokio::join!(
+            async {
+                if policy_ok {
+                    return Ok(());
+                }
+                c.kms
+                    .put_key_policy()
+                    .key_id(key)
+                    .policy_name("default")
+                    .policy(&d.policy)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        format!(
+                            "putting the policy of KMS Key ({key}): {}",
+                            error_message(&e)
+                        )
+                    })
+            },
+            async {
+                if o.rotation {
+                    return Ok(());
+                }
+                c.kms
+                    .enable_key_rotation()
+                    .key_id(key)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        format!(
+                            "enabling rotation of KMS Key ({key}): {}",
+                            error_message(&e)
+                        )
+                    })
+            },
+            async {
+                if o.description == d.description {
+                    return Ok(());
+                }
+                c.kms
+                    .update_key_description()
+                    .key_id(key)
+                    .description(&d.description)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("describing KMS Key ({key}): {}", error_message(&e)))
+            },
+            async {
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                c.kms
+                    .tag_resource()
+                    .key_id(key)
+                    .set_tags(Some(missing.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("tagging KMS Key ({key}): {}", error_message(&e)))
+            },
+            async {
+                if stale.is_empty() {
+                    return Ok(());
+                }
+                c.kms
+                    .untag_resource()
+                    .key_id(key)
+                    .set_tag_keys(Some(stale.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("untagging KMS Key ({key}): {}", error_message(&e)))
+            },
+            async {
+                if o.aliases.iter().any(|a| a == &d.alias) {
+                    return Ok(());
+                }
+                self.point_alias(c, &d.alias, key).await
+            },
+        );
+        [p, r, desc, tag, untag, alias]
+            .into_iter()
+            .filter_map(Result::err)
+            .collect()
+    }
+
+    /// Points the alias at `key` (creating it, or moving it from a key pending deletion).
+    async fn point_alias(&self, c: &Clients, alias: &str, key: &str) -> Result<(), String> {
+        match c
+            .kms
+            .create_alias()
+            .alias_name(alias)
+            .target_key_id(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if crate::aws::error_code(&e) == Some("AlreadyExistsException") => c
+                .kms
+                .update_alias()
+                .alias_name(alias)
+                .target_key_id(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("pointing {alias} at KMS Key ({key}): {}", error_message(&e))),
+            Err(e) => Err(format!(
+                "aliasing KMS Key ({key}) as {alias}: {}",
+                error_message(&e)
+            )),
+        }
+    }
+}
+
+#[async_trait]
+impl Composite for KmsKey {
+    type Desired = Desired;
+    type Observed = Observed;
+
+    const TYPE_NAME: &'static str = "bankplatform_kms_key";
+    const NOUN: &'static str = "KMS key";
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(t) = config.get("policy_statements").as_str() {
+            if let Err(e) = parse_statements(t) {
+                diags.attr_error(
+                    AttrPath::root("policy_statements"),
+                    "Invalid policy statements",
+                    format!("policy_statements: {e}."),
+                );
+            }
+        }
+        for attr in ["administrators", "users", "source_arns"] {
+            for (i, a) in config.get(attr).string_list().iter().enumerate() {
+                if !a.starts_with("arn:") {
+                    diags.attr_error(
+                        AttrPath::root(attr).index(i as i64),
+                        "Invalid ARN",
+                        format!("\"{a}\" is not an ARN; write it as arn:aws:iam::111122223333:role/<name>."),
+                    );
+                }
+            }
+        }
+        for (i, a) in config
+            .get("source_accounts")
+            .string_list()
+            .iter()
+            .enumerate()
+        {
+            if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+                diags.attr_error(
+                    AttrPath::root("source_accounts").index(i as i64),
+                    "Invalid account id",
+                    format!("\"{a}\" is not a 12-digit AWS account id."),
+                );
+            }
+        }
+        validators::aws_tags(AttrPath::root("tags"), config.get("tags"), diags);
+        for k in config
+            .get("tags")
+            .as_map()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if RESERVED.iter().any(|p| k.starts_with(p)) {
+                diags.attr_error(
+                    AttrPath::root("tags").key(k),
+                    "Reserved tag key",
+                    format!(
+                        "Tag keys starting with {} are reserved.",
+                        RESERVED.join(" or ")
+                    ),
+                );
+            }
+        }
+    }
+
+    async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
+        let config = req.config;
+        let p = &mut req.planned;
+        if let Some(name) = p.get("name").as_str().map(str::to_string) {
+            p.set_attr("alias", Value::string(alias_of(&name)));
+        }
+        if config.get("description").is_null() && p.get("purpose").is_known() {
+            let purpose = p.get("purpose").as_str().unwrap_or("general").to_string();
+            let name = p.get("name").as_str().unwrap_or_default().to_string();
+            p.set_attr(
+                "description",
+                Value::string(format!("{name}: {purpose} key (bankplatform)")),
+            );
+        }
+        let default_tags = req
+            .ctx
+            .map(|c| c.default_tags().clone())
+            .unwrap_or_default();
+        p.set_attr("tags_all", tags::merged(&default_tags, config.get("tags")));
+        // The policy names the account and region: known at plan when the provider is
+        // configured (one STS call, cached).
+        let place = match req.ctx {
+            Some(ctx) => match ctx.clients(&target_of(config)).await {
+                Ok(c) => c.account_id().await.ok().map(|a| (a, c.region.clone())),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let inputs_known = [
+            "purpose",
+            "administrators",
+            "users",
+            "source_accounts",
+            "source_arns",
+            "policy_statements",
+        ]
+        .iter()
+        .all(|a| config.get(a).is_fully_known());
+        match place {
+            Some((account, region)) if inputs_known => {
+                let root = key_policy::account_root(partition(&region), &account);
+                for attr in ["administrators", "users"] {
+                    if config.get(attr).is_null() {
+                        p.set_attr(attr, Value::List(vec![Value::string(&root)]));
+                    }
+                }
+                match policy_of(p, &account, &region) {
+                    Ok(doc) => {
+                        p.set_attr("compliance", expected(&doc));
+                        p.set_attr("policy", Value::string(doc.to_string()));
+                    }
+                    Err(_) => p.set_attr("policy", Value::unknown()),
+                }
+                if let Some(name) = p.get("name").as_str().map(str::to_string) {
+                    p.set_attr(
+                        "alias_arn",
+                        Value::string(format!(
+                            "arn:{}:kms:{region}:{account}:{}",
+                            partition(&region),
+                            alias_of(&name)
+                        )),
+                    );
+                }
+            }
+            _ => {
+                for attr in ["policy", "compliance"] {
+                    p.set_attr(attr, Value::unknown());
+                }
+                for attr in ["administrators", "users"] {
+                    if config.get(attr).is_null() {
+                        p.set_attr(attr, Value::unknown());
+                    }
+                }
+            }
+        }
+    }
+
+    fn desired(&self, planned: &Value) -> Result<Desired, String> {
+        let name = planned.get("name").as_str().unwrap_or_default();
+        Ok(Desired {
+            alias: alias_of(name),
+            purpose: planned
+                .get("purpose")
+                .as_str()
+                .unwrap_or("general")
+                .to_string(),
+            description: planned
+                .get("description")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            policy: planned
+                .get("policy")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            multi_region: planned.get("multi_region").as_bool().unwrap_or(false),
+            tags_all: planned
+                .get("tags_all")
+                .as_map()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect(),
+            fresh: false,
+        })
+    }
+
+    /// The policy, defaults and ARNs when the plan could not know the account.
+    async fn prepare(&self, c: &Clients, planned: &Value) -> Result<(Value, Desired), String> {
+        let mut p = planned.clone();
+        let account = c.account_id().await?;
+        let root = key_policy::account_root(partition(&c.region), &account);
+        for attr in ["administrators", "users"] {
+            if !p.get(attr).is_known() {
+                p.set_attr(attr, Value::List(vec![Value::string(&root)]));
+            }
+        }
+        if !p.get("policy").is_known() {
+            let doc = policy_of(&p, &account, &c.region)?;
+            p.set_attr("policy", Value::string(doc.to_string()));
+        }
+        let d = self.desired(&p)?;
+        Ok((p, d))
+    }
+
+    fn root_id(&self, state: &Value) -> Option<String> {
+        state.get("id").as_str().map(str::to_string)
+    }
+
+    fn with_root(&self, mut v: Value, root: &str) -> Value {
+        v.set_attr("id", Value::string(root));
+        v
+    }
+
+    /// The key, created with its policy, tags and lifecycle marker, then rotation and
+    /// alias; or the key an interrupted create of this name left (its alias, or its
+    /// alias tag, still marked `creating`).
+    async fn create_root(&self, c: &Clients, d: &mut Desired) -> Result<(String, bool), String> {
+        if let Some(arn) = managed_key::find(c, &d.alias).await? {
+            match self.read(c, &arn).await? {
+                Some(o) => {
+                    if claim(o.tags.get(LIFECYCLE_TAG).map(String::as_str)) == Claim::Refuse {
+                        return Err(format!("KMS alias {} already names key {} (not made by an unfinished create of this resource). Import it (terraform import <address> {}) or choose another name.", d.alias, o.arn, d.alias.trim_start_matches("alias/")));
+                    }
+                    tracing::info!(key = %o.key_id, alias = %d.alias, "continuing with the key an interrupted create made");
+                    return Ok((o.key_id, true));
+                }
+                // The alias points at a key pending deletion: take the alias over.
+                None => {
+                    let _ = c.kms.delete_alias().alias_name(&d.alias).send().await;
+                }
+            }
+        }
+        let mut tags: Vec<(String, String)> = d
+            .tags_all
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        tags.push((PURPOSE_TAG.into(), d.purpose.clone()));
+        tags.push((LIFECYCLE_TAG.into(), CREATING.into()));
+        let (arn, continued) = managed_key::create_or_continue(
+            c,
+            &d.alias,
+            &d.description,
+            &tags,
+            Some(d.policy.clone()),
+            d.multi_region,
+        )
+        .await?;
+        d.fresh = !continued;
+        let key_id = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+        Ok((key_id, false))
+    }
+
+    async fn converge(
+        &self,
+        c: &Clients,
+        root: &str,
+        d: &mut Desired,
+        _prior: Option<&Value>,
+    ) -> Result<(), Failures> {
+        if d.fresh {
+            // Made just now with every setting (managed_key::create).
+            return Ok(());
+        }
+        let o = match self.read(c, root).await {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                return Err(vec![format!(
+                    "KMS Key ({root}) is gone or pending deletion."
+                )])
+            }
+            Err(e) => return Err(vec![e]),
+        };
+        let failures = self.converge_key(c, d, &o).await;
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures)
+        }
+    }
+
+    async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String> {
+        let tag = aws_sdk_kms::types::Tag::builder()
+            .tag_key(LIFECYCLE_TAG)
+            .tag_value(CREATED)
+            .build()
+            .map_err(|e| e.to_string())?;
+        c.kms
+            .tag_resource()
+            .key_id(root)
+            .tags(tag)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("marking KMS Key ({root}) created: {}", error_message(&e)))
+    }
+
+    async fn observe(&self, c: &Clients, root: &str) -> Result<Option<Observed>, String> {
+        self.read(c, root).await
+    }
+
+    async fn destroy(&self, c: &Clients, root: &str, state: &Value) -> Result<(), Failures> {
+        let alias = alias_of(state.get("name").as_str().unwrap_or_default());
+        let days = state
+            .get("deletion_window_days")
+            .as_i64()
+            .and_then(|d| i32::try_from(d).ok())
+            .unwrap_or(KEY_DELETION_WINDOW_DAYS);
+        managed_key::retire_after(c, &alias, root, days)
+            .await
+            .map_err(|e| vec![e])
+    }
+
+    fn state(&self, _c: &Clients, base: &Value, o: &Observed) -> Value {
+        self.state_from(base, o)
+    }
+
+    fn controls(&self) -> &'static [Control<Observed>] {
+        CONTROLS
+    }
+
+    fn import_help(&self) -> &'static str {
+        "Import by name (the alias without `alias/`), key id or key ARN, in the provider's own account and region. The purpose is read from the key's `bankplatform:purpose` tag; `source_accounts` and `source_arns` cannot be read back and are taken from the configuration at the next apply."
+    }
+
+    async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics> {
+        let mut d = Diagnostics::new();
+        // A name (the alias without `alias/`), the alias, the key id or the key ARN.
+        let is_key = id.starts_with("arn:") || looks_like_key_id(id);
+        if !is_key {
+            if let Some(why) = alias_name_problem(&Value::string(id.trim_start_matches("alias/"))) {
+                d.error("Invalid import ID", why);
+                return Err(d);
+            }
+        }
+        let lookup = if is_key {
+            id.to_string()
+        } else {
+            alias_of(id.trim_start_matches("alias/"))
+        };
+        let o = match self.read(c, &lookup).await {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                d.error(
+                    "Cannot import non-existent key",
+                    format!("No usable KMS key is {lookup} in the provider's account and region."),
+                );
+                return Err(d);
+            }
+            Err(e) => {
+                d.error("Cannot read the key", e);
+                return Err(d);
+            }
+        };
+        let name = if is_key {
+            match o.aliases.first() {
+                Some(a) => a.trim_start_matches("alias/").to_string(),
+                None => {
+                    d.error("Cannot import an unaliased key", format!("KMS Key ({lookup}) has no alias; bankplatform_kms_key names every key by its alias. Give it one (aws kms create-alias) and import it by that name."));
+                    return Err(d);
+                }
+            }
+        } else {
+            id.trim_start_matches("alias/").to_string()
+        };
+        let name = name.as_str();
+        let mut s = Value::null_object(&self.schema.block.implied_type());
+        s.set_attr("name", Value::string(name));
+        s.set_attr("alias", Value::string(alias_of(name)));
+        s.set_attr(
+            "deletion_window_days",
+            Value::number(i64::from(KEY_DELETION_WINDOW_DAYS)),
+        );
+        if let Ok(account) = c.account_id().await {
+            s.set_attr(
+                "alias_arn",
+                Value::string(format!(
+                    "arn:{}:kms:{}:{account}:{}",
+                    partition(&c.region),
+                    c.region,
+                    alias_of(name)
+                )),
+            );
+        }
+        let defaults = ctx.default_tags();
+        let own: BTreeMap<String, String> = o
+            .tags
+            .iter()
+            .filter(|(k, v)| {
+                !RESERVED.iter().any(|p| k.starts_with(p)) && defaults.get(*k) != Some(v)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !own.is_empty() {
+            s.set_attr("tags", Value::string_map(own));
+        }
+        if let Some(p) = &o.policy {
+            let user = key_policy::user_statements(p);
+            if !user.is_empty() {
+                s.set_attr(
+                    "policy_statements",
+                    Value::string(Json::Array(user).to_string()),
+                );
+            }
+        }
+        Ok(self.state_from(&s, &o))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::kit::composite::Kit;
+
+    #[test]
+    fn rejects_bad_input_with_paths() {
+        let r = Kit(KmsKey::new());
+        let mut config = Value::null_object(&r.0.schema.block.implied_type());
+        config.set_attr("name", Value::string("aws/mine"));
+        config.set_attr("purpose", Value::string("trial"));
+        config.set_attr("deletion_window_days", Value::number(3));
+        config.set_attr("administrators", Value::List(vec![Value::string("admin")]));
+        config.set_attr(
+            "policy_statements",
+            Value::string(
+                r#"[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]"#,
+            ),
+        );
+        let d = crate::framework::plan::validate_config(&r, &config);
+        let got: Vec<String> = d
+            .iter()
+            .map(|d| d.path.as_ref().map(|p| p.to_string()).unwrap_or_default())
+            .collect();
+        for want in [
+            "name",
+            "purpose",
+            "deletion_window_days",
+            "administrators[0]",
+            "policy_statements",
+        ] {
+            assert!(got.iter().any(|p| p == want), "missing {want} in {got:?}");
+        }
+    }
+}

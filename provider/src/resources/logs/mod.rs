@@ -1,0 +1,3 @@
+//! CloudWatch Logs pieces composites share.
+
+pub(crate) mod log_group;
