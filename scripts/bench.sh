@@ -21,7 +21,9 @@
 # Usage: scripts/bench.sh [--provider-only | --terraform-only] [--no-peer]
 # Environment:
 #   BP_BENCH_PROFILE  debug (default) or release: which build of our provider
-#   BP_BENCH_WORKLOAD bucket (default) or vpc: the Terraform-level workload
+#   BP_BENCH_WORKLOAD bucket (default), vpc or audit: the Terraform-level
+#                     workload (audit: examples/audit_trail beside
+#                     bench/peer/audit, the same layer written with hashicorp/aws)
 #   BP_BENCH_RUNS     Terraform-level runs per scenario (default 3)
 #   BP_BENCH_N        provider processes per provider-level probe (default 10)
 #   BP_BENCH_IDLE_WAIT  seconds to wait for other builds/tests to finish
@@ -34,15 +36,19 @@
 #                     works; the report is marked as not meaningful)
 set -euo pipefail
 # Which workload the Terraform level runs: bucket (examples/compliant_bucket vs
-# peer/bucket) or vpc (examples/hardened_vpc vs peer/vpc).
+# peer/bucket), vpc (examples/hardened_vpc vs peer/vpc) or audit
+# (examples/audit_trail vs bench/peer/audit).
 WORKLOAD="${BP_BENCH_WORKLOAD:-bucket}"
 case "$WORKLOAD" in
   bucket) OURS_EXAMPLE=compliant_bucket ;;
   vpc) OURS_EXAMPLE=hardened_vpc ;;
-  *) echo "BP_BENCH_WORKLOAD must be bucket or vpc" >&2; exit 2 ;;
+  audit) OURS_EXAMPLE=audit_trail ;;
+  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc or audit" >&2; exit 2 ;;
 esac
 export BP_BENCH_WORKLOAD="$WORKLOAD"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# The audit layer's peer is ours to write (../shared/peer has none): bench/peer/audit.
+[ "$WORKLOAD" = audit ] && PEER_SRC="$repo/bench/peer"
 
 PROFILE="${BP_BENCH_PROFILE:-debug}"
 RUNS="${BP_BENCH_RUNS:-3}"
@@ -262,7 +268,7 @@ versions() {
   echo "- moto: $("$PY" -c 'import moto; print(moto.__version__)') (fresh \`moto_server\` per run, 127.0.0.1)"
   echo "- ours: terraform-provider-bankplatform $PROVIDER_VERSION, **$PROFILE** build ($(stat -c %s "$OURS_BIN") bytes, sha256 $(sha256sum "$OURS_BIN" | cut -c1-16)…), tree $(cd "$repo" && git rev-parse --short HEAD)$(cd "$repo" && git diff --quiet HEAD -- provider proto Cargo.lock Cargo.toml 2>/dev/null || echo ' + uncommitted changes'), $(rustc --version)"
   if $PEER_OK; then
-    echo "- peer: registry.terraform.io/hashicorp/aws $PEER_VERSION (\`terraform-provider-aws_v${PEER_VERSION}_x5\`, sha256 ${PEER_SHA256:0:16}…, from PyPI $PEER_PKG), root ../shared/peer/$WORKLOAD/standalone"
+    echo "- peer: registry.terraform.io/hashicorp/aws $PEER_VERSION (\`terraform-provider-aws_v${PEER_VERSION}_x5\`, sha256 ${PEER_SHA256:0:16}…, from PyPI $PEER_PKG), root ${PEER_SRC#$repo/}/$WORKLOAD/standalone"
   else
     echo "- peer: **not measured here**; published figures from ../shared/peer/RESULTS.md"
   fi

@@ -42,6 +42,9 @@ struct Inner {
     sts: aws_sdk_sts::Client,
     ec2: aws_sdk_ec2::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
+    cloudtrail: aws_sdk_cloudtrail::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    sns: aws_sdk_sns::Client,
     // Clients for other accounts, by account id; only the default account's `Aws` fills it.
     accounts: Mutex<HashMap<String, Aws>>,
 }
@@ -100,6 +103,9 @@ impl Aws {
                 kms: aws_sdk_kms::Client::new(&config),
                 ec2: aws_sdk_ec2::Client::new(&config),
                 logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+                cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
+                cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+                sns: aws_sdk_sns::Client::new(&config),
                 iam: aws_sdk_iam::Client::new(&config),
                 sts: aws_sdk_sts::Client::new(&config),
                 accounts: Mutex::new(HashMap::new()),
@@ -130,6 +136,21 @@ impl Aws {
     /// CloudWatch Logs.
     pub fn logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
         &self.inner.logs
+    }
+
+    /// CloudTrail.
+    pub fn cloudtrail(&self) -> &aws_sdk_cloudtrail::Client {
+        &self.inner.cloudtrail
+    }
+
+    /// CloudWatch (metrics, alarms).
+    pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        &self.inner.cloudwatch
+    }
+
+    /// SNS.
+    pub fn sns(&self) -> &aws_sdk_sns::Client {
+        &self.inner.sns
     }
 
     /// KMS.

@@ -28,6 +28,10 @@ pub struct Composite {
     pub config: fn(&str) -> String,
     /// How many objects of each inventory kind (`"ec2 vpc"`, `"kms key"`) one holds.
     pub expected: &'static [(&'static str, usize)],
+    /// What the other resources of the configuration hold (the audit bucket a trail
+    /// writes to), part of `expected` too: a failed create of the composite (the
+    /// resource named `test`) leaves exactly these.
+    pub beside: &'static [(&'static str, usize)],
 }
 
 /// The kind of an inventory line: its first two words.
@@ -259,11 +263,38 @@ pub async fn failed_create(c: &Composite, label: &str, n: usize, version: TfVers
         "the failed create does not say it rolled back: {err}"
     );
     let state = run.tf.show_state().await?;
+    let in_state: Vec<&str> = state
+        .pointer("/values/root_module/resources")
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["address"].as_str())
+        .collect();
     ensure!(
-        state.pointer("/values/root_module/resources").is_none(),
-        "the failed create left state: {state}"
+        !in_state.iter().any(|a| a.ends_with(".test")),
+        "the failed create left the composite in the state: {state}"
     );
-    assert_nothing_left(&run.aws).await
+    ensure!(
+        !c.beside.is_empty() || in_state.is_empty(),
+        "the failed create left {in_state:?} in the state"
+    );
+    assert_only(&run.aws, c.beside).await
+}
+
+/// Exactly the objects of `beside` are left in the account (nothing when empty).
+pub async fn assert_only(aws: &Aws, beside: &[(&str, usize)]) -> Result<()> {
+    let left = inventory::live_objects(aws).await?;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for o in &left {
+        *counts.entry(kind(o)).or_default() += 1;
+    }
+    let want: BTreeMap<String, usize> = beside.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+    ensure!(
+        counts == want,
+        "expected only {want:?} left, the account holds:\n{}",
+        left.join("\n")
+    );
+    Ok(())
 }
 
 /// Well-formed but empty answers (a 200 with no id) to a share of the creates: the

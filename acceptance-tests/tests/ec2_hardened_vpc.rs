@@ -1056,6 +1056,7 @@ mod standard {
         composite: Composite {
             config: |name| config(name, "10.30.0.0/16", ""),
             expected: crate::faults::VPC.expected,
+            beside: &[],
         },
         updated: |name| config(name, "10.30.0.0/16", "  restricted_ports = [5432]"),
         replaced: |name| config(name, "10.31.0.0/16", ""),

@@ -18,6 +18,7 @@ pub(crate) const BUCKET: Composite = Composite {
         )
     },
     expected: &[("s3 bucket", 1), ("kms key", 1)],
+    beside: &[],
 };
 
 /// A two-zone hardened VPC with default arguments.
@@ -44,6 +45,7 @@ pub(crate) const VPC: Composite = Composite {
         ("iam role", 1),
         ("kms key", 1),
     ],
+    beside: &[],
 };
 
 macro_rules! fault_tests {

@@ -110,6 +110,7 @@ mod standard {
         composite: Composite {
             config: basic,
             expected: &[("kms key", 1)],
+            beside: &[],
         },
         updated: |name| {
             with(

@@ -943,6 +943,7 @@ mod standard {
         composite: Composite {
             config: super::config_basic,
             expected: &[("s3 bucket", 1), ("kms key", 1)],
+            beside: &[],
         },
         updated: |name| with(name, "  tags = { env = \"test\" }"),
         replaced: |name| with(&format!("{name}-r"), ""),

@@ -164,6 +164,49 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
     for g in groups.log_groups() {
         out.push(format!("logs group {}", g.log_group_name().unwrap_or("")));
     }
+    for g in groups.log_groups() {
+        let name = g.log_group_name().unwrap_or("");
+        let filters = aws
+            .logs()
+            .describe_metric_filters()
+            .log_group_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk("DescribeMetricFilters", e))?;
+        for f in filters.metric_filters() {
+            out.push(format!(
+                "logs metric-filter {name} {}",
+                f.filter_name().unwrap_or("")
+            ));
+        }
+    }
+    let trails = aws
+        .cloudtrail()
+        .describe_trails()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeTrails", e))?;
+    for t in trails.trail_list() {
+        out.push(format!("cloudtrail trail {}", t.name().unwrap_or("")));
+    }
+    let alarms = aws
+        .cloudwatch()
+        .describe_alarms()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeAlarms", e))?;
+    for a in alarms.metric_alarms() {
+        out.push(format!("cloudwatch alarm {}", a.alarm_name().unwrap_or("")));
+    }
+    let topics = aws
+        .sns()
+        .list_topics()
+        .send()
+        .await
+        .map_err(|e| sdk("ListTopics", e))?;
+    for t in topics.topics() {
+        out.push(format!("sns topic {}", t.topic_arn().unwrap_or("")));
+    }
     let roles = aws
         .iam()
         .list_roles()

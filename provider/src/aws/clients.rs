@@ -46,6 +46,12 @@ pub struct Clients {
     /// Resource Groups Tagging: finds objects by tag across services (e.g. a key an
     /// interrupted create made but never aliased).
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// CloudTrail.
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// CloudWatch (metrics and alarms).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// SNS.
+    pub sns: aws_sdk_sns::Client,
     /// Effective region.
     pub region: String,
     /// Raised by StopProvider: long waits and multi-step applies stop early.
@@ -200,44 +206,29 @@ impl ProviderCtx {
             .unwrap_or(s.endpoint_for("s3").is_some());
         s3 = s3.force_path_style(path_style);
 
-        let mut kms =
-            aws_sdk_kms::config::Builder::from(&conf).retry_partition(retry::retry_partition());
-        if let Some(url) = s.endpoint_for("kms") {
-            kms = kms.endpoint_url(url);
-        }
-        let mut iam =
-            aws_sdk_iam::config::Builder::from(&conf).retry_partition(retry::retry_partition());
-        if let Some(url) = s.endpoint_for("iam") {
-            iam = iam.endpoint_url(url);
-        }
-        let mut ec2 =
-            aws_sdk_ec2::config::Builder::from(&conf).retry_partition(retry::retry_partition());
-        if let Some(url) = s.endpoint_for("ec2") {
-            ec2 = ec2.endpoint_url(url);
-        }
-        let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(&conf)
-            .retry_partition(retry::retry_partition());
-        if let Some(url) = s.endpoint_for("logs") {
-            logs = logs.endpoint_url(url);
-        }
-        let mut tagging = aws_sdk_resourcegroupstagging::config::Builder::from(&conf)
-            .retry_partition(retry::retry_partition());
-        if let Some(url) = s.endpoint_for("tagging") {
-            tagging = tagging.endpoint_url(url);
-        }
-        let mut sts =
-            aws_sdk_sts::config::Builder::from(&conf).retry_partition(retry::retry_partition());
-        if let Some(url) = s.endpoint_for("sts") {
-            sts = sts.endpoint_url(url);
+        // Every other client: the shared config, the shared retry partition, and the
+        // service's endpoint override.
+        macro_rules! client {
+            ($sdk:ident, $service:literal) => {{
+                let mut b =
+                    $sdk::config::Builder::from(&conf).retry_partition(retry::retry_partition());
+                if let Some(url) = s.endpoint_for($service) {
+                    b = b.endpoint_url(url);
+                }
+                $sdk::Client::from_conf(b.build())
+            }};
         }
         Ok(Clients {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
-            kms: aws_sdk_kms::Client::from_conf(kms.build()),
-            iam: aws_sdk_iam::Client::from_conf(iam.build()),
-            sts: aws_sdk_sts::Client::from_conf(sts.build()),
-            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
-            tagging: aws_sdk_resourcegroupstagging::Client::from_conf(tagging.build()),
+            kms: client!(aws_sdk_kms, "kms"),
+            iam: client!(aws_sdk_iam, "iam"),
+            sts: client!(aws_sdk_sts, "sts"),
+            ec2: client!(aws_sdk_ec2, "ec2"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
+            cloudtrail: client!(aws_sdk_cloudtrail, "cloudtrail"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            sns: client!(aws_sdk_sns, "sns"),
             region,
             stop: self.stop.clone(),
             max_attempts: self

@@ -10,8 +10,18 @@ use crate::framework::{Diagnostics, Schema};
 use crate::value::{AttrPath, Type, Value};
 
 /// Services whose endpoint can be overridden one by one.
-pub(crate) const ENDPOINT_SERVICES: &[&str] =
-    &["s3", "kms", "iam", "sts", "ec2", "logs", "tagging"];
+pub(crate) const ENDPOINT_SERVICES: &[&str] = &[
+    "s3",
+    "kms",
+    "iam",
+    "sts",
+    "ec2",
+    "logs",
+    "tagging",
+    "cloudtrail",
+    "cloudwatch",
+    "sns",
+];
 
 /// The provider configuration schema (blocks, as in the AWS provider).
 pub fn provider_schema() -> Schema {

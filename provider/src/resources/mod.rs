@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::framework::ResourceRegistry;
 
+pub mod cloudtrail;
 mod common;
 pub mod ec2;
 mod iam;
@@ -20,6 +21,9 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
         Arc::new(kit::composite::Kit(s3::CompliantBucket::new())),
         Arc::new(kit::composite::Kit(ec2::HardenedVpc::new())),
         Arc::new(kit::composite::Kit(kms::key::KmsKey::new())),
+        Arc::new(kit::composite::Kit(
+            cloudtrail::audit_trail::AuditTrail::new(),
+        )),
     ])
 }
 

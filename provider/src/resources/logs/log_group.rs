@@ -38,7 +38,12 @@ pub(crate) async fn retain(c: &Clients, name: &str, retention_days: i64) -> Resu
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| format!("setting the retention of log group {name}: {}", error_message(&e)))
+        .map_err(|e| {
+            format!(
+                "setting the retention of log group {name}: {}",
+                error_message(&e)
+            )
+        })
 }
 
 /// The group's KMS key and retention; `None` when it does not exist.

@@ -222,6 +222,86 @@ pub(crate) fn bucket_policy(
     canonical_json(&json!({"Version": "2012-10-17", "Statement": statements})).to_string()
 }
 
+/// Services that deliver into audit buckets, and what each needs on the bucket
+/// (`delivery_sources`): bucket-level actions, then object-level.
+pub(crate) const DELIVERY_SERVICES: &[(&str, &[&str], &str)] = &[
+    ("cloudtrail", &["s3:GetBucketAcl"], "s3:PutObject"),
+    (
+        "config",
+        &["s3:GetBucketAcl", "s3:ListBucket"],
+        "s3:PutObject",
+    ),
+    ("guardduty", &["s3:GetBucketLocation"], "s3:PutObject"),
+];
+
+/// The statements admitting each delivering service, only on behalf of the listed
+/// sources: ARNs (a trail, a detector) become `aws:SourceArn`, account ids
+/// `aws:SourceAccount` (the confused-deputy rule, CIS 3.1.2).
+///
+/// A bare name (neither ARN nor account id) names a source of this account and
+/// region: `cloudtrail = ["org-audit"]` is the trail `org-audit` next to the bucket.
+pub(crate) fn delivery_statements(
+    bucket_arn: &str,
+    sources: &BTreeMap<String, Vec<String>>,
+    here: Option<(&str, &str)>,
+) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for (service, bucket_actions, object_action) in DELIVERY_SERVICES {
+        let Some(list) = sources.get(*service).filter(|l| !l.is_empty()) else {
+            continue;
+        };
+        let resolved: Vec<String> = list
+            .iter()
+            .map(|s| match here {
+                Some((account, region)) if is_source_name(s) => format!(
+                    "arn:{}:{service}:{region}:{account}:{}{s}",
+                    partition(region),
+                    if *service == "cloudtrail" {
+                        "trail/"
+                    } else {
+                        ""
+                    }
+                ),
+                _ => s.clone(),
+            })
+            .collect();
+        let (arns, accounts): (Vec<&String>, Vec<&String>) =
+            resolved.iter().partition(|s| s.starts_with("arn:"));
+        let mut cond = serde_json::Map::new();
+        if !arns.is_empty() {
+            cond.insert("ArnLike".into(), json!({"aws:SourceArn": arns}));
+        }
+        if !accounts.is_empty() {
+            cond.insert(
+                "StringEquals".into(),
+                json!({"aws:SourceAccount": accounts}),
+            );
+        }
+        let title: String = service[..1].to_uppercase() + &service[1..];
+        let principal = json!({"Service": format!("{service}.amazonaws.com")});
+        out.push(json!({"Sid": format!("BankplatformDelivery{title}Check"), "Effect": "Allow",
+            "Principal": principal, "Action": bucket_actions, "Resource": bucket_arn, "Condition": cond}));
+        out.push(json!({"Sid": format!("BankplatformDelivery{title}Write"), "Effect": "Allow",
+            "Principal": principal, "Action": object_action, "Resource": format!("{bucket_arn}/*"), "Condition": cond}));
+    }
+    out
+}
+
+/// Whether a delivery source is a bare name (to be resolved in the bucket's account).
+pub(crate) fn is_source_name(s: &str) -> bool {
+    !s.starts_with("arn:") && !(s.len() == 12 && s.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// `delivery_sources` of a configuration or plan.
+pub(crate) fn delivery_sources(v: &Value) -> BTreeMap<String, Vec<String>> {
+    v.get("delivery_sources")
+        .as_map()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.string_list()))
+        .collect()
+}
+
 /// The user's own statements found in a policy (for import).
 pub(crate) fn user_statements(policy: &serde_json::Value) -> Vec<serde_json::Value> {
     policy

@@ -69,6 +69,9 @@ impl CompliantBucket {
             Attribute::typed("tags_all", Type::map(Type::String)).computed().describe("Tags on the bucket: `default_tags` merged with `tags`."),
             Attribute::string("policy_statements").optional()
                 .describe("Extra bucket policy statements, as a JSON array (`jsonencode([...])`), merged after the TLS-only statements. Public `Allow` statements without a condition are refused."),
+            Attribute::typed("delivery_sources", Type::map(Type::list(Type::String))).optional()
+                .validate(validators::func("keys cloudtrail, config, guardduty; values ARNs, account ids or names", delivery_sources_problem))
+                .describe("AWS services that deliver into this bucket, each admitted only for the listed sources: `cloudtrail` (trail ARNs, or trail names in the bucket's account and region), `config` and `guardduty` (account ids or ARNs). For the audit buckets of a log-archive account: `{ cloudtrail = [<trail ARN>, ...] }`. Each source becomes an `aws:SourceArn`/`aws:SourceAccount` condition."),
             Attribute::string("policy").computed().describe("The effective bucket policy (canonical JSON)."),
             Attribute::typed("lifecycle_rules", lifecycle_rules_type()).optional().computed()
                 .describe("Lifecycle rules, each an object with `id`, `prefix`, `transitions` and `noncurrent_transitions` (lists of `{ days, storage_class }`), `noncurrent_expiration_days`, `expiration_days` and `abort_incomplete_multipart_upload_days` (write `null` for what you do not use). Defaults by purpose: tiering, noncurrent expiry, aborting incomplete uploads after 7 days."),
@@ -115,6 +118,35 @@ impl CompliantBucket {
                     ],
                 },
             },
+        }
+    }
+}
+
+fn delivery_sources_problem(path: &crate::value::AttrPath, v: &Value, diags: &mut Diagnostics) {
+    for (service, list) in v.as_map().into_iter().flatten() {
+        if !model::DELIVERY_SERVICES
+            .iter()
+            .any(|(s, _, _)| s == service)
+        {
+            diags.attr_error(
+                path.clone().key(service),
+                "Unknown delivering service",
+                format!("\"{service}\" is not a service that delivers to buckets here; use cloudtrail, config or guardduty."),
+            );
+        }
+        for (i, src) in list.string_list().iter().enumerate() {
+            let account = src.len() == 12 && src.chars().all(|c| c.is_ascii_digit());
+            let name_ok = !src.is_empty()
+                && src
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if !account && !src.starts_with("arn:") && !name_ok {
+                diags.attr_error(
+                    path.clone().key(service).index(i as i64),
+                    "Invalid delivery source",
+                    format!("\"{src}\" is neither an ARN, a 12-digit account id, nor the name of a source in the bucket's account."),
+                );
+            }
         }
     }
 }
@@ -288,7 +320,11 @@ impl CompliantBucket {
         // Policy: needs the bucket ARN, the statements, and for log buckets the account.
         let extra = config.get("policy_statements");
         let arn = p.get("arn").as_str().map(str::to_string);
-        let account = if purpose == "logs" {
+        let names_sources = model::delivery_sources(config)
+            .values()
+            .flatten()
+            .any(|s| model::is_source_name(s));
+        let account = if purpose == "logs" || names_sources {
             match req.ctx {
                 Some(ctx) => match ctx.clients(&target_of(config)).await {
                     Ok(c) => c.account_id().await.ok(),
@@ -299,14 +335,20 @@ impl CompliantBucket {
         } else {
             Some(String::new())
         };
-        let policy = match (arn, extra.is_known(), account) {
+        let sources_known = config.get("delivery_sources").is_fully_known();
+        let policy = match (arn, extra.is_known() && sources_known, account) {
             (Some(arn), true, Some(account)) => {
-                let stmts = extra
-                    .as_str()
-                    .map(model::parse_statements)
-                    .transpose()
-                    .unwrap_or_default()
-                    .unwrap_or_default();
+                let here = region.as_deref().map(|r| (account.as_str(), r));
+                let mut stmts =
+                    model::delivery_statements(&arn, &model::delivery_sources(config), here);
+                stmts.extend(
+                    extra
+                        .as_str()
+                        .map(model::parse_statements)
+                        .transpose()
+                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                );
                 let acct = (purpose == "logs").then_some(account.as_str());
                 Value::string(model::bucket_policy(&arn, acct, &stmts))
             }
@@ -527,17 +569,24 @@ impl CompliantBucket {
 /// The bucket policy when the plan could not know it (a name or the log
 /// bucket's account id was unknown at plan time).
 async fn apply_time_policy(c: &Clients, planned: &Value, d: &Desired, arn: &str) -> String {
-    // Only log buckets depend on the account id, fetched now.
-    let account = if d.purpose == "logs" {
+    // Only log buckets and named delivery sources depend on the account id, fetched now.
+    let sources = model::delivery_sources(planned);
+    let names_sources = sources.values().flatten().any(|s| model::is_source_name(s));
+    let account = if d.purpose == "logs" || names_sources {
         c.account_id().await.ok()
     } else {
         None
     };
-    let stmts = planned
-        .get("policy_statements")
-        .as_str()
-        .and_then(|t| model::parse_statements(t).ok())
-        .unwrap_or_default();
+    let here = account.as_deref().map(|a| (a, c.region.as_str()));
+    let mut stmts = model::delivery_statements(arn, &sources, here);
+    let account = account.filter(|_| d.purpose == "logs");
+    stmts.extend(
+        planned
+            .get("policy_statements")
+            .as_str()
+            .and_then(|t| model::parse_statements(t).ok())
+            .unwrap_or_default(),
+    );
     model::bucket_policy(arn, account.as_deref(), &stmts)
 }
 
