@@ -18,14 +18,17 @@ use acceptance_tests::{mirror, moto, random_name, skip_unless_acc, tools, TfVers
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
-/// Roots of the development account and everything they depend on, in the manifest's order.
+/// The bootstrap root, the organization trail's root, the development account's roots
+/// and everything they depend on, in the manifest's order.
 fn selected_roots(manifest: &Value) -> Result<Vec<Value>> {
     let roots = manifest["roots"]
         .as_array()
         .context("manifest has no roots")?;
     let mut wanted: std::collections::BTreeSet<String> = roots
         .iter()
-        .filter(|r| r["account"] == "development" || r["stack"] == "bootstrap")
+        .filter(|r| {
+            r["account"] == "development" || r["stack"] == "bootstrap" || r["stack"] == "audit"
+        })
         .filter_map(|r| r["id"].as_str().map(str::to_string))
         .collect();
     // Close over dependencies.
@@ -216,7 +219,21 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
                 .context("DescribeVpcs in the development account")?;
             ensure!(vpcs.vpcs().len() == 1, "expected the development VPC in account 210000000005, found {:?}", vpcs.vpcs());
             ensure!(vpcs.vpcs()[0].owner_id() == Some("210000000005"), "the VPC belongs to {:?}", vpcs.vpcs()[0].owner_id());
-            eprintln!("[bp-acc] platform: management {mgmt:?}; log-archive {logs:?}; development buckets {dev:?} and VPC {:?}", vpcs.vpcs()[0].vpc_id());
+            // The organization trail: in the management account, logging into the log
+            // archive's audit bucket, which admits exactly that trail.
+            let mgmt_aws = aws.in_account("210000000001").await?;
+            let trails = mgmt_aws.cloudtrail().describe_trails().trail_name_list("acme-bank-organization").send().await.context("DescribeTrails in the management account")?;
+            let trail = trails.trail_list().first().context("no organization trail in the management account")?;
+            ensure!(trail.is_organization_trail() == Some(true) && trail.is_multi_region_trail() == Some(true), "the trail is not a multi-Region organization trail: {trail:?}");
+            let audit = trail.s3_bucket_name().unwrap_or_default().to_string();
+            ensure!(audit.starts_with("acme-bank-audit-") && logs.contains(&audit), "the trail writes to {audit}, not the log archive's audit bucket ({logs:?})");
+            let status = mgmt_aws.cloudtrail().get_trail_status().name("acme-bank-organization").send().await.context("GetTrailStatus")?;
+            ensure!(status.is_logging() == Some(true), "the organization trail is not logging");
+            let la = aws.in_account("210000000003").await?;
+            let policy = la.s3().get_bucket_policy().bucket(&audit).send().await.context("GetBucketPolicy of the audit bucket")?;
+            let trail_arn = trail.trail_arn().unwrap_or_default();
+            ensure!(policy.policy().unwrap_or_default().contains(trail_arn), "the audit bucket does not admit {trail_arn}");
+            eprintln!("[bp-acc] platform: management {mgmt:?} + trail {trail_arn}; log-archive {logs:?}; development buckets {dev:?} and VPC {:?}", vpcs.vpcs()[0].vpc_id());
             Ok(())
         }
         .await;

@@ -5,7 +5,10 @@
 //! positions, so adding an account or environment never renames an existing root (and
 //! never moves its state). Which roots exist follows the seed's architecture:
 //! - `bootstrap` in the management account, in the state region: the state bucket; first.
-//! - `log_archive` in the log-archive account: audit, archive and flow-log buckets.
+//! - `log_archive` in the log-archive account: audit, archive and flow-log buckets; the
+//!   audit bucket admits only the organization trail.
+//! - `audit` in the management account, primary region: the organization trail
+//!   (`bankplatform_audit_trail`), after the log archive whose audit bucket it writes to.
 //! - `network` per environment in its primary region, and in its secondary region as
 //!   the DR strategy says: nothing for backup & restore, a pilot-light network (two
 //!   zones, no NAT) for pilot light, a scaled-down copy (one NAT) for warm standby, a
@@ -28,6 +31,9 @@ pub enum Stack {
     Bootstrap,
     /// Audit, archive and flow-log buckets.
     LogArchive,
+    /// The organization trail (management account), writing to the log archive's
+    /// audit bucket.
+    Audit,
     /// One environment's VPC in one region.
     Network {
         /// The environment.
@@ -61,6 +67,7 @@ impl Stack {
         match self {
             Stack::Bootstrap => "bootstrap",
             Stack::LogArchive => "log_archive",
+            Stack::Audit => "audit",
             Stack::Network { .. } => "network",
             Stack::Storage { .. } => "storage",
         }
@@ -72,7 +79,7 @@ impl Stack {
             Stack::Network { environment, .. } | Stack::Storage { environment, .. } => {
                 Some(environment)
             }
-            Stack::Bootstrap | Stack::LogArchive => None,
+            Stack::Bootstrap | Stack::LogArchive | Stack::Audit => None,
         }
     }
 }
@@ -144,6 +151,19 @@ pub fn resolve(spec: &Spec) -> Layout {
                 region: spec.primary_region.clone(),
                 stack: Stack::LogArchive,
                 depends_on: vec![bootstrap.clone()],
+            },
+        );
+        // The organization trail: every API call of every account, into the audit
+        // bucket of the log archive, from the management account.
+        let audit = unit_id(&mgmt.name, &spec.primary_region, "audit");
+        units.insert(
+            audit.clone(),
+            Unit {
+                id: audit,
+                account: mgmt.name.clone(),
+                region: spec.primary_region.clone(),
+                stack: Stack::Audit,
+                depends_on: vec![bootstrap.clone(), id.clone()],
             },
         );
         log_archive = Some(id);

@@ -5,6 +5,7 @@ resource "bankplatform_compliant_bucket" "this" {
   purpose           = var.purpose
   force_destroy     = var.force_destroy
   policy_statements = var.policy_statements
+  delivery_sources  = var.delivery_sources
   tags              = var.tags
 
   dynamic "replication" {

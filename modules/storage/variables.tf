@@ -29,6 +29,12 @@ variable "policy_statements" {
   default     = null
 }
 
+variable "delivery_sources" {
+  description = "Services delivering into the bucket and the sources each is admitted for, e.g. `{ cloudtrail = [<trail ARN>] }`."
+  type        = map(list(string))
+  default     = null
+}
+
 variable "tags" {
   description = "Tags on the buckets."
   type        = map(string)

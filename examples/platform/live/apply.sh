@@ -16,6 +16,7 @@ roots=(
   production/eu-west-1/storage
   testing/eu-west-1/storage
   development/eu-west-1/network
+  management/eu-west-1/audit
   production/eu-central-1/network
   production/eu-west-1/network
   testing/eu-central-1/network

@@ -65,7 +65,29 @@ fn variables_tf(spec: &Spec, unit: &Unit) -> Body {
     if let Some(account_id) = &account.id {
         id = id.add_attribute(("default", s(account_id.clone())));
     }
-    Body::builder()
+    let mut body = Body::builder();
+    if unit.stack == Stack::LogArchive {
+        let mgmt = spec
+            .accounts
+            .values()
+            .find(|a| a.role == crate::spec::Role::Management)
+            .expect("the spec has a management account");
+        let mut v = Block::builder("variable")
+            .add_label("management_account_id")
+            .add_attribute((
+                "description",
+                s(format!(
+                    "Id of the `{}` account, whose organization trail alone may write to the audit bucket.",
+                    mgmt.name
+                )),
+            ))
+            .add_attribute(("type", super::kw("string")));
+        if let Some(id) = &mgmt.id {
+            v = v.add_attribute(("default", s(id.clone())));
+        }
+        body = body.add_block(v.build());
+    }
+    body
         .add_block(
             Block::builder("variable")
                 .add_label("endpoint_url")
@@ -189,6 +211,25 @@ fn remote_state(spec: &Spec, name: &str, id: &str) -> Block {
         .build()
 }
 
+/// The organization trail's name.
+fn org_trail_name(spec: &Spec) -> String {
+    format!("{}-organization", spec.organization)
+}
+
+/// The organization trail's ARN: in the management account, primary region. Its
+/// account id is the root's `management_account_id` variable (the spec's id by default).
+fn org_trail_arn(spec: &Spec) -> Expression {
+    call(
+        "format",
+        vec![
+            s("arn:aws:cloudtrail:%s:%s:trail/%s"),
+            s(spec.primary_region.clone()),
+            var("management_account_id"),
+            s(org_trail_name(spec)),
+        ],
+    )
+}
+
 /// A bucket name prefix from parts, within the provider's 37-character limit.
 fn bucket_prefix(parts: &[&str]) -> String {
     let mut p = parts.join("-");
@@ -274,18 +315,22 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                     ("stack".to_string(), "log_archive".to_string()),
                     ("data_class".to_string(), name.to_string()),
                 ]);
-                main = main.add_block(module_call(
-                    name,
-                    source("storage"),
-                    vec![
-                        (
-                            "bucket_prefix",
-                            s(bucket_prefix(&[org, &name.replace('_', "-")])),
-                        ),
-                        ("purpose", s(purpose)),
-                        ("tags", str_map(&tags)),
-                    ],
-                ));
+                let mut attrs = vec![
+                    (
+                        "bucket_prefix",
+                        s(bucket_prefix(&[org, &name.replace('_', "-")])),
+                    ),
+                    ("purpose", s(purpose)),
+                ];
+                if name == "audit" {
+                    // Only the organization trail may write, by its ARN.
+                    attrs.push((
+                        "delivery_sources",
+                        obj([("cloudtrail", Expression::Array(vec![org_trail_arn(spec)]))]),
+                    ));
+                }
+                attrs.push(("tags", str_map(&tags)));
+                main = main.add_block(module_call(name, source("storage"), attrs));
                 outs = outs
                     .add_block(output(
                         &format!("{name}_bucket"),
@@ -297,6 +342,54 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                         &format!("The {} bucket's ARN.", name.replace('_', " ")),
                         tr(&["module", name, "arn"]),
                     ));
+            }
+        }
+        Stack::Audit => {
+            let la = unit
+                .depends_on
+                .iter()
+                .find(|d| d.ends_with("/log_archive"))
+                .expect("the audit trail depends on the log archive");
+            main = main.add_block(remote_state(spec, "log_archive", la));
+            main = main.add_block(module_call(
+                "trail",
+                source("audit_trail"),
+                vec![
+                    ("name", s(org_trail_name(spec))),
+                    (
+                        "s3_bucket_name",
+                        tr(&[
+                            "data",
+                            "terraform_remote_state",
+                            "log_archive",
+                            "outputs",
+                            "audit_bucket",
+                        ]),
+                    ),
+                    ("is_organization_trail", Expression::Bool(true)),
+                    (
+                        "tags",
+                        str_map(&BTreeMap::from([(
+                            "stack".to_string(),
+                            "audit".to_string(),
+                        )])),
+                    ),
+                ],
+            ));
+            for (name, attr, desc) in [
+                ("trail_arn", "arn", "The organization trail's ARN."),
+                (
+                    "alarm_topic_arn",
+                    "alarm_topic_arn",
+                    "The topic every CIS alarm notifies.",
+                ),
+                (
+                    "compliance",
+                    "compliance",
+                    "Trail controls, as read back from AWS.",
+                ),
+            ] {
+                outs = outs.add_block(output(name, desc, tr(&["module", "trail", attr])));
             }
         }
         Stack::Network {

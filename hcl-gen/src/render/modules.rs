@@ -82,7 +82,7 @@ fn list_string() -> Expression {
 /// Every module's files, paths prefixed with [`MODULES_PREFIX`].
 pub(super) fn render(spec: &Spec) -> Vec<File> {
     let mut files = Vec::new();
-    for m in [network(), storage(), state_backend()] {
+    for m in [network(), storage(), state_backend(), audit_trail()] {
         let dir = format!("{MODULES_PREFIX}{}", m.name);
         files.push(File {
             path: format!("{dir}/variables.tf"),
@@ -205,7 +205,8 @@ fn index_readme() -> String {
          | module | wraps | what it makes |\n|---|---|---|\n\
          | [`network`](network/) | `bankplatform_hardened_vpc` | a 3-tier VPC (public, private, restricted) with flow logs and gateway endpoints |\n\
          | [`storage`](storage/) | `bankplatform_compliant_bucket` | a compliant bucket, optionally replicated to a bucket in another region |\n\
-         | [`state_backend`](state_backend/) | `bankplatform_compliant_bucket` | the S3 bucket holding every root's Terraform state |\n"
+         | [`state_backend`](state_backend/) | `bankplatform_compliant_bucket` | the S3 bucket holding every root's Terraform state |\n\
+         | [`audit_trail`](audit_trail/) | `bankplatform_audit_trail` | a multi-Region (organization) trail with its key, log group and CIS alarms |\n"
     )
 }
 
@@ -302,6 +303,7 @@ fn storage() -> Module {
         .add_attribute(("purpose", var("purpose")))
         .add_attribute(("force_destroy", var("force_destroy")))
         .add_attribute(("policy_statements", var("policy_statements")))
+        .add_attribute(("delivery_sources", var("delivery_sources")))
         .add_attribute(("tags", var("tags")))
         .add_block(dynamic(
             "replication",
@@ -353,6 +355,7 @@ fn storage() -> Module {
             optional("replica_region", kw("string"), "string", "Region of the replica bucket; no replica when null.", Expression::Null, "null"),
             optional("force_destroy", kw("bool"), "bool", "Delete every object version when the bucket is destroyed.", Expression::Bool(false), "false"),
             optional("policy_statements", kw("string"), "string", "Extra bucket policy statements as a JSON array.", Expression::Null, "null"),
+            optional("delivery_sources", call("map", vec![list_string()]), "map(list(string))", "Services delivering into the bucket and the sources each is admitted for, e.g. `{ cloudtrail = [<trail ARN>] }`.", Expression::Null, "null"),
             optional("tags", map_string(), "map(string)", "Tags on the buckets.", super::obj::<&str>([]), "{}"),
         ],
         main: Body::builder().add_block(primary).add_block(replica_block).build(),
@@ -389,6 +392,40 @@ fn state_backend() -> Module {
             Output { name: "bucket", description: "The state bucket's name.", value: this("bucket") },
             Output { name: "arn", description: "The state bucket's ARN.", value: this("arn") },
             Output { name: "kms_key_arn", description: "The KMS key encrypting the state.", value: this("kms_key_arn") },
+        ],
+    }
+}
+
+fn audit_trail() -> Module {
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_audit_trail")
+        .add_label("this")
+        .add_attribute(("name", var("name")))
+        .add_attribute(("s3_bucket_name", var("s3_bucket_name")))
+        .add_attribute(("is_organization_trail", var("is_organization_trail")))
+        .add_attribute(("log_retention_days", var("log_retention_days")))
+        .add_attribute(("alarm_topic_arn", var("alarm_topic_arn")))
+        .add_attribute(("tags", var("tags")))
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_audit_trail", "this", attr]);
+    Module {
+        name: "audit_trail",
+        summary: "A multi-Region CloudTrail trail (`bankplatform_audit_trail`): an organization trail when run in the management account, log file validation, SSE-KMS, management and S3 data events, a year of encrypted CloudWatch Logs, and a metric filter with an alarm for every CIS 5.x event set.",
+        vars: vec![
+            required("name", kw("string"), "string", "Trail name."),
+            required("s3_bucket_name", kw("string"), "string", "The audit bucket the log files go to (the log archive's)."),
+            optional("is_organization_trail", kw("bool"), "bool", "Log every account of the organization.", Expression::Bool(false), "false"),
+            optional("log_retention_days", kw("number"), "number", "Days the log group keeps events (365 or more).", Expression::from(365), "365"),
+            optional("alarm_topic_arn", kw("string"), "string", "Topic the alarms notify; the trail makes an encrypted one when null.", Expression::Null, "null"),
+            optional("tags", map_string(), "map(string)", "Tags on every resource.", super::obj::<&str>([]), "{}"),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
+            Output { name: "arn", description: "The trail's ARN.", value: this("arn") },
+            Output { name: "kms_key_arn", description: "The key encrypting log files, log group and alarm topic.", value: this("kms_key_arn") },
+            Output { name: "alarm_topic_arn", description: "The topic every CIS alarm notifies.", value: this("alarm_topic_arn") },
+            Output { name: "log_group_name", description: "The CloudWatch Logs group the trail delivers to.", value: this("log_group_name") },
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
         ],
     }
 }

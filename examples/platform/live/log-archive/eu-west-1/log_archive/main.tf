@@ -4,6 +4,9 @@ module "audit" {
   source        = "../../../../../../modules/storage"
   bucket_prefix = "acme-bank-audit-"
   purpose       = "audit"
+  delivery_sources = {
+    cloudtrail = [format("arn:aws:cloudtrail:%s:%s:trail/%s", "eu-west-1", var.management_account_id, "acme-bank-organization")]
+  }
   tags = {
     data_class = "audit"
     stack      = "log_archive"
