@@ -45,6 +45,7 @@ struct Inner {
     cloudtrail: aws_sdk_cloudtrail::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     sns: aws_sdk_sns::Client,
+    s3control: aws_sdk_s3control::Client,
     // Clients for other accounts, by account id; only the default account's `Aws` fills it.
     accounts: Mutex<HashMap<String, Aws>>,
 }
@@ -106,6 +107,11 @@ impl Aws {
                 cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
                 cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
                 sns: aws_sdk_sns::Client::new(&config),
+                s3control: aws_sdk_s3control::Client::from_conf(
+                    aws_sdk_s3control::config::Builder::from(&config)
+                        .endpoint_resolver(PlainEndpoint(endpoint.to_string()))
+                        .build(),
+                ),
                 iam: aws_sdk_iam::Client::new(&config),
                 sts: aws_sdk_sts::Client::new(&config),
                 accounts: Mutex::new(HashMap::new()),
@@ -146,6 +152,11 @@ impl Aws {
     /// CloudWatch (metrics, alarms).
     pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
         &self.inner.cloudwatch
+    }
+
+    /// S3 Control (account-level S3 settings).
+    pub fn s3control(&self) -> &aws_sdk_s3control::Client {
+        &self.inner.s3control
     }
 
     /// SNS.
@@ -229,5 +240,25 @@ impl Aws {
             .map_err(|e| anyhow::anyhow!("{}", aws_sdk_sts::error::DisplayErrorContext(e)))
             .context("GetCallerIdentity")?;
         out.account.context("GetCallerIdentity returned no account")
+    }
+}
+
+/// S3 Control's endpoint rules put the account id in front of the host
+/// (`123456789012.127.0.0.1`), which resolves nowhere; moto routes on the path and
+/// reads the account from the `x-amz-account-id` header. The tests resolve every
+/// S3 Control request to moto's plain endpoint.
+#[derive(Debug)]
+struct PlainEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for PlainEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_smithy_runtime_api::client::endpoint::EndpointFuture<'a> {
+        aws_smithy_runtime_api::client::endpoint::EndpointFuture::ready(Ok(
+            aws_smithy_types::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
     }
 }

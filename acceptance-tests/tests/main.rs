@@ -2,6 +2,7 @@
 //!
 //! Everything here is skipped unless `TF_ACC` is set; see `acceptance-tests/README.md`.
 
+mod account_account_baseline;
 mod cloudtrail_audit_trail;
 mod ec2_hardened_vpc;
 mod faults;

@@ -207,6 +207,29 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
     for t in topics.topics() {
         out.push(format!("sns topic {}", t.topic_arn().unwrap_or("")));
     }
+    // Account-wide settings (a baseline's): present only when something set them.
+    if aws.iam().get_account_password_policy().send().await.is_ok() {
+        out.push("iam password-policy".to_string());
+    }
+    let ebs = aws
+        .ec2()
+        .get_ebs_encryption_by_default()
+        .send()
+        .await
+        .map_err(|e| sdk("GetEbsEncryptionByDefault", e))?;
+    if ebs.ebs_encryption_by_default() == Some(true) {
+        out.push("ec2 ebs-encryption-by-default".to_string());
+    }
+    if aws
+        .s3control()
+        .get_public_access_block()
+        .account_id(aws.account_id())
+        .send()
+        .await
+        .is_ok()
+    {
+        out.push("s3control account-public-access-block".to_string());
+    }
     let roles = aws
         .iam()
         .list_roles()

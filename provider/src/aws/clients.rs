@@ -52,6 +52,10 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// SNS.
     pub sns: aws_sdk_sns::Client,
+    /// S3 Control (account-level S3 settings).
+    pub s3control: aws_sdk_s3control::Client,
+    /// IAM Access Analyzer.
+    pub accessanalyzer: aws_sdk_accessanalyzer::Client,
     /// Effective region.
     pub region: String,
     /// Raised by StopProvider: long waits and multi-step applies stop early.
@@ -229,6 +233,18 @@ impl ProviderCtx {
             cloudtrail: client!(aws_sdk_cloudtrail, "cloudtrail"),
             cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
             sns: client!(aws_sdk_sns, "sns"),
+            s3control: {
+                let mut b = aws_sdk_s3control::config::Builder::from(&conf)
+                    .retry_partition(retry::retry_partition());
+                if let Some(url) = s.endpoint_for("s3control") {
+                    // An emulator cannot resolve the account-prefixed host.
+                    b = b
+                        .endpoint_url(url)
+                        .interceptor(super::s3control_host::StripAccountHost);
+                }
+                aws_sdk_s3control::Client::from_conf(b.build())
+            },
+            accessanalyzer: client!(aws_sdk_accessanalyzer, "accessanalyzer"),
             region,
             stop: self.stop.clone(),
             max_attempts: self

@@ -21,6 +21,8 @@ pub(crate) const ENDPOINT_SERVICES: &[&str] = &[
     "cloudtrail",
     "cloudwatch",
     "sns",
+    "s3control",
+    "accessanalyzer",
 ];
 
 /// The provider configuration schema (blocks, as in the AWS provider).

@@ -7,6 +7,7 @@ mod clients;
 mod config;
 mod errors;
 pub mod retry;
+mod s3control_host;
 
 pub use clients::{Clients, ProviderCtx, Target};
 pub use config::{provider_schema, ProviderSettings};

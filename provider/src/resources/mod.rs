@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::framework::ResourceRegistry;
 
+pub mod account;
 pub mod cloudtrail;
 mod common;
 pub mod ec2;
@@ -23,6 +24,9 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
         Arc::new(kit::composite::Kit(kms::key::KmsKey::new())),
         Arc::new(kit::composite::Kit(
             cloudtrail::audit_trail::AuditTrail::new(),
+        )),
+        Arc::new(kit::composite::Kit(
+            account::baseline::AccountBaseline::new(),
         )),
     ])
 }
