@@ -46,6 +46,9 @@ struct Inner {
     cloudwatch: aws_sdk_cloudwatch::Client,
     sns: aws_sdk_sns::Client,
     s3control: aws_sdk_s3control::Client,
+    config: aws_sdk_config::Client,
+    guardduty: aws_sdk_guardduty::Client,
+    securityhub: aws_sdk_securityhub::Client,
     // Clients for other accounts, by account id; only the default account's `Aws` fills it.
     accounts: Mutex<HashMap<String, Aws>>,
 }
@@ -107,6 +110,9 @@ impl Aws {
                 cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
                 cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
                 sns: aws_sdk_sns::Client::new(&config),
+                config: aws_sdk_config::Client::new(&config),
+                guardduty: aws_sdk_guardduty::Client::new(&config),
+                securityhub: aws_sdk_securityhub::Client::new(&config),
                 s3control: aws_sdk_s3control::Client::from_conf(
                     aws_sdk_s3control::config::Builder::from(&config)
                         .endpoint_resolver(PlainEndpoint(endpoint.to_string()))
@@ -152,6 +158,21 @@ impl Aws {
     /// CloudWatch (metrics, alarms).
     pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
         &self.inner.cloudwatch
+    }
+
+    /// GuardDuty.
+    pub fn guardduty(&self) -> &aws_sdk_guardduty::Client {
+        &self.inner.guardduty
+    }
+
+    /// Security Hub.
+    pub fn securityhub(&self) -> &aws_sdk_securityhub::Client {
+        &self.inner.securityhub
+    }
+
+    /// AWS Config.
+    pub fn config(&self) -> &aws_sdk_config::Client {
+        &self.inner.config
     }
 
     /// S3 Control (account-level S3 settings).

@@ -4,8 +4,10 @@
 
 mod account_account_baseline;
 mod cloudtrail_audit_trail;
+mod config_config_recorder;
 mod ec2_hardened_vpc;
 mod faults;
+mod guardduty_threat_detection;
 mod harness_self_test;
 mod kms_kms_key;
 mod platform_tree;

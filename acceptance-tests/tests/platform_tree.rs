@@ -65,6 +65,23 @@ async fn buckets_of(aws: &Aws, account: &str) -> Result<Vec<String>> {
 }
 
 async fn ec2_in(endpoint: &str, account: &str, region: &str) -> Result<aws_sdk_ec2::Client> {
+    Ok(aws_sdk_ec2::Client::new(
+        &config_in(endpoint, account, region).await,
+    ))
+}
+
+async fn aws_config_in(
+    endpoint: &str,
+    account: &str,
+    region: &str,
+) -> Result<aws_sdk_config::Client> {
+    Ok(aws_sdk_config::Client::new(
+        &config_in(endpoint, account, region).await,
+    ))
+}
+
+/// SDK configuration acting in `account` (through its role) and `region`.
+async fn config_in(endpoint: &str, account: &str, region: &str) -> aws_config::SdkConfig {
     let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(region.to_string()))
@@ -80,11 +97,9 @@ async fn ec2_in(endpoint: &str, account: &str, region: &str) -> Result<aws_sdk_e
     .configure(&base)
     .build()
     .await;
-    let conf = base
-        .into_builder()
+    base.into_builder()
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(role))
-        .build();
-    Ok(aws_sdk_ec2::Client::new(&conf))
+        .build()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,6 +248,17 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
             let policy = la.s3().get_bucket_policy().bucket(&audit).send().await.context("GetBucketPolicy of the audit bucket")?;
             let trail_arn = trail.trail_arn().unwrap_or_default();
             ensure!(policy.policy().unwrap_or_default().contains(trail_arn), "the audit bucket does not admit {trail_arn}");
+            // The development account's baseline: its password policy and Config
+            // recording into the log archive's Config bucket.
+            let dev_aws = aws.in_account("210000000005").await?;
+            let pw = dev_aws.iam().get_account_password_policy().send().await.context("GetAccountPasswordPolicy in development")?;
+            ensure!(pw.password_policy().and_then(|p| p.minimum_password_length()).unwrap_or(0) >= 14, "no baseline password policy in development");
+            let dev_config = aws_config_in(&endpoint, "210000000005", &region).await?;
+            let recorders = dev_config.describe_configuration_recorder_status().send().await.context("DescribeConfigurationRecorderStatus in development")?;
+            ensure!(recorders.configuration_recorders_status().iter().any(|r| r.recording()), "Config is not recording in development");
+            let channels = dev_config.describe_delivery_channels().send().await.context("DescribeDeliveryChannels in development")?;
+            let config_bucket = channels.delivery_channels().first().and_then(|c| c.s3_bucket_name()).unwrap_or_default().to_string();
+            ensure!(config_bucket.starts_with("acme-bank-config-") && logs.contains(&config_bucket), "development's Config delivers to {config_bucket}, not the log archive's Config bucket ({logs:?})");
             eprintln!("[bp-acc] platform: management {mgmt:?} + trail {trail_arn}; log-archive {logs:?}; development buckets {dev:?} and VPC {:?}", vpcs.vpcs()[0].vpc_id());
             Ok(())
         }

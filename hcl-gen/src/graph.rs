@@ -51,6 +51,15 @@ fn label(layout: &Layout, u: &Unit) -> String {
         Stack::Bootstrap => format!("{} bootstrap<br/>{}", u.region, layout.spec.state_bucket),
         Stack::LogArchive => format!("{} log archive<br/>audit, archive, flow logs", u.region),
         Stack::Audit => format!("{} organization trail<br/>CIS alarms", u.region),
+        Stack::Baseline { account_wide } => format!(
+            "{} baseline{}",
+            u.region,
+            if *account_wide {
+                "<br/>account-wide"
+            } else {
+                ""
+            }
+        ),
     }
 }
 

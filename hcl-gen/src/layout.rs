@@ -9,6 +9,8 @@
 //!   audit bucket admits only the organization trail.
 //! - `audit` in the management account, primary region: the organization trail
 //!   (`bankplatform_audit_trail`), after the log archive whose audit bucket it writes to.
+//! - `baseline` in every account and every region of the spec: the account baseline
+//!   (account-wide settings from the primary region's).
 //! - `network` per environment in its primary region, and in its secondary region as
 //!   the DR strategy says: nothing for backup & restore, a pilot-light network (two
 //!   zones, no NAT) for pilot light, a scaled-down copy (one NAT) for warm standby, a
@@ -34,6 +36,11 @@ pub enum Stack {
     /// The organization trail (management account), writing to the log archive's
     /// audit bucket.
     Audit,
+    /// One account's baseline in one region (`bankplatform_account_baseline`).
+    Baseline {
+        /// Whether it owns the account-wide settings (the primary region's does).
+        account_wide: bool,
+    },
     /// One environment's VPC in one region.
     Network {
         /// The environment.
@@ -68,6 +75,7 @@ impl Stack {
             Stack::Bootstrap => "bootstrap",
             Stack::LogArchive => "log_archive",
             Stack::Audit => "audit",
+            Stack::Baseline { .. } => "baseline",
             Stack::Network { .. } => "network",
             Stack::Storage { .. } => "storage",
         }
@@ -79,7 +87,7 @@ impl Stack {
             Stack::Network { environment, .. } | Stack::Storage { environment, .. } => {
                 Some(environment)
             }
-            Stack::Bootstrap | Stack::LogArchive | Stack::Audit => None,
+            Stack::Bootstrap | Stack::LogArchive | Stack::Audit | Stack::Baseline { .. } => None,
         }
     }
 }
@@ -167,6 +175,32 @@ pub fn resolve(spec: &Spec) -> Layout {
             },
         );
         log_archive = Some(id);
+    }
+    // Every account, in every region of the spec: its baseline (password policy, EBS
+    // encryption, S3 account block, Access Analyzer); account-wide settings from the
+    // primary region's.
+    let regions: Vec<(&String, bool)> = std::iter::once((&spec.primary_region, true))
+        .chain(spec.secondary_region.iter().map(|r| (r, false)))
+        .collect();
+    for acct in spec.accounts.values() {
+        for (region, account_wide) in &regions {
+            let id = unit_id(&acct.name, region, "baseline");
+            units.insert(
+                id.clone(),
+                Unit {
+                    id,
+                    account: acct.name.clone(),
+                    region: (*region).clone(),
+                    stack: Stack::Baseline {
+                        account_wide: *account_wide,
+                    },
+                    // Config delivers into the log archive's Config bucket.
+                    depends_on: std::iter::once(bootstrap.clone())
+                        .chain(log_archive.clone())
+                        .collect(),
+                },
+            );
+        }
     }
     let network_deps = |bootstrap: &String| {
         let mut deps = vec![bootstrap.clone()];

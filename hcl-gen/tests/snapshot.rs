@@ -40,10 +40,36 @@ fn repository_tree_is_up_to_date() {
 #[test]
 fn the_seven_accounts_and_dr_layout() {
     let tree = common::render_tree(&common::example_spec());
-    // Dev (backup & restore): nothing in the secondary region.
+    // Dev (backup & restore): nothing but the account's regional baseline in the
+    // secondary region.
     assert!(!tree
         .keys()
-        .any(|p| p.starts_with("live/development/eu-central-1/")));
+        .any(|p| p.starts_with("live/development/eu-central-1/")
+            && !p.starts_with("live/development/eu-central-1/baseline/")));
+    // Every account has a baseline in every region; the primary one owns the
+    // account-wide settings and records global types.
+    for account in [
+        "management",
+        "security",
+        "log-archive",
+        "shared-services",
+        "development",
+        "testing",
+        "production",
+    ] {
+        let home = &tree[&format!("live/{account}/eu-west-1/baseline/main.tf")];
+        let other = &tree[&format!("live/{account}/eu-central-1/baseline/main.tf")];
+        assert!(
+            home.contains("account_wide = true")
+                && home.contains("include_global_resource_types = true"),
+            "{home}"
+        );
+        assert!(
+            other.contains("account_wide = false")
+                && other.contains("include_global_resource_types = false"),
+            "{other}"
+        );
+    }
     // Test (pilot light): a two-zone network without NAT in the secondary region.
     let pl = &tree["live/testing/eu-central-1/network/main.tf"];
     assert!(

@@ -94,8 +94,19 @@ fn removing_an_environment_deletes_its_roots() {
         .count();
     assert_eq!(deleted, 12, "two roots of dev, six files each");
     write::apply(&plan).unwrap();
-    assert!(
-        !paths.out.join("live/development").exists(),
-        "empty directories are removed"
-    );
+    for root in ["network", "storage"] {
+        assert!(
+            !paths
+                .out
+                .join("live/development/eu-west-1")
+                .join(root)
+                .exists(),
+            "empty directories are removed"
+        );
+    }
+    // The account stays in the spec, and with it its baselines.
+    assert!(paths
+        .out
+        .join("live/development/eu-west-1/baseline/main.tf")
+        .exists());
 }

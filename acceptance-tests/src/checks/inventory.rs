@@ -230,6 +230,39 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
     {
         out.push("s3control account-public-access-block".to_string());
     }
+    let detectors = aws
+        .guardduty()
+        .list_detectors()
+        .send()
+        .await
+        .map_err(|e| sdk("ListDetectors", e))?;
+    for d in detectors.detector_ids() {
+        out.push(format!("guardduty detector {d}"));
+    }
+    if aws.securityhub().describe_hub().send().await.is_ok() {
+        out.push("securityhub hub".to_string());
+    }
+    let recorders = aws
+        .config()
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeConfigurationRecorders", e))?;
+    for r in recorders.configuration_recorders() {
+        out.push(format!("config recorder {}", r.name().unwrap_or("")));
+    }
+    let rules = aws
+        .config()
+        .describe_config_rules()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeConfigRules", e))?;
+    for r in rules.config_rules() {
+        out.push(format!(
+            "config rule {}",
+            r.config_rule_name().unwrap_or("")
+        ));
+    }
     let roles = aws
         .iam()
         .list_roles()

@@ -15,11 +15,25 @@ roots=(
   log-archive/eu-west-1/log_archive
   production/eu-west-1/storage
   testing/eu-west-1/storage
+  development/eu-central-1/baseline
+  development/eu-west-1/baseline
   development/eu-west-1/network
+  log-archive/eu-central-1/baseline
+  log-archive/eu-west-1/baseline
+  management/eu-central-1/baseline
   management/eu-west-1/audit
+  management/eu-west-1/baseline
+  production/eu-central-1/baseline
   production/eu-central-1/network
+  production/eu-west-1/baseline
   production/eu-west-1/network
+  security/eu-central-1/baseline
+  security/eu-west-1/baseline
+  shared-services/eu-central-1/baseline
+  shared-services/eu-west-1/baseline
+  testing/eu-central-1/baseline
   testing/eu-central-1/network
+  testing/eu-west-1/baseline
   testing/eu-west-1/network
 )
 for root in "${roots[@]}"; do

@@ -306,7 +306,11 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
             }
         }
         Stack::LogArchive => {
-            let mut buckets = vec![("audit", "audit"), ("archive", "archive")];
+            let mut buckets = vec![
+                ("audit", "audit"),
+                ("config", "audit"),
+                ("archive", "archive"),
+            ];
             if spec.features.central_flow_logs {
                 buckets.push(("flow_logs", "logs"));
             }
@@ -327,6 +331,19 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                     attrs.push((
                         "delivery_sources",
                         obj([("cloudtrail", Expression::Array(vec![org_trail_arn(spec)]))]),
+                    ));
+                }
+                if name == "config" {
+                    // Config of every account of the spec (by account id).
+                    let ids: Vec<Expression> = spec
+                        .accounts
+                        .values()
+                        .filter_map(|a| a.id.clone())
+                        .map(s)
+                        .collect();
+                    attrs.push((
+                        "delivery_sources",
+                        obj([("config", Expression::Array(ids))]),
                     ));
                 }
                 attrs.push(("tags", str_map(&tags)));
@@ -391,6 +408,74 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
             ] {
                 outs = outs.add_block(output(name, desc, tr(&["module", "trail", attr])));
             }
+        }
+        Stack::Baseline { account_wide } => {
+            if let Some(la) = unit.depends_on.iter().find(|d| d.ends_with("/log_archive")) {
+                main = main.add_block(remote_state(spec, "log_archive", la));
+                main = main.add_block(module_call(
+                    "config",
+                    source("config_recorder"),
+                    vec![
+                        (
+                            "s3_bucket_name",
+                            tr(&[
+                                "data",
+                                "terraform_remote_state",
+                                "log_archive",
+                                "outputs",
+                                "config_bucket",
+                            ]),
+                        ),
+                        ("s3_key_prefix", s(format!("config/{}", unit.account))),
+                        (
+                            "include_global_resource_types",
+                            Expression::Bool(*account_wide),
+                        ),
+                    ],
+                ));
+                outs = outs.add_block(output(
+                    "config_compliance",
+                    "Config controls, as read back from AWS.",
+                    tr(&["module", "config", "compliance"]),
+                ));
+            }
+            main = main.add_block(module_call(
+                "baseline",
+                source("account_baseline"),
+                vec![
+                    ("account_wide", Expression::Bool(*account_wide)),
+                    (
+                        "tags",
+                        str_map(&BTreeMap::from([(
+                            "stack".to_string(),
+                            "baseline".to_string(),
+                        )])),
+                    ),
+                ],
+            ));
+            for (name, desc) in [
+                ("ebs_kms_key_arn", "The EBS default key."),
+                ("compliance", "Baseline controls, as read back from AWS."),
+            ] {
+                outs = outs.add_block(output(name, desc, tr(&["module", "baseline", name])));
+            }
+            // GuardDuty and Security Hub in every account and region.
+            main = main.add_block(module_call(
+                "threat_detection",
+                source("threat_detection"),
+                vec![(
+                    "tags",
+                    str_map(&BTreeMap::from([(
+                        "stack".to_string(),
+                        "baseline".to_string(),
+                    )])),
+                )],
+            ));
+            outs = outs.add_block(output(
+                "threat_detection_compliance",
+                "GuardDuty and Security Hub controls, as read back from AWS.",
+                tr(&["module", "threat_detection", "compliance"]),
+            ));
         }
         Stack::Network {
             environment,

@@ -82,7 +82,15 @@ fn list_string() -> Expression {
 /// Every module's files, paths prefixed with [`MODULES_PREFIX`].
 pub(super) fn render(spec: &Spec) -> Vec<File> {
     let mut files = Vec::new();
-    for m in [network(), storage(), state_backend(), audit_trail()] {
+    for m in [
+        network(),
+        storage(),
+        state_backend(),
+        audit_trail(),
+        account_baseline(),
+        config_recorder(),
+        threat_detection(),
+    ] {
         let dir = format!("{MODULES_PREFIX}{}", m.name);
         files.push(File {
             path: format!("{dir}/variables.tf"),
@@ -206,7 +214,10 @@ fn index_readme() -> String {
          | [`network`](network/) | `bankplatform_hardened_vpc` | a 3-tier VPC (public, private, restricted) with flow logs and gateway endpoints |\n\
          | [`storage`](storage/) | `bankplatform_compliant_bucket` | a compliant bucket, optionally replicated to a bucket in another region |\n\
          | [`state_backend`](state_backend/) | `bankplatform_compliant_bucket` | the S3 bucket holding every root's Terraform state |\n\
-         | [`audit_trail`](audit_trail/) | `bankplatform_audit_trail` | a multi-Region (organization) trail with its key, log group and CIS alarms |\n"
+         | [`audit_trail`](audit_trail/) | `bankplatform_audit_trail` | a multi-Region (organization) trail with its key, log group and CIS alarms |\n\
+         | [`account_baseline`](account_baseline/) | `bankplatform_account_baseline` | an account's password policy, EBS encryption, S3 account block and Access Analyzer in one region |\n\
+         | [`config_recorder`](config_recorder/) | `bankplatform_config_recorder` | AWS Config recording everything, delivering to the log archive, with the bank-baseline rules |\n\
+         | [`threat_detection`](threat_detection/) | `bankplatform_threat_detection` | GuardDuty with every protection and Security Hub with the FSBP, CIS and PCI standards |\n"
     )
 }
 
@@ -425,6 +436,84 @@ fn audit_trail() -> Module {
             Output { name: "kms_key_arn", description: "The key encrypting log files, log group and alarm topic.", value: this("kms_key_arn") },
             Output { name: "alarm_topic_arn", description: "The topic every CIS alarm notifies.", value: this("alarm_topic_arn") },
             Output { name: "log_group_name", description: "The CloudWatch Logs group the trail delivers to.", value: this("log_group_name") },
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
+        ],
+    }
+}
+
+fn account_baseline() -> Module {
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_account_baseline")
+        .add_label("this")
+        .add_attribute(("account_wide", var("account_wide")))
+        .add_attribute(("tags", var("tags")))
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_account_baseline", "this", attr]);
+    Module {
+        name: "account_baseline",
+        summary: "One account's baseline in one region (`bankplatform_account_baseline`): the IAM password policy and the S3 account public access block (account-wide, from the home region), EBS encryption by default with a customer-managed key and an IAM Access Analyzer (every region), and the root-key check.",
+        vars: vec![
+            optional("account_wide", kw("bool"), "bool", "Own the account-wide settings: true in the account's home region only.", Expression::Bool(true), "true"),
+            optional("tags", map_string(), "map(string)", "Tags on what the baseline creates.", super::obj::<&str>([]), "{}"),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
+            Output { name: "ebs_kms_key_arn", description: "The EBS default key.", value: this("ebs_kms_key_arn") },
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
+        ],
+    }
+}
+
+fn config_recorder() -> Module {
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_config_recorder")
+        .add_label("this")
+        .add_attribute(("s3_bucket_name", var("s3_bucket_name")))
+        .add_attribute(("s3_key_prefix", var("s3_key_prefix")))
+        .add_attribute((
+            "include_global_resource_types",
+            var("include_global_resource_types"),
+        ))
+        .add_attribute(("rules", var("rules")))
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_config_recorder", "this", attr]);
+    Module {
+        name: "config_recorder",
+        summary: "AWS Config in one account and region (`bankplatform_config_recorder`): every supported resource type recorded (global ones in the home region only), delivery to the log archive's Config bucket, recording started, and the bank-baseline pack of managed rules.",
+        vars: vec![
+            required("s3_bucket_name", kw("string"), "string", "The log archive's Config bucket."),
+            optional("s3_key_prefix", kw("string"), "string", "Key prefix of the snapshots.", Expression::Null, "null"),
+            optional("include_global_resource_types", kw("bool"), "bool", "Record global types: true in the account's home region only.", Expression::Bool(true), "true"),
+            optional("rules", kw("string"), "string", "`bank-baseline` or `none`.", s("bank-baseline"), "\"bank-baseline\""),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
+            Output { name: "rule_identifiers", description: "The managed rules deployed.", value: this("rule_identifiers") },
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
+        ],
+    }
+}
+
+fn threat_detection() -> Module {
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_threat_detection")
+        .add_label("this")
+        .add_attribute(("findings_bucket_arn", var("findings_bucket_arn")))
+        .add_attribute(("findings_kms_key_arn", var("findings_kms_key_arn")))
+        .add_attribute(("tags", var("tags")))
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_threat_detection", "this", attr]);
+    Module {
+        name: "threat_detection",
+        summary: "Threat detection in one account and region (`bankplatform_threat_detection`): a GuardDuty detector with S3, RDS, runtime and EBS malware protection publishing every 15 minutes, and Security Hub with consolidated findings and the FSBP, CIS and PCI DSS standards.",
+        vars: vec![
+            optional("findings_bucket_arn", kw("string"), "string", "Bucket findings are exported to; none when null.", Expression::Null, "null"),
+            optional("findings_kms_key_arn", kw("string"), "string", "Key exported findings are encrypted with.", Expression::Null, "null"),
+            optional("tags", map_string(), "map(string)", "Tags on the detector.", super::obj::<&str>([]), "{}"),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
+            Output { name: "detector_id", description: "The GuardDuty detector id.", value: this("id") },
             Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
         ],
     }

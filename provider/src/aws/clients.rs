@@ -56,6 +56,12 @@ pub struct Clients {
     pub s3control: aws_sdk_s3control::Client,
     /// IAM Access Analyzer.
     pub accessanalyzer: aws_sdk_accessanalyzer::Client,
+    /// AWS Config.
+    pub config: aws_sdk_config::Client,
+    /// GuardDuty.
+    pub guardduty: aws_sdk_guardduty::Client,
+    /// Security Hub.
+    pub securityhub: aws_sdk_securityhub::Client,
     /// Effective region.
     pub region: String,
     /// Raised by StopProvider: long waits and multi-step applies stop early.
@@ -245,6 +251,9 @@ impl ProviderCtx {
                 aws_sdk_s3control::Client::from_conf(b.build())
             },
             accessanalyzer: client!(aws_sdk_accessanalyzer, "accessanalyzer"),
+            config: client!(aws_sdk_config, "config"),
+            guardduty: client!(aws_sdk_guardduty, "guardduty"),
+            securityhub: client!(aws_sdk_securityhub, "securityhub"),
             region,
             stop: self.stop.clone(),
             max_attempts: self

@@ -23,6 +23,9 @@ pub(crate) const ENDPOINT_SERVICES: &[&str] = &[
     "sns",
     "s3control",
     "accessanalyzer",
+    "config",
+    "guardduty",
+    "securityhub",
 ];
 
 /// The provider configuration schema (blocks, as in the AWS provider).

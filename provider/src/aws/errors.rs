@@ -72,6 +72,8 @@ pub fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) ->
                 NOT_FOUND_CODES.contains(&c)
                     // EC2: InvalidSubnetID.NotFound, InvalidAssociationID.NotFound, ...
                     || c.ends_with(".NotFound")
+                    // Config: NoSuchConfigRuleException, NoSuchDeliveryChannelException, ...
+                    || (c.starts_with("NoSuch") && c.ends_with("Exception"))
             }) || e.raw().status().as_u16() == 404
         }
         _ => false,

@@ -9,7 +9,9 @@ use crate::framework::ResourceRegistry;
 pub mod account;
 pub mod cloudtrail;
 mod common;
+pub mod config;
 pub mod ec2;
+pub mod guardduty;
 mod iam;
 mod kit;
 pub mod kms;
@@ -27,6 +29,10 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
         )),
         Arc::new(kit::composite::Kit(
             account::baseline::AccountBaseline::new(),
+        )),
+        Arc::new(kit::composite::Kit(config::recorder::ConfigRecorder::new())),
+        Arc::new(kit::composite::Kit(
+            guardduty::threat_detection::ThreatDetection::new(),
         )),
     ])
 }

@@ -191,15 +191,7 @@ impl AccountBaseline {
         if let Some(active) = o.analyzer_active {
             s.set_attr("access_analyzer", Value::Bool(active));
         }
-        s.set_attr(
-            "compliance",
-            Value::Map(
-                controls::evaluate(CONTROLS, o)
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::Bool(v)))
-                    .collect(),
-            ),
-        );
+        s.set_attr("compliance", controls::value(CONTROLS, o));
         s
     }
 }
@@ -217,11 +209,7 @@ impl Composite for AccountBaseline {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        validators::aws_tags(
-            crate::value::AttrPath::root("tags"),
-            config.get("tags"),
-            diags,
-        );
+        tags::validate(config, diags);
     }
 
     async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
@@ -300,13 +288,7 @@ impl Composite for AccountBaseline {
                 .as_bool()
                 .unwrap_or(true),
             analyzer: planned.get("access_analyzer").as_bool().unwrap_or(true),
-            tags_all: planned
-                .get("tags_all")
-                .as_map()
-                .into_iter()
-                .flatten()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect(),
+            tags_all: tags::all(planned),
         })
     }
 

@@ -5,6 +5,7 @@
 use aws_sdk_iam::types::PasswordPolicy;
 
 use crate::aws::{error_code, error_message, is_not_found, partition, Clients};
+use crate::resources::kit::calls::{few_retries, unsupported};
 use crate::resources::kms::key_policy::KeyPolicy;
 use crate::resources::kms::managed_key;
 
@@ -47,38 +48,10 @@ impl Observed {
     }
 }
 
-/// The endpoint does not implement the API (an emulator): 404 or an unknown operation.
-fn unsupported<E>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> bool
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
-{
-    if let aws_smithy_runtime_api::client::result::SdkError::ServiceError(s) = e {
-        let status = s.raw().status().as_u16();
-        // An AWS service answers errors in its protocol, with a code; a web page
-        // without one is a server that has no such service (the emulator).
-        let page = s.err().code().is_none()
-            && s.raw().body().bytes().is_some_and(|b| {
-                b.trim_ascii_start()
-                    .to_ascii_lowercase()
-                    .starts_with(b"<!doctype html")
-            });
-        return status == 404
-            || (status >= 500 && page)
-            || matches!(
-                s.err().code(),
-                Some("UnknownOperationException" | "InvalidAction" | "NotImplemented")
-            );
-    }
-    false
-}
-
 /// Access Analyzer calls retry a few times only: an endpoint without the service (the
 /// emulator) answers 500 with a web page, which must not cost 25 retries.
 fn probe() -> aws_sdk_accessanalyzer::config::Builder {
-    aws_sdk_accessanalyzer::config::Builder::new()
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+    aws_sdk_accessanalyzer::config::Builder::new().retry_config(few_retries())
 }
 
 /// Reads every setting, concurrently (the account-wide ones only when `account_wide`).

@@ -26,8 +26,6 @@ use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
 use crate::value::{AttrPath, Type, Value};
 
-const RESERVED: &[&str] = &["bankplatform:", "aws:"];
-
 /// The resource type.
 pub struct AuditTrail {
     schema: Schema,
@@ -156,22 +154,8 @@ impl AuditTrail {
             "role_arn",
             o.role_arn.clone().map(Value::String).unwrap_or(Value::Null),
         );
-        let own: BTreeMap<String, String> = o
-            .tags
-            .iter()
-            .filter(|(k, _)| !RESERVED.iter().any(|p| k.starts_with(p)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        s.set_attr("tags_all", Value::string_map(own));
-        s.set_attr(
-            "compliance",
-            Value::Map(
-                controls::evaluate(CONTROLS, o)
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::Bool(v)))
-                    .collect(),
-            ),
-        );
+        s.set_attr("tags_all", tags::own(&o.tags));
+        s.set_attr("compliance", controls::value(CONTROLS, o));
         s
     }
 
@@ -293,25 +277,7 @@ impl Composite for AuditTrail {
                 );
             }
         }
-        validators::aws_tags(AttrPath::root("tags"), config.get("tags"), diags);
-        for k in config
-            .get("tags")
-            .as_map()
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| k)
-        {
-            if RESERVED.iter().any(|p| k.starts_with(p)) {
-                diags.attr_error(
-                    AttrPath::root("tags").key(k),
-                    "Reserved tag key",
-                    format!(
-                        "Tag keys starting with {} are reserved.",
-                        RESERVED.join(" or ")
-                    ),
-                );
-            }
-        }
+        tags::validate(config, diags);
     }
 
     async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
@@ -435,13 +401,7 @@ impl Composite for AuditTrail {
             } else {
                 known("alarm_topic_arn")
             },
-            tags_all: planned
-                .get("tags_all")
-                .as_map()
-                .into_iter()
-                .flatten()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect(),
+            tags_all: tags::all(planned),
             key: known("kms_key_arn"),
             topic: known("alarm_topic_arn"),
             // Ensured by create; an update takes it from the trail (see `converge`).
@@ -609,16 +569,8 @@ impl Composite for AuditTrail {
         };
         s.set_attr("alarm_topic_managed", Value::Bool(managed_topic));
         let defaults = ctx.default_tags();
-        let own: BTreeMap<String, String> = o
-            .tags
-            .iter()
-            .filter(|(k, v)| {
-                !RESERVED.iter().any(|p| k.starts_with(p)) && defaults.get(*k) != Some(v)
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !own.is_empty() {
-            s.set_attr("tags", Value::string_map(own));
+        if let Some(t) = tags::imported(&o.tags, defaults) {
+            s.set_attr("tags", t);
         }
         Ok(self.state_from(&s, &o))
     }

@@ -226,6 +226,35 @@ where
     }
 }
 
+/// Whether the endpoint does not implement the API at all (an emulator): 404, an
+/// unknown-operation code, or a 5xx web page without an error code (an AWS service
+/// answers in its protocol, with a code). What such an endpoint cannot do is
+/// requested where possible and left out of `compliance`, never claimed.
+pub(crate) fn unsupported<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    let SdkError::ServiceError(e) = err else {
+        return false;
+    };
+    let status = e.raw().status();
+    let page = e.err().code().is_none()
+        && e.raw().body().bytes().is_some_and(|b| {
+            b.trim_ascii_start()
+                .to_ascii_lowercase()
+                .starts_with(b"<!doctype html")
+        });
+    status.as_u16() == 404
+        || (status.is_server_error() && page)
+        || matches!(
+            e.err().code(),
+            Some("UnknownOperationException" | "InvalidAction" | "NotImplemented")
+        )
+}
+
+/// A few attempts only, for calls to APIs an endpoint may lack ([`unsupported`]):
+/// an emulator's 500 page must not cost the full retry budget.
+pub(crate) fn few_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(3)
+}
+
 /// SDK retries off, for the one call [`create_once`] sends at a time.
 pub(crate) fn no_retries() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::disabled()

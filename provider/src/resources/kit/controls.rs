@@ -26,6 +26,16 @@ pub(crate) fn evaluate<O>(table: &[Control<O>], o: &O) -> BTreeMap<String, bool>
         .collect()
 }
 
+/// The `compliance` attribute: [`evaluate`] as a map value.
+pub(crate) fn value<O>(table: &[Control<O>], o: &O) -> crate::value::Value {
+    crate::value::Value::Map(
+        evaluate(table, o)
+            .into_iter()
+            .map(|(k, v)| (k, crate::value::Value::Bool(v)))
+            .collect(),
+    )
+}
+
 /// The table as Markdown, for the resource's reference page.
 pub(crate) fn markdown<O>(table: &[Control<O>]) -> String {
     let mut out = String::from("| Control | Holds when | Read back from |\n|---|---|---|\n");

@@ -7,7 +7,68 @@
 
 use std::collections::BTreeMap;
 
-use crate::value::Value;
+use crate::framework::{validators, Diagnostics};
+use crate::value::{AttrPath, Value};
+
+/// Tag-key prefixes the provider and AWS reserve: never the user's, never in `tags_all`.
+pub(crate) const RESERVED: &[&str] = &["bankplatform:", "aws:"];
+
+fn reserved(key: &str) -> bool {
+    RESERVED.iter().any(|p| key.starts_with(p))
+}
+
+/// `tags` within AWS's limits and free of reserved keys, with attribute paths.
+pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
+    let tags = config.get("tags");
+    validators::aws_tags(AttrPath::root("tags"), tags, diags);
+    for k in tags.as_map().into_iter().flatten().map(|(k, _)| k) {
+        if reserved(k) {
+            diags.attr_error(
+                AttrPath::root("tags").key(k),
+                "Reserved tag key",
+                format!(
+                    "Tag keys starting with {} are reserved.",
+                    RESERVED.join(" or ")
+                ),
+            );
+        }
+    }
+}
+
+/// What AWS reports, without the reserved keys: the `tags_all` of a state.
+pub(crate) fn own(tags: &BTreeMap<String, String>) -> Value {
+    Value::string_map(
+        tags.iter()
+            .filter(|(k, _)| !reserved(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
+/// The `tags` an import reads back: what AWS reports, without reserved keys and
+/// without what the provider's `default_tags` put there.
+pub(crate) fn imported(
+    tags: &BTreeMap<String, String>,
+    defaults: &BTreeMap<String, String>,
+) -> Option<Value> {
+    let user: BTreeMap<String, String> = tags
+        .iter()
+        .filter(|(k, v)| !reserved(k) && defaults.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!user.is_empty()).then(|| Value::string_map(user))
+}
+
+/// The planned `tags_all` (every value known at apply time).
+pub(crate) fn all(planned: &Value) -> BTreeMap<String, String> {
+    planned
+        .get("tags_all")
+        .as_map()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect()
+}
 
 /// `default_tags` merged with `tags`; unknown while any of `tags` is unknown.
 pub(crate) fn merged(defaults: &BTreeMap<String, String>, tags: &Value) -> Value {

@@ -32,7 +32,6 @@ use crate::value::{AttrPath, Type, Value};
 /// The purpose, on the key itself (so import knows it).
 const PURPOSE_TAG: &str = "bankplatform:purpose";
 /// Tag keys users cannot set.
-const RESERVED: &[&str] = &["bankplatform:", "aws:"];
 
 /// The key as configured.
 pub(crate) struct Desired {
@@ -340,22 +339,8 @@ impl KmsKey {
         } else {
             s.set_attr("policy", Value::Null);
         }
-        let own: BTreeMap<String, String> = o
-            .tags
-            .iter()
-            .filter(|(k, _)| !RESERVED.iter().any(|p| k.starts_with(p)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        s.set_attr("tags_all", Value::string_map(own));
-        s.set_attr(
-            "compliance",
-            Value::Map(
-                controls::evaluate(CONTROLS, o)
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::Bool(v)))
-                    .collect(),
-            ),
-        );
+        s.set_attr("tags_all", tags::own(&o.tags));
+        s.set_attr("compliance", controls::value(CONTROLS, o));
         s
     }
 
@@ -370,7 +355,9 @@ impl KmsKey {
         let stale: Vec<String> = o
             .tags
             .keys()
-            .filter(|k| !RESERVED.iter().any(|p| k.starts_with(p)) && !tags_wanted.contains_key(*k))
+            .filter(|k| {
+                !tags::RESERVED.iter().any(|p| k.starts_with(p)) && !tags_wanted.contains_key(*k)
+            })
             .cloned()
             .collect();
         let missing: Vec<aws_sdk_kms::types::Tag> = tags_wanted
@@ -548,25 +535,7 @@ impl Composite for KmsKey {
                 );
             }
         }
-        validators::aws_tags(AttrPath::root("tags"), config.get("tags"), diags);
-        for k in config
-            .get("tags")
-            .as_map()
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| k)
-        {
-            if RESERVED.iter().any(|p| k.starts_with(p)) {
-                diags.attr_error(
-                    AttrPath::root("tags").key(k),
-                    "Reserved tag key",
-                    format!(
-                        "Tag keys starting with {} are reserved.",
-                        RESERVED.join(" or ")
-                    ),
-                );
-            }
-        }
+        tags::validate(config, diags);
     }
 
     async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
@@ -666,13 +635,7 @@ impl Composite for KmsKey {
                 .unwrap_or_default()
                 .to_string(),
             multi_region: planned.get("multi_region").as_bool().unwrap_or(false),
-            tags_all: planned
-                .get("tags_all")
-                .as_map()
-                .into_iter()
-                .flatten()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect(),
+            tags_all: tags::all(planned),
             fresh: false,
         })
     }
@@ -876,16 +839,8 @@ impl Composite for KmsKey {
             );
         }
         let defaults = ctx.default_tags();
-        let own: BTreeMap<String, String> = o
-            .tags
-            .iter()
-            .filter(|(k, v)| {
-                !RESERVED.iter().any(|p| k.starts_with(p)) && defaults.get(*k) != Some(v)
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !own.is_empty() {
-            s.set_attr("tags", Value::string_map(own));
+        if let Some(t) = tags::imported(&o.tags, defaults) {
+            s.set_attr("tags", t);
         }
         if let Some(p) = &o.policy {
             let user = key_policy::user_statements(p);

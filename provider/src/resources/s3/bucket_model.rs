@@ -16,7 +16,7 @@ pub(crate) const PURPOSE_TAG: &str = "bankplatform:purpose";
 /// Tag put on KMS keys and IAM roles created for a bucket.
 pub(crate) const OWNER_TAG: &str = "bankplatform:bucket";
 /// Reserved tag-key prefixes users cannot set.
-pub(crate) const RESERVED_TAG_PREFIXES: &[&str] = &["bankplatform:", "aws:"];
+pub(crate) use crate::resources::kit::tags::RESERVED as RESERVED_TAG_PREFIXES;
 
 /// Allowed purposes.
 pub(crate) const PURPOSES: &[&str] = &["transaction", "archive", "audit", "logs"];
@@ -239,7 +239,8 @@ pub(crate) const DELIVERY_SERVICES: &[(&str, &[&str], &str)] = &[
 /// `aws:SourceAccount` (the confused-deputy rule, CIS 3.1.2).
 ///
 /// A bare name (neither ARN nor account id) names a source of this account and
-/// region: `cloudtrail = ["org-audit"]` is the trail `org-audit` next to the bucket.
+/// region: `cloudtrail = ["org-audit"]` is the trail `org-audit` next to the bucket;
+/// `"self"` is the bucket's own account (`config = ["self"]`).
 pub(crate) fn delivery_statements(
     bucket_arn: &str,
     sources: &BTreeMap<String, Vec<String>>,
@@ -253,6 +254,7 @@ pub(crate) fn delivery_statements(
         let resolved: Vec<String> = list
             .iter()
             .map(|s| match here {
+                Some((account, _)) if s == "self" => account.to_string(),
                 Some((account, region)) if is_source_name(s) => format!(
                     "arn:{}:{service}:{region}:{account}:{}{s}",
                     partition(region),

@@ -13,6 +13,19 @@ module "audit" {
   }
 }
 
+module "config" {
+  source        = "../../../../../../modules/storage"
+  bucket_prefix = "acme-bank-config-"
+  purpose       = "audit"
+  delivery_sources = {
+    config = ["210000000005", "210000000003", "210000000001", "210000000007", "210000000002", "210000000004", "210000000006"]
+  }
+  tags = {
+    data_class = "config"
+    stack      = "log_archive"
+  }
+}
+
 module "archive" {
   source        = "../../../../../../modules/storage"
   bucket_prefix = "acme-bank-archive-"

@@ -10,6 +10,16 @@ output "audit_bucket_arn" {
   value       = module.audit.arn
 }
 
+output "config_bucket" {
+  description = "The config bucket."
+  value       = module.config.bucket
+}
+
+output "config_bucket_arn" {
+  description = "The config bucket's ARN."
+  value       = module.config.arn
+}
+
 output "archive_bucket" {
   description = "The archive bucket."
   value       = module.archive.bucket

@@ -1,0 +1,242 @@
+//! Acceptance tests for `bankplatform_config_recorder`: the standard suite on
+//! Terraform 1.15 and 1.0.3, each case in its own emulated account (one recorder per
+//! account and Region). Every control is read back through the SDK: the recorder's
+//! recording group and role, its status, the delivery channel's bucket and key, and
+//! every managed rule of the pack.
+//!
+//! What the emulator cannot show: the rules' findings (moto lacks
+//! DescribeComplianceByConfigRule), nor that snapshots are delivered.
+
+const ADDR: &str = "bankplatform_config_recorder.test";
+
+mod standard {
+    use acceptance_tests::checks::sdk;
+    use acceptance_tests::fault_cases::Composite;
+    use acceptance_tests::suite::Suite;
+    use anyhow::{ensure, Context};
+    use futures::FutureExt;
+
+    /// A key and a bucket admitting Config for the account, and the recorder.
+    fn with(name: &str, extra: &str) -> String {
+        format!(
+            r#"
+resource "bankplatform_compliant_bucket" "config" {{
+  bucket        = "{name}-config"
+  purpose       = "logs"
+  force_destroy = true
+  delivery_sources = {{
+    config = ["self"]
+  }}
+}}
+
+resource "bankplatform_config_recorder" "test" {{
+  s3_bucket_name = bankplatform_compliant_bucket.config.bucket
+  kms_key_arn    = "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000"
+{extra}
+}}
+"#
+        )
+    }
+
+    fn basic(name: &str) -> String {
+        with(name, "")
+    }
+
+    /// The pack's size (`recorder_api::BANK_BASELINE`).
+    const PACK: usize = 21;
+
+    pub(super) static SUITE: Suite = Suite {
+        address: super::ADDR,
+        label: "cfg",
+        composite: Composite {
+            config: basic,
+            expected: &[
+                ("config recorder", 1),
+                ("config rule", PACK),
+                ("s3 bucket", 1),
+            ],
+            beside: &[("s3 bucket", 1)],
+        },
+        updated: |name| {
+            with(name, "  excluded_rules = [\"ROOT_ACCOUNT_MFA_ENABLED\"]\n  extra_rules = [\"INCOMING_SSH_DISABLED\"]\n  delivery_frequency = \"Six_Hours\"")
+        },
+        replaced: |name| with(name, "  name = \"bankplatform-r\""),
+        import_ignore: &[],
+        controls: &[
+            ("Config.1", true),
+            ("CIS 4.3", true),
+            ("bank:config-delivery-encrypted", true),
+            ("bank:config-rules-active", true),
+        ],
+        check: |ctx| {
+            async move {
+                let name = ctx.require_str(super::ADDR, "name")?;
+                let cfg = ctx.aws.config();
+                let r = cfg
+                    .describe_configuration_recorders()
+                    .configuration_recorder_names(&name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("DescribeConfigurationRecorders", e))?;
+                let r = r.configuration_recorders().first().context("no recorder")?;
+                let g = r.recording_group().context("no recording group")?;
+                ensure!(
+                    g.all_supported() && g.include_global_resource_types(),
+                    "not every type recorded: {g:?}"
+                );
+                ensure!(
+                    r.role_arn()
+                        .unwrap_or_default()
+                        .ends_with("/AWSServiceRoleForConfig"),
+                    "not the service-linked role: {:?}",
+                    r.role_arn()
+                );
+                let st = cfg
+                    .describe_configuration_recorder_status()
+                    .configuration_recorder_names(&name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("DescribeConfigurationRecorderStatus", e))?;
+                ensure!(
+                    st.configuration_recorders_status()
+                        .iter()
+                        .any(|s| s.recording()),
+                    "not recording"
+                );
+                let ch = cfg
+                    .describe_delivery_channels()
+                    .delivery_channel_names(&name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("DescribeDeliveryChannels", e))?;
+                let ch = ch
+                    .delivery_channels()
+                    .first()
+                    .context("no delivery channel")?;
+                let bucket = ctx.require_str("bankplatform_compliant_bucket.config", "bucket")?;
+                ensure!(
+                    ch.s3_bucket_name() == Some(bucket.as_str()),
+                    "delivers to {:?}",
+                    ch.s3_bucket_name()
+                );
+                ensure!(
+                    ch.s3_kms_key_arn().is_some(),
+                    "snapshots not encrypted with a key"
+                );
+                let wanted: Vec<String> = serde_json::from_value(
+                    ctx.attr(super::ADDR, "rule_identifiers")
+                        .context("no rule_identifiers")?,
+                )?;
+                let rules = cfg
+                    .describe_config_rules()
+                    .send()
+                    .await
+                    .map_err(|e| sdk("DescribeConfigRules", e))?;
+                for id in &wanted {
+                    let r = rules
+                        .config_rules()
+                        .iter()
+                        .find(|r| {
+                            r.source().and_then(|s| s.source_identifier()) == Some(id.as_str())
+                        })
+                        .with_context(|| format!("rule {id} is not deployed"))?;
+                    ensure!(
+                        r.config_rule_state().map(|s| s.as_str()) == Some("ACTIVE"),
+                        "rule {id} is not ACTIVE"
+                    );
+                }
+                ensure!(
+                    rules.config_rules().len() == wanted.len(),
+                    "{} rules deployed, {} wanted",
+                    rules.config_rules().len(),
+                    wanted.len()
+                );
+                // The bucket admits Config for this account only.
+                let policy = ctx
+                    .aws
+                    .s3()
+                    .get_bucket_policy()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("GetBucketPolicy", e))?;
+                let policy = policy.policy().unwrap_or_default();
+                ensure!(
+                    policy.contains("config.amazonaws.com")
+                        && policy.contains(ctx.aws.account_id()),
+                    "the bucket does not admit Config for the account: {policy}"
+                );
+                Ok(())
+            }
+            .boxed()
+        },
+        drift: |ctx| {
+            async move {
+                let name = ctx.require_str(super::ADDR, "name")?;
+                ctx.aws
+                    .config()
+                    .stop_configuration_recorder()
+                    .configuration_recorder_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("StopConfigurationRecorder", e))?;
+                ctx.aws
+                    .config()
+                    .delete_config_rule()
+                    .config_rule_name("bankplatform-cloud-trail-enabled")
+                    .send()
+                    .await
+                    .map_err(|e| sdk("DeleteConfigRule", e))?;
+                Ok(())
+            }
+            .boxed()
+        },
+        disappear: |ctx| {
+            async move {
+                let name = ctx.require_str(super::ADDR, "name")?;
+                let cfg = ctx.aws.config();
+                cfg.stop_configuration_recorder()
+                    .configuration_recorder_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("StopConfigurationRecorder", e))?;
+                cfg.delete_delivery_channel()
+                    .delivery_channel_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("DeleteDeliveryChannel", e))?;
+                cfg.delete_configuration_recorder()
+                    .configuration_recorder_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("DeleteConfigurationRecorder", e))?;
+                Ok(())
+            }
+            .boxed()
+        },
+        bad_input: |name| {
+            vec![
+                (
+                    with(name, "  rules = \"bank\""),
+                    r"(?is)invalid rule pack.*rules",
+                ),
+                (
+                    with(name, "  extra_rules = [\"cloudtrail-enabled\"]"),
+                    r"(?is)invalid rule identifier.*extra_rules",
+                ),
+                (
+                    with(name, "  excluded_rules = [\"NOT_A_PACK_RULE\"]"),
+                    r"(?is)rule not in the pack.*excluded_rules",
+                ),
+                (
+                    with(name, "  delivery_frequency = \"Daily\""),
+                    r"(?is)invalid delivery frequency.*delivery_frequency",
+                ),
+            ]
+        },
+        fail_at: 12,
+        kill_after: 11,
+    };
+
+    acceptance_tests::standard_suite!(SUITE);
+}

@@ -1,0 +1,3 @@
+//! GuardDuty and Security Hub: the `bankplatform_threat_detection` composite.
+
+pub mod threat_detection;
