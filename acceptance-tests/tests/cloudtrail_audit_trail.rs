@@ -175,7 +175,14 @@ resource "bankplatform_audit_trail" "test" {{
             .send()
             .await
             .map_err(|e| sdk("DescribeAlarms", e))?;
-        let topic = ctx.require_str(super::ADDR, "alarm_topic_arn")?;
+        // The topic and trail ARNs worked out here, not taken from the state.
+        let region = acceptance_tests::aws::REGION;
+        let account = aws.account_id();
+        let topic = format!("arn:aws:sns:{region}:{account}:{name}-security-alarms");
+        ensure!(
+            ctx.require_str(super::ADDR, "alarm_topic_arn")? == topic,
+            "the state names another alarm topic than {topic}"
+        );
         for (metric, catches) in CATCHES {
             let f = filters
                 .metric_filters()
@@ -246,7 +253,12 @@ resource "bankplatform_audit_trail" "test" {{
             .await
             .map_err(|e| sdk("GetBucketPolicy", e))?;
         let policy: Value = serde_json::from_str(policy.policy().unwrap_or("{}"))?;
-        let trail_arn = ctx.require_str(super::ADDR, "arn")?;
+        let trail_arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}");
+        ensure!(
+            t.trail_arn() == Some(trail_arn.as_str()),
+            "the trail is {:?}, not {trail_arn}",
+            t.trail_arn()
+        );
         let writes = policy["Statement"]
             .as_array()
             .into_iter()

@@ -73,6 +73,17 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// The ARN of `resource` (`trail/x`, `log-group:y:*`) of `service` in these
+    /// clients' partition, region and account.
+    pub async fn arn(&self, service: &str, resource: &str) -> Result<String, String> {
+        let account = self.account_id().await?;
+        Ok(format!(
+            "arn:{}:{service}:{}:{account}:{resource}",
+            super::partition(&self.region),
+            self.region
+        ))
+    }
+
     /// The account these clients act in (STS GetCallerIdentity, once).
     pub async fn account_id(&self) -> Result<String, String> {
         self.account_id

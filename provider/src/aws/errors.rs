@@ -19,6 +19,7 @@ const NOT_FOUND_CODES: &[&str] = &[
     "OwnershipControlsNotFoundError",
     "ObjectLockConfigurationNotFoundError",
     "NoSuchTagSet",
+    "TrailNotFoundException",
     "NoSuchTagSetError",
 ];
 

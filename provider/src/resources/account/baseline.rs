@@ -333,24 +333,18 @@ impl Composite for AccountBaseline {
         d: &mut Desired,
         _prior: Option<&Value>,
     ) -> Result<(), Failures> {
-        if d.ebs && (d.ebs_key.is_none() || d.ebs_key_managed) {
-            let tags: Vec<(String, String)> = d
-                .tags_all
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let brought = if d.ebs_key_managed {
-                None
-            } else {
-                d.ebs_key.as_deref()
-            };
-            d.ebs_key = Some(
-                api::ensure_ebs_key(c, brought, &tags)
-                    .await
-                    .map_err(|e| vec![e])?,
-            );
-        }
-        let key = d.ebs_key.clone().unwrap_or_default();
+        // The EBS key (found or made) and its use run beside the other settings.
+        let make_key = d.ebs && (d.ebs_key.is_none() || d.ebs_key_managed);
+        let tags: Vec<(String, String)> = d
+            .tags_all
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let brought = if d.ebs_key_managed {
+            None
+        } else {
+            d.ebs_key.clone()
+        };
         let account_wide = d.account_wide;
         let (pw, ebs, s3, analyzer) = tokio::join!(
             async {
@@ -361,11 +355,15 @@ impl Composite for AccountBaseline {
                 }
             },
             async {
-                if d.ebs {
-                    api::encrypt_ebs(c, &key).await
-                } else {
-                    Ok(())
+                if !d.ebs {
+                    return Ok(None);
                 }
+                let key = match (make_key, &d.ebs_key) {
+                    (false, Some(k)) => k.clone(),
+                    _ => api::ensure_ebs_key(c, brought.as_deref(), &tags).await?,
+                };
+                api::encrypt_ebs(c, &key).await?;
+                Ok(Some(key))
             },
             async {
                 if d.s3_block && account_wide {
@@ -388,6 +386,11 @@ impl Composite for AccountBaseline {
                 }
             },
         );
+        let ebs = ebs.map(|key| {
+            if let Some(k) = key {
+                d.ebs_key = Some(k);
+            }
+        });
         let failures: Failures = [pw, ebs, s3, analyzer]
             .into_iter()
             .filter_map(Result::err)
@@ -471,12 +474,10 @@ impl Composite for AccountBaseline {
         };
         let mut s = Value::null_object(&self.schema.block.implied_type());
         s = self.with_root(s, &want);
-        let managed = matches!(api::find_ebs_key(c).await, Ok(Some(_)));
-        s.set_attr("ebs_kms_key_managed", Value::Bool(managed));
-        if managed {
-            if let Ok(Some(k)) = api::find_ebs_key(c).await {
-                s.set_attr("ebs_kms_key_arn", Value::string(k));
-            }
+        let managed = api::find_ebs_key(c).await.ok().flatten();
+        s.set_attr("ebs_kms_key_managed", Value::Bool(managed.is_some()));
+        if let Some(k) = managed {
+            s.set_attr("ebs_kms_key_arn", Value::string(k));
         }
         s.set_attr("access_analyzer", Value::Bool(true));
         // What the baseline tags (the EBS key) carries the provider's default tags.

@@ -5,7 +5,7 @@
 use aws_sdk_iam::types::PasswordPolicy;
 
 use crate::aws::{error_code, error_message, is_not_found, partition, Clients};
-use crate::resources::kit::calls::{few_retries, unsupported};
+use crate::resources::kit::calls::{few_retries, unsupported, GoneIsDone};
 use crate::resources::kms::key_policy::KeyPolicy;
 use crate::resources::kms::managed_key;
 
@@ -57,8 +57,14 @@ fn probe() -> aws_sdk_accessanalyzer::config::Builder {
 /// Reads every setting, concurrently (the account-wide ones only when `account_wide`).
 pub(crate) async fn observe(c: &Clients, account_wide: bool) -> Result<Observed, String> {
     let account = c.account_id().await?;
+    // The account-wide settings are read only by the baseline that owns them.
     let (pw, ebs, key, pab, analyzers, summary) = tokio::join!(
-        c.iam.get_account_password_policy().send(),
+        async {
+            match account_wide {
+                true => Some(c.iam.get_account_password_policy().send().await),
+                false => None,
+            }
+        },
         c.ec2.get_ebs_encryption_by_default().send(),
         c.ec2
             .get_ebs_default_kms_key_id()
@@ -68,10 +74,18 @@ pub(crate) async fn observe(c: &Clients, account_wide: bool) -> Result<Observed,
                     .retry_config(crate::resources::kit::calls::no_retries())
             )
             .send(),
-        c.s3control
-            .get_public_access_block()
-            .account_id(&account)
-            .send(),
+        async {
+            match account_wide {
+                true => Some(
+                    c.s3control
+                        .get_public_access_block()
+                        .account_id(&account)
+                        .send()
+                        .await,
+                ),
+                false => None,
+            }
+        },
         c.accessanalyzer
             .list_analyzers()
             .r#type(aws_sdk_accessanalyzer::types::Type::Account)
@@ -85,9 +99,10 @@ pub(crate) async fn observe(c: &Clients, account_wide: bool) -> Result<Observed,
         ..Observed::default()
     };
     o.passwords = match pw {
-        Ok(p) => p.password_policy,
-        Err(e) if is_not_found(&e) => None,
-        Err(e) => {
+        None => None,
+        Some(Ok(p)) => p.password_policy,
+        Some(Err(e)) if is_not_found(&e) => None,
+        Some(Err(e)) => {
             return Err(format!(
                 "reading the account password policy: {}",
                 error_message(&e)
@@ -101,20 +116,16 @@ pub(crate) async fn observe(c: &Clients, account_wide: bool) -> Result<Observed,
     // The emulator answers 500 NotImplemented here: what cannot be read is left out.
     o.ebs_key = key.ok().and_then(|k| k.kms_key_id);
     o.s3_blocked = match pab {
-        _ if !account_wide => None,
-        Ok(p) => Some(p.public_access_block_configuration.is_some_and(|c| {
+        None => None,
+        Some(Ok(p)) => Some(p.public_access_block_configuration.is_some_and(|c| {
             c.block_public_acls == Some(true)
                 && c.ignore_public_acls == Some(true)
                 && c.block_public_policy == Some(true)
                 && c.restrict_public_buckets == Some(true)
         })),
-        Err(e)
-            if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration")
-                || is_not_found(&e) =>
-        {
-            Some(false)
-        }
-        Err(e) => {
+        // NoSuchPublicAccessBlockConfiguration is a not-found code.
+        Some(Err(e)) if is_not_found(&e) => Some(false),
+        Some(Err(e)) => {
             return Err(format!(
                 "reading the S3 account public access block: {}",
                 error_message(&e)
@@ -135,9 +146,6 @@ pub(crate) async fn observe(c: &Clients, account_wide: bool) -> Result<Observed,
             ))
         }
     };
-    if !account_wide {
-        o.passwords = None;
-    }
     o.root_keys = summary
         .ok()
         .and_then(|s| s.summary_map)
@@ -288,14 +296,11 @@ pub(crate) async fn remove(
             if !account_wide {
                 return Ok(());
             }
-            match c.iam.delete_account_password_policy().send().await {
-                Ok(_) => Ok(()),
-                Err(e) if is_not_found(&e) => Ok(()),
-                Err(e) => Err(format!(
-                    "deleting the account password policy: {}",
-                    error_message(&e)
-                )),
-            }
+            c.iam
+                .delete_account_password_policy()
+                .send()
+                .await
+                .gone_is_done("deleting the account password policy")
         },
         async {
             c.ec2
@@ -343,25 +348,12 @@ pub(crate) async fn remove(
             if !account_wide {
                 return Ok(());
             }
-            match c
-                .s3control
+            c.s3control
                 .delete_public_access_block()
                 .account_id(&account)
                 .send()
                 .await
-            {
-                Ok(_) => Ok(()),
-                Err(e)
-                    if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration")
-                        || is_not_found(&e) =>
-                {
-                    Ok(())
-                }
-                Err(e) => Err(format!(
-                    "deleting the S3 account public access block: {}",
-                    error_message(&e)
-                )),
-            }
+                .gone_is_done("deleting the S3 account public access block")
         },
         async {
             match c

@@ -327,8 +327,8 @@ impl Composite for AuditTrail {
             },
             None => None,
         };
-        match (&place, &name) {
-            (Some((account, region)), Some(name)) => {
+        if let (Some((account, region)), Some(name)) = (&place, &name) {
+            {
                 p.set_attr(
                     "arn",
                     Value::string(format!(
@@ -348,7 +348,6 @@ impl Composite for AuditTrail {
                     );
                 }
             }
-            _ => {}
         }
         // Every control holds by construction; S3 data events only when recorded, and
         // the key of a topic brought from elsewhere is known only after reading it.
@@ -448,14 +447,16 @@ impl Composite for AuditTrail {
             topic: d.alarm_topic_arn.is_none(),
         };
         let made = async {
-            let key = api::ensure_key(c, d, &n).await?;
-            d.key = Some(key.clone());
-            let (role, group, topic) = tokio::join!(
-                api::ensure_role(c, d, &n),
+            // The role needs no key: it is made beside it; the group and topic after.
+            let (key, role) = tokio::join!(api::ensure_key(c, d, &n), api::ensure_role(c, d, &n));
+            // Known to the rollback even when the role failed.
+            d.key = key.as_ref().ok().cloned();
+            let (key, role) = (key?, role?);
+            let (group, topic) = tokio::join!(
                 api::ensure_log_group(c, d, &n, &key),
                 api::ensure_topic(c, d, &n, &key),
             );
-            let (role, topic) = (role?, topic?);
+            let topic = topic?;
             group?;
             d.role = Some(role.clone());
             d.topic = Some(topic);

@@ -10,7 +10,7 @@ use aws_sdk_cloudwatch::types as cw;
 use futures::future::join_all;
 use serde_json::json;
 
-use super::trail_model::{AlarmState, Desired, Names, Observed, EVENT_SETS};
+use super::trail_model::{Desired, Names, Observed, EVENT_SETS};
 use crate::aws::{error_code, error_message, is_not_found, partition, Clients};
 use crate::resources::iam::service_role::{self, ServiceRole};
 use crate::resources::kit::calls::GoneIsDone;
@@ -21,32 +21,17 @@ use crate::resources::logs::log_group;
 
 /// The trail's ARN.
 pub(crate) async fn trail_arn(c: &Clients, name: &str) -> Result<String, String> {
-    let account = c.account_id().await?;
-    Ok(format!(
-        "arn:{}:cloudtrail:{}:{account}:trail/{name}",
-        partition(&c.region),
-        c.region
-    ))
+    c.arn("cloudtrail", &format!("trail/{name}")).await
 }
 
 /// The log group's ARN, as CloudTrail wants it (with `:*`).
 pub(crate) async fn group_arn(c: &Clients, group: &str) -> Result<String, String> {
-    let account = c.account_id().await?;
-    Ok(format!(
-        "arn:{}:logs:{}:{account}:log-group:{group}:*",
-        partition(&c.region),
-        c.region
-    ))
+    c.arn("logs", &format!("log-group:{group}:*")).await
 }
 
 /// The managed topic's ARN.
 pub(crate) async fn topic_arn(c: &Clients, topic: &str) -> Result<String, String> {
-    let account = c.account_id().await?;
-    Ok(format!(
-        "arn:{}:sns:{}:{account}:{topic}",
-        partition(&c.region),
-        c.region
-    ))
+    c.arn("sns", topic).await
 }
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Vec<(String, String)> {
@@ -121,7 +106,7 @@ pub(crate) async fn ensure_topic(
     let account = c.account_id().await?;
     let arn = topic_arn(c, &n.topic).await?;
     let policy = json!({"Version": "2012-10-17", "Statement": [
-        {"Sid": "BankplatformAccountManages", "Effect": "Allow", "Principal": {"AWS": format!("arn:{}:iam::{account}:root", partition(&c.region))},
+        {"Sid": "BankplatformAccountManages", "Effect": "Allow", "Principal": {"AWS": crate::resources::kms::key_policy::account_root(partition(&c.region), &account)},
          "Action": ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"],
          "Resource": arn},
         {"Sid": "BankplatformAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
@@ -514,10 +499,7 @@ pub(crate) async fn observe(c: &Clients, n: &Names) -> Result<Option<Observed>, 
         let Some(metric) = a.metric_name() else {
             continue;
         };
-        let entry = o
-            .alarms
-            .entry(metric.to_string())
-            .or_insert_with(AlarmState::default);
+        let entry = o.alarms.entry(metric.to_string()).or_default();
         entry.metric_matches &= a.namespace() == Some(n.namespace.as_str());
         entry.actions_enabled = a.actions_enabled().unwrap_or(false);
         entry.notifies = a.alarm_actions().to_vec();
@@ -553,18 +535,13 @@ pub(crate) struct Owned {
 /// Removes the trail, then its alarms, log group (with its filters), role, managed
 /// topic and managed key, concurrently; already gone is done.
 pub(crate) async fn destroy(c: &Clients, n: &Names, owned: &Owned) -> Result<(), Vec<String>> {
-    if let Err(e) = c
-        .cloudtrail
+    c.cloudtrail
         .delete_trail()
         .name(&n.trail)
         .send()
         .await
         .gone_is_done(&format!("deleting CloudTrail trail ({})", n.trail))
-    {
-        if !error_code_is_trail_missing(&e) {
-            return Err(vec![e]);
-        }
-    }
+        .map_err(|e| vec![e])?;
     let alarms: Vec<String> = EVENT_SETS.iter().map(|s| n.alarm(s)).collect();
     let topic = async {
         if !owned.topic {
@@ -610,10 +587,6 @@ pub(crate) async fn destroy(c: &Clients, n: &Names, owned: &Owned) -> Result<(),
     } else {
         Err(errors)
     }
-}
-
-fn error_code_is_trail_missing(e: &str) -> bool {
-    e.contains("TrailNotFoundException")
 }
 
 /// The managed key of a trail, if one exists (found by its alias).

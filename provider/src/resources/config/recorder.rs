@@ -47,7 +47,7 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
         id: "bank:config-delivery-encrypted",
         title: "Configuration snapshots are delivered with SSE-KMS under a customer-managed key.",
         evidence: "`config:DescribeDeliveryChannels` → `s3KmsKeyArn`",
-        judge: |o| Some(o.channel.as_ref().is_some_and(|c| c.2.is_some())),
+        judge: |o| Some(o.channel.as_ref().is_some_and(|c| c.kms_key_arn.is_some())),
     },
     Control {
         id: "bank:config-rules-active",
@@ -115,7 +115,13 @@ impl ConfigRecorder {
         s.set_attr("id", Value::string(name));
         s.set_attr("name", Value::string(name));
         s.set_attr("include_global_resource_types", Value::Bool(o.global_types));
-        if let Some((bucket, prefix, key, topic)) = &o.channel {
+        if let Some(api::Channel {
+            bucket,
+            prefix,
+            kms_key_arn: key,
+            topic_arn: topic,
+        }) = &o.channel
+        {
             s.set_attr("s3_bucket_name", Value::string(bucket));
             s.set_attr(
                 "s3_key_prefix",
@@ -304,8 +310,11 @@ impl Composite for ConfigRecorder {
         }
         // The channel before starting: AWS refuses to record without one.
         let channel_ok = o.as_ref().is_some_and(|o| {
-            o.channel.as_ref().is_some_and(|(b, p, k, t)| {
-                b == &d.bucket && p == &d.prefix && k == &d.kms_key_arn && t == &d.sns_topic_arn
+            o.channel.as_ref().is_some_and(|ch| {
+                ch.bucket == d.bucket
+                    && ch.prefix == d.prefix
+                    && ch.kms_key_arn == d.kms_key_arn
+                    && ch.topic_arn == d.sns_topic_arn
             }) && o.frequency.as_deref() == Some(d.frequency.as_str())
         });
         if !channel_ok {
@@ -359,14 +368,12 @@ impl Composite for ConfigRecorder {
     }
 
     async fn destroy(&self, c: &Clients, root: &str, state: &Value) -> Result<(), Failures> {
-        // Every rule the pack could hold, not only the state's: a rolled-back create's
-        // state may not know which were written.
-        let mut rules: BTreeSet<String> = rules_of(state);
-        rules.extend(BANK_BASELINE.iter().map(|s| s.to_string()));
-        if let Ok(Some(o)) = api::observe(c, root).await {
-            rules.extend(o.rules.into_keys());
-        }
-        let rules: Vec<String> = rules.into_iter().collect();
+        // The rules deployed, read in one call (a rolled-back create's state may not
+        // know which were written); every rule the configuration names if that read fails.
+        let rules: Vec<String> = match api::owned_rules(c).await {
+            Ok(owned) => owned.into_keys().collect(),
+            Err(_) => rules_of(state).into_iter().collect(),
+        };
         let failures = api::destroy(c, root, &rules).await;
         if failures.is_empty() {
             Ok(())

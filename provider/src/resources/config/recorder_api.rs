@@ -67,6 +67,15 @@ pub(crate) struct Desired {
     pub(crate) rules: BTreeSet<String>,
 }
 
+/// The delivery channel as AWS reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Channel {
+    pub(crate) bucket: String,
+    pub(crate) prefix: Option<String>,
+    pub(crate) kms_key_arn: Option<String>,
+    pub(crate) topic_arn: Option<String>,
+}
+
 /// What AWS reports.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Observed {
@@ -74,7 +83,7 @@ pub(crate) struct Observed {
     pub(crate) global_types: bool,
     pub(crate) role: String,
     pub(crate) recording: bool,
-    pub(crate) channel: Option<(String, Option<String>, Option<String>, Option<String>)>,
+    pub(crate) channel: Option<Channel>,
     pub(crate) frequency: Option<String>,
     /// Identifier → ACTIVE, for the rules this recorder owns.
     pub(crate) rules: std::collections::BTreeMap<String, bool>,
@@ -224,7 +233,7 @@ pub(crate) async fn observe(c: &Clients, name: &str) -> Result<Option<Observed>,
             .describe_delivery_channels()
             .delivery_channel_names(name)
             .send(),
-        c.config.describe_config_rules().send(),
+        owned_rules(c),
     );
     let what = |e: String| format!("reading Config recorder {name}: {e}");
     o.recording = status
@@ -239,14 +248,15 @@ pub(crate) async fn observe(c: &Clients, name: &str) -> Result<Option<Observed>,
                 .iter()
                 .find(|ch| ch.name() == Some(name))
             {
-                o.channel = Some((
-                    ch.s3_bucket_name().unwrap_or_default().to_string(),
-                    ch.s3_key_prefix()
+                o.channel = Some(Channel {
+                    bucket: ch.s3_bucket_name().unwrap_or_default().to_string(),
+                    prefix: ch
+                        .s3_key_prefix()
                         .filter(|p| !p.is_empty())
                         .map(str::to_string),
-                    ch.s3_kms_key_arn().map(str::to_string),
-                    ch.sns_topic_arn().map(str::to_string),
-                ));
+                    kms_key_arn: ch.s3_kms_key_arn().map(str::to_string),
+                    topic_arn: ch.sns_topic_arn().map(str::to_string),
+                });
                 o.frequency = ch
                     .config_snapshot_delivery_properties()
                     .and_then(|p| p.delivery_frequency())
@@ -256,20 +266,36 @@ pub(crate) async fn observe(c: &Clients, name: &str) -> Result<Option<Observed>,
         Err(e) if is_not_found(&e) => {}
         Err(e) => return Err(what(error_message(&e))),
     }
-    for rule in rules.map_err(|e| what(error_message(&e)))?.config_rules() {
-        let owned = rule
-            .config_rule_name()
-            .is_some_and(|n| n.starts_with("bankplatform-"));
-        let id = rule
-            .source()
-            .and_then(|s| s.source_identifier())
-            .map(str::to_string);
-        if let (true, Some(id)) = (owned, id) {
-            let active = rule.config_rule_state().map(|s| s.as_str()) == Some("ACTIVE");
-            o.rules.insert(id, active);
-        }
-    }
+    o.rules = rules.map_err(what)?;
     Ok(Some(o))
+}
+
+/// The managed rules this provider deployed (named `bankplatform-…`): identifier →
+/// ACTIVE. One DescribeConfigRules call.
+pub(crate) async fn owned_rules(
+    c: &Clients,
+) -> Result<std::collections::BTreeMap<String, bool>, String> {
+    let out = c
+        .config
+        .describe_config_rules()
+        .send()
+        .await
+        .map_err(|e| error_message(&e))?;
+    Ok(out
+        .config_rules()
+        .iter()
+        .filter(|r| {
+            r.config_rule_name()
+                .is_some_and(|n| n.starts_with("bankplatform-"))
+        })
+        .filter_map(|r| {
+            let id = r.source().and_then(|s| s.source_identifier())?;
+            Some((
+                id.to_string(),
+                r.config_rule_state().map(|s| s.as_str()) == Some("ACTIVE"),
+            ))
+        })
+        .collect())
 }
 
 /// Stops and removes the recorder, its channel and its rules; already gone is done.

@@ -966,7 +966,7 @@ impl Composite for HardenedVpc {
                         .filter(|r| !r.egress && (r.cidr == "0.0.0.0/0") == public)
                         .filter_map(|r| {
                             r.ports
-                                .filter(|(a, b)| a == b && *a < 1024 || (a == b && !public))
+                                .filter(|(a, b)| a == b && (*a < 1024 || !public))
                                 .map(|(a, _)| i64::from(a))
                         })
                         .collect()

@@ -346,7 +346,7 @@ fn nacls_closed_and_used(o: &ObservedVpc) -> Option<bool> {
                 || r.cidr != "0.0.0.0/0"
                 || match (r.protocol.as_str(), r.ports) {
                     ("-1", _) => false,
-                    (_, Some((a, b))) => !(a <= 22 && 22 <= b) && !(a <= 3389 && 3389 <= b),
+                    (_, Some((a, b))) => !(a..=b).contains(&22) && !(a..=b).contains(&3389),
                     _ => true,
                 }
         })

@@ -164,7 +164,36 @@ impl ThreatDetection {
         id: &str,
         want_hub: bool,
     ) -> Result<Option<Observed>, String> {
-        let d = match c.guardduty.get_detector().detector_id(id).send().await {
+        // The detector, its export and the hub are read concurrently.
+        let (d, dest, hub, standards) = tokio::join!(
+            c.guardduty.get_detector().detector_id(id).send(),
+            c.guardduty
+                .list_publishing_destinations()
+                .detector_id(id)
+                .customize()
+                .config_override(probe_gd())
+                .send(),
+            async {
+                match want_hub {
+                    true => Some(c.securityhub.describe_hub().send().await),
+                    false => None,
+                }
+            },
+            async {
+                match want_hub {
+                    true => Some(
+                        c.securityhub
+                            .get_enabled_standards()
+                            .customize()
+                            .config_override(probe_sh())
+                            .send()
+                            .await,
+                    ),
+                    false => None,
+                }
+            },
+        );
+        let d = match d {
             Ok(d) => d,
             Err(e) if is_not_found(&e) || error_code(&e) == Some("BadRequestException") => {
                 return Ok(None)
@@ -196,15 +225,7 @@ impl ThreatDetection {
             }
             o.features.insert(name, on);
         }
-        o.export = match c
-            .guardduty
-            .list_publishing_destinations()
-            .detector_id(id)
-            .customize()
-            .config_override(probe_gd())
-            .send()
-            .await
-        {
+        o.export = match dest {
             Ok(p) => Some(
                 p.destinations()
                     .first()
@@ -218,8 +239,8 @@ impl ThreatDetection {
                 ))
             }
         };
-        if want_hub {
-            o.hub = match c.securityhub.describe_hub().send().await {
+        if let Some(hub) = hub {
+            o.hub = match hub {
                 Ok(h) => Some((
                     h.control_finding_generator().map(|g| g.as_str()) == Some("SECURITY_CONTROL"),
                     h.auto_enable_controls().unwrap_or(false),
@@ -229,14 +250,7 @@ impl ThreatDetection {
                 }
                 Err(e) => return Err(format!("reading Security Hub: {}", error_message(&e))),
             };
-            o.standards = match c
-                .securityhub
-                .get_enabled_standards()
-                .customize()
-                .config_override(probe_sh())
-                .send()
-                .await
-            {
+            o.standards = match standards.expect("read with the hub") {
                 Ok(s) => Some(
                     s.standards_subscriptions()
                         .iter()
@@ -341,12 +355,7 @@ impl ThreatDetection {
         have: &BTreeMap<String, String>,
         want: &BTreeMap<String, String>,
     ) -> Result<(), String> {
-        let account = c.account_id().await?;
-        let arn = format!(
-            "arn:{}:guardduty:{}:{account}:detector/{id}",
-            partition(&c.region),
-            c.region
-        );
+        let arn = c.arn("guardduty", &format!("detector/{id}")).await?;
         let add: BTreeMap<String, String> = want
             .iter()
             .filter(|(k, v)| have.get(*k) != Some(v))
@@ -603,12 +612,7 @@ impl Composite for ThreatDetection {
     }
 
     async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String> {
-        let account = c.account_id().await?;
-        let arn = format!(
-            "arn:{}:guardduty:{}:{account}:detector/{root}",
-            partition(&c.region),
-            c.region
-        );
+        let arn = c.arn("guardduty", &format!("detector/{root}")).await?;
         c.guardduty
             .tag_resource()
             .resource_arn(arn)

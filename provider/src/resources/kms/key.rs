@@ -31,7 +31,6 @@ use crate::value::{AttrPath, Type, Value};
 
 /// The purpose, on the key itself (so import knows it).
 const PURPOSE_TAG: &str = "bankplatform:purpose";
-/// Tag keys users cannot set.
 
 /// The key as configured.
 pub(crate) struct Desired {

@@ -291,7 +291,7 @@ pub(crate) fn delivery_statements(
 
 /// Whether a delivery source is a bare name (to be resolved in the bucket's account).
 pub(crate) fn is_source_name(s: &str) -> bool {
-    !s.starts_with("arn:") && !(s.len() == 12 && s.chars().all(|c| c.is_ascii_digit()))
+    !s.starts_with("arn:") && (s.len() != 12 || !s.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// `delivery_sources` of a configuration or plan.

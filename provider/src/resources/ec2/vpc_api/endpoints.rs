@@ -129,7 +129,7 @@ pub(crate) async fn ensure_endpoints(
             .set_vpc_endpoint_ids(Some(unwanted))
             .send()
             .await
-            .gone_is_done(&format!("removing gateway endpoints no longer configured"))?;
+            .gone_is_done("removing gateway endpoints no longer configured")?;
     }
     Ok(())
 }

@@ -22,14 +22,7 @@ pub(crate) async fn ensure_flow_log_prerequisites(
             None => create_key(c, vpc_id, d).await?,
         },
     };
-    log_group::ensure(
-        c,
-        &group,
-        &key,
-        d.flow_logs.retention_days as i64,
-        &d.tags_all,
-    )
-    .await?;
+    log_group::ensure(c, &group, &key, d.flow_logs.retention_days, &d.tags_all).await?;
     let role = flow_log_role_name(vpc_id);
     let account = c.account_id().await?;
     let arn = service_role::ensure(

@@ -337,7 +337,7 @@ pub(super) async fn destroy(
                 .set_vpc_endpoint_ids(Some(ids))
                 .send()
                 .await
-                .gone_is_done(&format!("deleting endpoints"))
+                .gone_is_done("deleting endpoints")
         };
         let tgw = async {
             match &o.transit_gateway_attachment {
