@@ -10,6 +10,8 @@
 //!   ("... the refresh plan was not empty"). With `expect_non_empty_plan` the non-refresh
 //!   plan is skipped and the refresh plan must show changes ("Expected a non-empty plan,
 //!   but got an empty refresh plan"). Then `check`, with `terraform show -json` state.
+//!   With `refresh_only`, `pre_config`, then `apply -refresh-only` instead of plan and
+//!   apply (the state takes what AWS reports, drift stays), then `check`.
 //! - **Import step** (`import` set): the previous step's config (or the step's own) in a
 //!   fresh working directory, `init`, `terraform import ADDR ID`, `show -json`; with
 //!   `verify`, every attribute of the imported resource must equal the previous step's
@@ -23,7 +25,9 @@
 //!
 //! After the last step, or after a failed one, the runner destroys what the state holds
 //! (with the last config that planned successfully), checks the state is empty, and runs
-//! `check_destroy` with the state as it was before the destroy. Panics inside hooks are
+//! `check_destroy` with the state as it was before the destroy. A `terraform show` that
+//! fails is an error, never a stale state; only after a step that failed as expected is
+//! the state shown under the last configuration that planned. Panics inside hooks are
 //! caught and reported as failures, so the destroy always runs.
 //!
 //! Unless a step sets `raw_config`, its config is prefixed with [`provider_block`]: the
@@ -261,6 +265,9 @@ pub struct Step {
     pub expect_error: Option<Regex>,
     /// Plan only: no apply.
     pub plan_only: bool,
+    /// `terraform apply -refresh-only`: the state takes what AWS reports and nothing in
+    /// AWS changes (no plan checks, no empty-plan checks: drift is expected to remain).
+    pub refresh_only: bool,
     /// The refresh plan after the step must show changes.
     pub expect_non_empty_plan: bool,
     /// Checks on the plan made before applying.
@@ -295,6 +302,7 @@ impl Step {
         match &self.import {
             Some(i) => format!("import {}", i.resource_name),
             None if self.plan_only => "config, plan only".into(),
+            None if self.refresh_only => "config, refresh only".into(),
             None => "config".into(),
         }
     }
@@ -489,18 +497,11 @@ impl Runner {
         let outcome = self.config_step(&config, &step).await;
         let failed_as_expected = expect_outcome(outcome, step.expect_error.as_ref())?;
         self.prev_config = Some(config);
-        match self.main.show_state().await {
-            Ok(state) => self.state = Arc::new(state),
-            // After an expected failure an invalid config can stop `show` from loading;
-            // the check then sees the previous state.
-            Err(e) if failed_as_expected => {
-                eprintln!(
-                    "[bp-acc] {}: show -json after the expected error failed: {e:#}",
-                    self.name
-                )
-            }
-            Err(e) => return Err(e.context("reading the state after the step")),
-        }
+        self.state = Arc::new(
+            self.read_state(failed_as_expected)
+                .await
+                .context("reading the state after the step")?,
+        );
         if let Some(check) = step.check {
             let ctx = self.ctx(n, self.state.clone(), self.main.dir());
             run_hook(check, ctx).await.context("check")?;
@@ -514,6 +515,14 @@ impl Runner {
         if self.init_config.as_deref() != Some(config) {
             self.main.init().await.context("init")?;
             self.init_config = Some(config.to_string());
+        }
+        if step.refresh_only {
+            self.main
+                .apply_refresh_only()
+                .await
+                .context("apply -refresh-only")?;
+            self.valid_config = Some(config.to_string());
+            return Ok(());
         }
         let planned = self
             .main
@@ -620,15 +629,62 @@ impl Runner {
         Ok(())
     }
 
+    /// `terraform show -json` of the main state. A configuration Terraform cannot load
+    /// (after a step that failed as expected on bad input) stops `show` from loading the
+    /// state; then, when `config_may_be_invalid`, the state is shown under the last
+    /// configuration that planned, or, when none ever did, must be empty (read from the local state file).
+    /// Any other failure is an error: a check never sees a stale state.
+    async fn read_state(&mut self, config_may_be_invalid: bool) -> Result<Value> {
+        let err = match self.main.show_state().await {
+            Ok(state) => return Ok(state),
+            Err(e) if !config_may_be_invalid => return Err(e),
+            Err(e) => e,
+        };
+        match self.valid_config.clone() {
+            Some(valid) if self.main.config().as_deref() != Some(valid.as_str()) => {
+                self.main.write_config(&valid)?;
+                if self.init_config.as_deref() != Some(valid.as_str()) {
+                    self.main
+                        .init()
+                        .await
+                        .context("init of the last valid config")?;
+                    self.init_config = Some(valid.clone());
+                }
+                self.main.show_state().await.with_context(|| {
+                    format!("show -json under the last valid config (first error: {err:#})")
+                })
+            }
+            Some(_) => Err(err),
+            None => {
+                // The local backend's file, read directly: `state pull` loads the config too.
+                let file = self.main.dir().join("terraform.tfstate");
+                let raw: Value = match std::fs::read_to_string(&file) {
+                    Ok(text) => serde_json::from_str(&text)
+                        .with_context(|| format!("parsing {}", file.display()))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Null,
+                    Err(e) => return Err(anyhow!("reading {}: {e}", file.display())),
+                };
+                let resources = raw["resources"].as_array().map_or(0, Vec::len);
+                if resources > 0 {
+                    return Err(err.context(format!(
+                        "show -json failed and the raw state holds {resources} resources"
+                    )));
+                }
+                Ok(serde_json::json!({"format_version": "1.0"}))
+            }
+        }
+    }
+
     /// Destroys whatever the main state holds; returns the state from before.
     async fn destroy(&mut self) -> Result<Arc<Value>> {
         if self.init_config.is_none() {
             return Ok(self.state.clone());
         }
-        let before = match self.main.show_state().await {
-            Ok(state) => Arc::new(state),
-            Err(_) => self.state.clone(),
-        };
+        let before = Arc::new(
+            self.read_state(true)
+                .await
+                .context("reading the state before destroy")?,
+        );
         if state_addresses(&before).is_empty() {
             return Ok(before);
         }

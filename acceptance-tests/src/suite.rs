@@ -8,7 +8,7 @@
 //! | `import` | import by ID reproduces the state |
 //! | `update_in_place` | a change that must not replace is planned and applied as an update |
 //! | `replace` | a change that must replace is planned as a replacement |
-//! | `drift` | a control broken behind Terraform's back shows in the plan, and the apply repairs it |
+//! | `drift` | a control broken behind Terraform's back turns false in `compliance` after a refresh (exactly the `drifted` ones), shows in the plan, and the apply repairs it |
 //! | `disappears` | the composite deleted behind Terraform's back is planned for creation again |
 //! | `bad_input` | invalid configurations fail at plan with the attribute path |
 //! | `failed_create` | a create whose Nth mutating call fails rolls back: nothing left |
@@ -50,6 +50,8 @@ pub struct Suite {
     pub check: Hook,
     /// Breaks a control behind Terraform's back.
     pub drift: Hook,
+    /// The controls `drift` breaks: after a refresh exactly these read false.
+    pub drifted: &'static [&'static str],
     /// Deletes the whole composite behind Terraform's back.
     pub disappear: Hook,
     /// Invalid configurations from a unique name, each with the pattern its error
@@ -170,6 +172,27 @@ impl Suite {
             Step::config(config.clone()),
             Step {
                 pre_config: check(move |ctx| async move { (self.drift)(ctx).await }),
+                refresh_only: true,
+                check: check(move |ctx| async move {
+                    ensure!(
+                        !self.drifted.is_empty()
+                            && self
+                                .drifted
+                                .iter()
+                                .all(|d| self.controls.iter().any(|&(k, v)| k == *d && v)),
+                        "`drifted` names controls of the basic configuration that hold"
+                    );
+                    let broken: Vec<(&str, bool)> = self
+                        .controls
+                        .iter()
+                        .map(|&(k, v)| (k, v && !self.drifted.contains(&k)))
+                        .collect();
+                    require_exact_controls(&ctx, self.address, &broken)
+                        .context("after the drift, refreshed")
+                }),
+                ..Step::config(config.clone())
+            },
+            Step {
                 plan_checks: vec![PlanCheck::ResourceAction(
                     self.address.into(),
                     Action::Update,

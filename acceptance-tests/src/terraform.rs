@@ -248,6 +248,18 @@ impl Terraform {
             .await
     }
 
+    /// `terraform apply -refresh-only -auto-approve`: the state takes what AWS reports.
+    pub async fn apply_refresh_only(&self) -> Result<CmdOutput> {
+        self.run(&[
+            "apply",
+            "-refresh-only",
+            "-no-color",
+            "-input=false",
+            "-auto-approve",
+        ])
+        .await
+    }
+
     /// `terraform apply` of a saved plan file (which needs no approval).
     pub async fn apply_plan(&self, plan_file: &str) -> Result<CmdOutput> {
         self.run(&[

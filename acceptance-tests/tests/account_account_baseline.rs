@@ -153,6 +153,7 @@ mod standard {
             }
             .boxed()
         },
+        drifted: &["IAM.7", "IAM.15", "IAM.16", "EC2.7"],
         disappear: |ctx| {
             async move {
                 let aws = &ctx.aws;

@@ -368,6 +368,7 @@ resource "bankplatform_audit_trail" "test" {{
             }
             .boxed()
         },
+        drifted: &["CloudTrail.1", "CIS 4.1", "CIS 5.3"],
         disappear: |ctx| {
             async move {
                 let name = ctx.require_str(super::ADDR, "name")?;

@@ -223,6 +223,7 @@ resource "bankplatform_config_recorder" "test" {{
             }
             .boxed()
         },
+        drifted: &["Config.1", "CIS 4.3", "bank:config-rules-active"],
         disappear: |ctx| {
             async move {
                 let name = ctx.require_str(super::ADDR, "name")?;

@@ -257,6 +257,77 @@ async fn hardened_vpc_add_zone_keeps_subnets() -> Result<()> {
     .await
 }
 
+/// A zone inserted between two others, then removed again, updates in place: the other
+/// zones' subnets keep their ids and CIDRs (read through the SDK), and after the removal
+/// the VPC's subnets are exactly the ones it started with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_middle_zone_inserted_and_removed_renumbers_nothing() -> Result<()> {
+    skip_unless_acc!();
+    type Subnets = std::collections::BTreeMap<(String, String), (String, String)>;
+    async fn read(ctx: &acceptance_tests::StepCtx, zones: usize) -> Result<Subnets> {
+        let vpc = check_hardened(ctx, zones).await?;
+        Ok(ec2::subnets(ctx.aws.ec2(), &vpc)
+            .await?
+            .into_iter()
+            .map(|(k, (id, cidr, _))| (k, (id, cidr)))
+            .collect())
+    }
+    let name = random_name("vpcmid");
+    let first: Arc<Mutex<Subnets>> = Arc::default();
+    let (f1, f2, f3) = (first.clone(), first.clone(), first.clone());
+    let outer = ["us-east-1a", "us-east-1c"];
+    let all = ["us-east-1a", "us-east-1b", "us-east-1c"];
+    TestCase {
+        own_account: false,
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            Step {
+                check: check(move |ctx| async move {
+                    *f1.lock().unwrap() = read(&ctx, 2).await?;
+                    Ok(())
+                }),
+                ..Step::config(config(&name, "10.25.0.0/16", &outer, ""))
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    let now = read(&ctx, 3).await?;
+                    let before = f2.lock().unwrap().clone();
+                    for (key, kept) in &before {
+                        ensure!(
+                            now.get(key) == Some(kept),
+                            "inserting us-east-1b changed the {key:?} subnet: {kept:?} → {:?}",
+                            now.get(key)
+                        );
+                    }
+                    ensure!(
+                        now.keys().filter(|(_, z)| z == "us-east-1b").count() == 3,
+                        "us-east-1b did not get a subnet per tier: {now:?}"
+                    );
+                    Ok(())
+                }),
+                ..Step::config(config(&name, "10.25.0.0/16", &all, ""))
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    let now = read(&ctx, 2).await?;
+                    let before = f3.lock().unwrap().clone();
+                    ensure!(
+                        now == before,
+                        "after removing us-east-1b the subnets are {now:?}, expected the first ones {before:?}"
+                    );
+                    Ok(())
+                }),
+                ..Step::config(config(&name, "10.25.0.0/16", &outer, ""))
+            },
+        ],
+        check_destroy: check_gone(name.clone()),
+    }
+    .run()
+    .await
+}
+
 /// Creates a transit gateway in the provider's account (the test's, behind Terraform).
 async fn transit_gateway(aws: &acceptance_tests::Aws, name: &str) -> Result<String> {
     let out = aws
@@ -1082,6 +1153,7 @@ mod standard {
             }
             .boxed()
         },
+        drifted: &["EC2.2", "CIS 6.5"],
         disappear: |ctx| {
             async move {
                 let vpc = ctx.require_str(super::ADDR, "vpc_id")?;

@@ -139,6 +139,7 @@ mod standard {
             }
             .boxed()
         },
+        drifted: &["bank:findings-every-15-minutes"],
         disappear: |ctx| {
             async move {
                 let id = ctx.require_str(super::ADDR, "id")?;

@@ -176,6 +176,7 @@ mod standard {
             }
             .boxed()
         },
+        drifted: &["KMS.4", "CIS 4.6"],
         disappear: |ctx| {
             async move {
                 let id = ctx.require_str(super::ADDR, "id")?;

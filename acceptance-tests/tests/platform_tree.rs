@@ -4,7 +4,9 @@
 //! development account's roots and what they depend on, each assuming
 //! `OrganizationAccountAccessRole` in its own (moto-emulated) account. Every
 //! apply is followed by a plan that must be empty; then the test reads back,
-//! per account, what exists where, and destroys it all in reverse order.
+//! per account, what exists where (exactly the buckets the states name, each
+//! compliant through the SDK), destroys it all in reverse order, and checks
+//! no bucket is left in any of those accounts.
 //!
 //! Emulator-only wiring, all in this harness, none in the generated tree:
 //! moto applies the state bucket's TLS-only Deny without its condition (so
@@ -15,6 +17,9 @@
 use acceptance_tests::aws::Aws;
 use acceptance_tests::terraform::Terraform;
 use acceptance_tests::{mirror, moto, random_name, skip_unless_acc, tools, TfVersion};
+use std::collections::{BTreeMap, BTreeSet};
+
+use acceptance_tests::checks::{kms, s3};
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
@@ -167,6 +172,8 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
         "unexpected selection: {roots:?}"
     );
     let mut applied = Vec::new();
+    // Account id → the compliant buckets the applied roots' states hold there.
+    let mut expected_buckets: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     let mut outcome: Result<()> = Ok(());
     for root in &roots {
         let path = root["path"]
@@ -191,6 +198,18 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
             ];
             apply.extend(vars.iter().map(String::as_str));
             tf.run(&apply).await?;
+            let shown = tf
+                .run(&[chdir.as_str(), "show", "-json", "-no-color"])
+                .await?;
+            let state: Value = serde_json::from_str(&shown.stdout)
+                .with_context(|| format!("show -json of {path}"))?;
+            let account = root["account_id"].as_str().unwrap_or_default().to_string();
+            for (b, values) in state_buckets(&state) {
+                expected_buckets
+                    .entry(account.clone())
+                    .or_default()
+                    .insert(b, values);
+            }
             let mut plan = vec![
                 chdir.as_str(),
                 "plan",
@@ -218,10 +237,23 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
     // What exists where, read back through the AWS API in each account.
     if outcome.is_ok() {
         outcome = async {
+            // Every account holds exactly the buckets its roots' states name, and every
+            // one of them is compliant as read through the SDK in its own account.
+            for (account, want) in &expected_buckets {
+                let have: BTreeSet<String> = buckets_of(&aws, account).await?.into_iter().collect();
+                let want_names: BTreeSet<String> = want.keys().cloned().collect();
+                ensure!(have == want_names, "account {account} holds buckets {have:?}, its roots' states name {want_names:?}");
+                let a = aws.in_account(account).await?;
+                for (bucket, values) in want {
+                    check_bucket_controls(&a, bucket, values).await.with_context(|| format!("bucket {bucket} in account {account}"))?;
+                }
+            }
             let mgmt = buckets_of(&aws, "210000000001").await?;
             ensure!(mgmt.iter().any(|b| b.starts_with("acme-bank-tfstate")), "no state bucket in the management account: {mgmt:?}");
             let logs = buckets_of(&aws, "210000000003").await?;
-            ensure!(logs.len() >= 3, "expected the audit, archive and flow-log buckets in the log-archive account: {logs:?}");
+            for prefix in ["acme-bank-audit-", "acme-bank-config-"] {
+                ensure!(logs.iter().any(|b| b.starts_with(prefix)), "no {prefix}* bucket in the log-archive account: {logs:?}");
+            }
             let dev = buckets_of(&aws, "210000000005").await?;
             ensure!(!dev.is_empty(), "no storage bucket in the development account");
             ensure!(!dev.iter().any(|b| mgmt.contains(b)), "a development bucket is owned by the management account");
@@ -281,5 +313,92 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
             }
         }
     }
+    // Destroy leaves no bucket in any account the tree touched.
+    if outcome.is_ok() {
+        for account in expected_buckets.keys() {
+            let left = buckets_of(&aws, account).await?;
+            ensure!(
+                left.is_empty(),
+                "after destroy, account {account} still holds {left:?}"
+            );
+        }
+    }
     outcome
+}
+
+/// The `bankplatform_compliant_bucket` resources of a `show -json` state, anywhere in its
+/// modules: bucket name → values.
+fn state_buckets(state: &Value) -> BTreeMap<String, Value> {
+    fn walk(module: &Value, out: &mut BTreeMap<String, Value>) {
+        for r in module["resources"].as_array().into_iter().flatten() {
+            if r["type"] == "bankplatform_compliant_bucket" {
+                if let Some(b) = r["values"]["bucket"].as_str() {
+                    out.insert(b.to_string(), r["values"].clone());
+                }
+            }
+        }
+        for m in module["child_modules"].as_array().into_iter().flatten() {
+            walk(m, out);
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&state["values"]["root_module"], &mut out);
+    out
+}
+
+/// The bucket's core controls read through the SDK: default encryption as its state says
+/// (SSE-KMS with its key, or SSE-S3 where the state says so), all four public access
+/// blocks, versioning, the TLS-only deny; and its `compliance` map has no false control
+/// besides those its purpose and the tree leave unclaimed.
+async fn check_bucket_controls(a: &Aws, bucket: &str, values: &Value) -> Result<()> {
+    let s3 = a.s3();
+    let enc = s3::encryption(s3, bucket)
+        .await?
+        .context("no default encryption")?;
+    let algorithm = values["sse_algorithm"].as_str().unwrap_or_default();
+    ensure!(
+        enc.sse_algorithm == algorithm,
+        "encryption {enc:?}, the state says {algorithm}"
+    );
+    if algorithm == "aws:kms" {
+        let key = values["kms_key_arn"].as_str().unwrap_or_default();
+        let used = enc.kms_key_id.clone().context("SSE-KMS without a key")?;
+        ensure!(
+            kms::same_key(a.kms(), &used, key).await?,
+            "encrypted with {used}, the state says {key}"
+        );
+    }
+    ensure!(
+        s3::public_access_block(s3, bucket).await? == Some([true; 4]),
+        "public access not fully blocked"
+    );
+    ensure!(
+        s3::versioning_status(s3, bucket).await?.as_deref() == Some("Enabled"),
+        "versioning is off"
+    );
+    let policy = s3::policy_json(s3, bucket)
+        .await?
+        .context("no bucket policy")?;
+    ensure!(
+        s3::has_tls_only_deny(&policy),
+        "the policy has no TLS-only deny: {policy}"
+    );
+    let compliance: BTreeMap<String, bool> = serde_json::from_value(values["compliance"].clone())
+        .context("compliance is not a map of bools")?;
+    // Not configured in the tree (no access-log target, no replica); a `logs` bucket
+    // (an access-log target) cannot use SSE-KMS nor keep objects locked by default.
+    let unclaimed: &[&str] = match values["purpose"].as_str() {
+        Some("logs") => &["S3.7", "S3.9", "S3.15", "S3.17"],
+        _ => &["S3.7", "S3.9"],
+    };
+    let failing: Vec<&String> = compliance
+        .iter()
+        .filter(|(k, v)| !**v && !unclaimed.contains(&k.as_str()))
+        .map(|(k, _)| k)
+        .collect();
+    ensure!(
+        !compliance.is_empty() && failing.is_empty(),
+        "compliance {compliance:?} reports {failing:?} as not holding"
+    );
+    Ok(())
 }

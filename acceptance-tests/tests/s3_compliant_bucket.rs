@@ -987,6 +987,7 @@ mod standard {
             }
             .boxed()
         },
+        drifted: &["S3.8", "CIS 3.1.4"],
         disappear: |ctx| {
             async move {
                 let bucket = ctx.require_str(super::ADDR, "bucket")?;

@@ -59,6 +59,11 @@ pub fn write_tree(dir: &Path, tree: &BTreeMap<String, String>) {
     }
 }
 
+/// Whether acceptance runs are on: `TF_ACC` set and non-empty (as in the acceptance crate).
+pub fn acc_enabled() -> bool {
+    std::env::var_os("TF_ACC").is_some_and(|v| !v.is_empty())
+}
+
 /// Terraform 1.15, if installed (`TF_ACC_TERRAFORM_PATH` or `$BP_HOME/bin/terraform-1.15`).
 pub fn terraform() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TF_ACC_TERRAFORM_PATH").filter(|v| !v.is_empty()) {

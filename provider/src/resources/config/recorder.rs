@@ -51,7 +51,7 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
     },
     Control {
         id: "bank:config-rules-active",
-        title: "Every managed rule of the pack is deployed and ACTIVE.",
+        title: "Every managed rule of the configured pack is deployed and ACTIVE (one deleted or turned off reads false).",
         evidence: "`config:DescribeConfigRules` → `ConfigRuleState = ACTIVE`, `Source.SourceIdentifier`",
         judge: |o| Some(!o.rules.is_empty() && o.rules.values().all(|a| *a)),
     },
@@ -147,7 +147,12 @@ impl ConfigRecorder {
             .map(|(id, _)| Value::string(id))
             .collect();
         s.set_attr("rule_identifiers", Value::List(ids));
-        s.set_attr("compliance", controls::value(CONTROLS, o));
+        // A rule of the configured pack that is gone counts as not active.
+        let mut judged = o.clone();
+        for wanted in rules_of(base) {
+            judged.rules.entry(wanted).or_insert(false);
+        }
+        s.set_attr("compliance", controls::value(CONTROLS, &judged));
         s
     }
 }
