@@ -1045,6 +1045,29 @@ mod standard {
             .iter()
             .find(|x| x.service_name().is_some_and(|s| s.ends_with(".s3")))
             .context("no S3 gateway endpoint (CIS 6.8)")?;
+        // Every gateway endpoint admits only this account's principals, and the S3 one
+        // only its buckets (bank:endpoint-policies-scoped).
+        let account = ctx.aws.account_id().to_string();
+        for ep in eps.vpc_endpoints() {
+            let doc: serde_json::Value = serde_json::from_str(
+                ep.policy_document()
+                    .context("an endpoint without a policy")?,
+            )
+            .context("the endpoint policy is not JSON")?;
+            let service = ep.service_name().unwrap_or_default();
+            for st in doc["Statement"].as_array().context("no statements")? {
+                ensure!(
+                    st["Condition"]["StringEquals"]["aws:PrincipalAccount"] == account.as_str(),
+                    "{service}: a statement without the account condition: {st}"
+                );
+                if service.ends_with(".s3") {
+                    ensure!(
+                        st["Condition"]["StringEquals"]["aws:ResourceAccount"] == account.as_str(),
+                        "{service}: a statement admitting other accounts' buckets: {st}"
+                    );
+                }
+            }
+        }
         let tables = e
             .describe_route_tables()
             .filters(f("vpc-id", &vpc))
@@ -1118,6 +1141,22 @@ mod standard {
                 "the {tier} subnet in {zone} is on the {acl_tier:?} ACL (EC2.21)"
             );
         }
+        // The default ACL, where a subnet made outside the composite lands, admits
+        // nothing: only its fixed deny-all entries are left (EC2.21).
+        let default = acls
+            .network_acls()
+            .iter()
+            .find(|a| a.is_default() == Some(true))
+            .context("the VPC has no default network ACL")?;
+        let entries: Vec<_> = default
+            .entries()
+            .iter()
+            .filter(|x| x.rule_number().is_some_and(|n| n < 32767))
+            .collect();
+        ensure!(
+            entries.is_empty(),
+            "the default network ACL still has entries: {entries:?}"
+        );
         Ok(())
     }
 
@@ -1141,6 +1180,7 @@ mod standard {
             ("CIS 6.2", true),
             ("EC2.15", true),
             ("CIS 6.8", true),
+            ("bank:endpoint-policies-scoped", true),
             ("proj.restricted-isolation", true),
         ],
         check: |ctx| read_back(ctx).boxed(),
@@ -1176,6 +1216,10 @@ mod standard {
                     r"(?is)invalid.*arn.*assume_role_arn",
                 ),
                 (config("", "10.30.0.0/16", ""), r"(?is)name.*empty|empty.*name"),
+                (
+                    config(name, "10.30.0.0/16", "  endpoint_s3_buckets = [\"my-bucket\"]"),
+                    r"(?is)not a bucket ARN.*endpoint_s3_buckets\[0\]|endpoint_s3_buckets\[0\].*not a bucket ARN",
+                ),
             ]
         },
         fail_at: 20,

@@ -77,7 +77,11 @@ impl HardenedVpc {
                 .validate(one_of("Invalid NAT gateway strategy", NAT_STRATEGIES))
                 .describe("`one_per_az` (each zone survives the loss of another), `single` (cheaper, one zone's NAT serves all), or `none`."),
             Attribute::typed("gateway_endpoints", Type::list(Type::String)).default(strings(GATEWAY_SERVICES))
-                .describe("Gateway endpoints on the private and restricted route tables: `s3`, `dynamodb`."),
+                .describe("Gateway endpoints on the private and restricted route tables: `s3`, `dynamodb`. Each gets a policy admitting only this account's principals (and, for S3, only this account's buckets); AWS's default admits anyone."),
+            Attribute::string("endpoint_organization_id").optional()
+                .describe("An AWS Organization id (`o-…`): the endpoints admit that organization's principals, and the S3 endpoint its buckets, rather than only this account's. Widens the endpoint policies; visible in the plan."),
+            Attribute::typed("endpoint_s3_buckets", Type::list(Type::String)).optional()
+                .describe("Further buckets this account's principals may reach through the S3 endpoint: bucket ARNs (wildcards allowed, e.g. AWS-owned package repositories `arn:aws:s3:::amazonlinux-2-repos-eu-west-1`), or `\"*\"` for any bucket. Widens the endpoint policy; visible in the plan."),
             Attribute::typed("public_ingress_ports", Type::list(Type::Number)).default(numbers(&[443]))
                 .describe("TCP ports the public tier's network ACL accepts from the internet."),
             Attribute::typed("restricted_ports", Type::list(Type::Number)).default(numbers(&[3306, 6379]))
@@ -94,7 +98,7 @@ impl HardenedVpc {
                 .describe("Tier → the allow rules of its network ACL, as read back (everything else is denied)."),
             Attribute::string("flow_log_id").computed().describe("Flow log id."),
             Attribute::typed("compliance", Type::map(Type::Bool)).computed()
-                .describe("Control id → whether it holds, as read back from AWS on every refresh. `EC2.2`/`CIS 6.5`: default security group has no rules. `EC2.6`: flow log on ALL traffic; `CIS 4.7` also needs it KMS-encrypted and kept 365 days. `EC2.21`/`CIS 6.2`: no network ACL opens 22, 3389 or everything to the internet, and every subnet uses its tier's ACL. `EC2.15`: no subnet assigns public IPs on launch. `CIS 6.8`: S3 gateway endpoint. `proj.restricted-isolation`: the restricted tier has no route to the internet."),
+                .describe("Control id → whether it holds, as read back from AWS on every refresh. `EC2.2`/`CIS 6.5`: default security group has no rules. `EC2.6`: flow log on ALL traffic; `CIS 4.7` also needs it KMS-encrypted and kept 365 days. `EC2.21`/`CIS 6.2`: no network ACL opens 22, 3389 or everything to the internet, every subnet uses its tier's ACL, and the VPC's default ACL has no entries (a subnet made outside the composite lands on deny-all). `EC2.15`: no subnet assigns public IPs on launch. `CIS 6.8`: S3 gateway endpoint. `bank:endpoint-policies-scoped`: every gateway endpoint's policy is conditioned on the principal's account (or organization). `proj.restricted-isolation`: the restricted tier has no route to the internet."),
         ];
         let prefix = |tier: &'static str| {
             Attribute::number(tier)
@@ -776,6 +780,33 @@ impl Composite for HardenedVpc {
                             AttrPath::root("gateway_endpoints").index(i as i64),
                             "Unknown gateway endpoint",
                             format!("\"{s}\" has no gateway endpoint; use s3 or dynamodb."),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(org) = config.get("endpoint_organization_id").as_str() {
+            let ok = org.len() >= 12
+                && org.starts_with("o-")
+                && org[2..]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            if !ok {
+                diags.attr_error(
+                    AttrPath::root("endpoint_organization_id"),
+                    "Invalid organization id",
+                    format!("\"{org}\" is not an AWS Organization id; it looks like o-a1b2c3d4e5 (\"o-\" and 10 to 32 lowercase letters or digits)."),
+                );
+            }
+        }
+        if let Some(buckets) = config.get("endpoint_s3_buckets").as_list() {
+            for (i, b) in buckets.iter().enumerate() {
+                if let Some(b) = b.as_str() {
+                    if b != "*" && !(b.starts_with("arn:") && b.contains(":s3:::")) {
+                        diags.attr_error(
+                            AttrPath::root("endpoint_s3_buckets").index(i as i64),
+                            "Invalid bucket",
+                            format!("endpoint_s3_buckets[{i}]: \"{b}\" is not a bucket ARN; write arn:aws:s3:::<bucket> (wildcards allowed) or \"*\" for any bucket."),
                         );
                     }
                 }

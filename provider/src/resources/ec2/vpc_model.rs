@@ -69,6 +69,11 @@ pub(crate) struct DesiredVpc {
     pub(crate) subnets: BTreeMap<String, BTreeMap<String, Ipv4Net>>,
     pub(crate) nat_strategy: String,
     pub(crate) endpoints: Vec<String>,
+    /// Admit this organization's principals and buckets through the endpoints (rather
+    /// than only the VPC's own account).
+    pub(crate) endpoint_org_id: Option<String>,
+    /// Further buckets (ARNs, `*` for any) reachable through the S3 endpoint.
+    pub(crate) endpoint_s3_buckets: Vec<String>,
     pub(crate) public_ports: Vec<i32>,
     pub(crate) restricted_ports: Vec<i32>,
     pub(crate) flow_logs: FlowLogs,
@@ -214,6 +219,11 @@ pub(crate) fn desired_from(p: &Value) -> Result<DesiredVpc, String> {
             .unwrap_or("one_per_az")
             .to_string(),
         endpoints: p.get("gateway_endpoints").string_list(),
+        endpoint_org_id: p
+            .get("endpoint_organization_id")
+            .as_str()
+            .map(str::to_string),
+        endpoint_s3_buckets: p.get("endpoint_s3_buckets").string_list(),
         public_ports: list_i32(p.get("public_ingress_ports")),
         restricted_ports: list_i32(p.get("restricted_ports")),
         flow_logs: FlowLogs {
@@ -271,11 +281,15 @@ pub(crate) struct ObservedVpc {
     /// tier → (NACL id, rules, associated subnet ids).
     pub(crate) nacls: BTreeMap<String, (String, Vec<NaclRule>, Vec<String>)>,
     pub(crate) default_sg_rules: usize,
+    /// Entries of the VPC's default network ACL besides its fixed deny-all (rule 32767).
+    pub(crate) default_acl_entries: usize,
     /// (flow log id, traffic type, status, destination).
     pub(crate) flow_log: Option<(String, String, String, String)>,
     /// (log group name, kms key, retention days).
     pub(crate) log_group: Option<(String, Option<String>, Option<i32>)>,
     pub(crate) endpoints: Vec<String>,
+    /// Gateway endpoint service → its policy document as EC2 reports it.
+    pub(crate) endpoint_policies: BTreeMap<String, String>,
     pub(crate) transit_gateway_attachment: Option<ObservedTgwAttachment>,
 }
 
@@ -338,7 +352,8 @@ fn flow_log_encrypted_and_kept(o: &ObservedVpc) -> Option<bool> {
     Some(flow_log_all(o)? && kept)
 }
 
-/// No ACL opens 22, 3389 or everything to the internet, and every subnet uses its tier's ACL.
+/// No ACL opens 22, 3389 or everything to the internet, every subnet uses its tier's ACL,
+/// and the default ACL (where a subnet made outside the composite lands) has no entries.
 fn nacls_closed_and_used(o: &ObservedVpc) -> Option<bool> {
     let closed = o.nacls.values().all(|(_, rules, _)| {
         rules.iter().all(|r| {
@@ -359,7 +374,7 @@ fn nacls_closed_and_used(o: &ObservedVpc) -> Option<bool> {
             .unwrap_or_default();
         by_zone.values().all(|(id, _, _)| assoc.contains(id))
     });
-    Some(closed && used)
+    Some(closed && used && o.default_acl_entries == 0)
 }
 
 fn no_public_ip_on_launch(o: &ObservedVpc) -> Option<bool> {
@@ -373,6 +388,77 @@ fn no_public_ip_on_launch(o: &ObservedVpc) -> Option<bool> {
 
 fn s3_endpoint(o: &ObservedVpc) -> Option<bool> {
     Some(o.endpoints.iter().any(|e| e == "s3"))
+}
+
+/// The policy of a gateway endpoint for `service`: principals of `account` (or of the
+/// organization) only, and for S3 only buckets of the same account (or organization),
+/// plus the buckets `d` lists. AWS's default is full access for anyone.
+pub(crate) fn endpoint_policy(service: &str, account: &str, d: &DesiredVpc) -> serde_json::Value {
+    use serde_json::json;
+    let principals = match &d.endpoint_org_id {
+        Some(org) => json!({"aws:PrincipalOrgID": org}),
+        None => json!({"aws:PrincipalAccount": account}),
+    };
+    let mut statements = Vec::new();
+    if service == "s3" {
+        let own = match &d.endpoint_org_id {
+            Some(org) => json!({"aws:PrincipalOrgID": org, "aws:ResourceOrgID": org}),
+            None => json!({"aws:PrincipalAccount": account, "aws:ResourceAccount": account}),
+        };
+        statements.push(json!({
+            "Sid": "OwnPrincipalsToOwnBuckets", "Effect": "Allow", "Principal": "*",
+            "Action": "*", "Resource": "*", "Condition": {"StringEquals": own}}));
+        if !d.endpoint_s3_buckets.is_empty() {
+            let resources: Vec<String> = if d.endpoint_s3_buckets.iter().any(|b| b == "*") {
+                vec!["*".into()]
+            } else {
+                d.endpoint_s3_buckets
+                    .iter()
+                    .flat_map(|b| [b.clone(), format!("{b}/*")])
+                    .collect()
+            };
+            statements.push(json!({
+                "Sid": "OwnPrincipalsToListedBuckets", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:*", "Resource": resources,
+                "Condition": {"StringEquals": principals}}));
+        }
+    } else {
+        statements.push(json!({
+            "Sid": "OwnPrincipals", "Effect": "Allow", "Principal": "*",
+            "Action": "*", "Resource": "*", "Condition": {"StringEquals": principals}}));
+    }
+    json!({"Version": "2008-10-17", "Statement": statements})
+}
+
+/// Every Allow statement of every gateway endpoint's policy is conditioned on the
+/// principal's account or organization.
+fn endpoint_policies_scoped(o: &ObservedVpc) -> Option<bool> {
+    Some(o.endpoints.iter().all(|svc| {
+        let Some(doc) = o
+            .endpoint_policies
+            .get(svc)
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        else {
+            return false;
+        };
+        let statements = match &doc["Statement"] {
+            serde_json::Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        };
+        statements
+            .iter()
+            .filter(|st| st["Effect"] == "Allow")
+            .all(|st| {
+                st["Condition"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|ops| ops.values())
+                    .any(|keys| {
+                        keys.get("aws:PrincipalAccount").is_some()
+                            || keys.get("aws:PrincipalOrgID").is_some()
+                    })
+            })
+    }))
 }
 
 fn restricted_isolated(o: &ObservedVpc) -> Option<bool> {
@@ -390,10 +476,11 @@ pub(crate) const CONTROLS: &[Control<ObservedVpc>] = &[
     Control { id: "CIS 6.5", title: "The default security group has no rules.", evidence: "DescribeSecurityGroups (group-name=default)", judge: default_sg_closed },
     Control { id: "EC2.6", title: "A flow log records ALL traffic of the VPC and is active.", evidence: "DescribeFlowLogs (resource-id)", judge: flow_log_all },
     Control { id: "CIS 4.7", title: "EC2.6, and the flow logs are KMS-encrypted and kept at least 365 days (or go to S3).", evidence: "DescribeFlowLogs, DescribeLogGroups (kmsKeyId, retentionInDays)", judge: flow_log_encrypted_and_kept },
-    Control { id: "EC2.21", title: "No network ACL opens 22, 3389 or all ports to 0.0.0.0/0, and every subnet uses its tier's ACL.", evidence: "DescribeNetworkAcls (entries, associations)", judge: nacls_closed_and_used },
-    Control { id: "CIS 6.2", title: "As EC2.21.", evidence: "DescribeNetworkAcls (entries, associations)", judge: nacls_closed_and_used },
+    Control { id: "EC2.21", title: "No network ACL opens 22, 3389 or all ports to 0.0.0.0/0, every subnet uses its tier's ACL, and the default ACL has no entries (deny all).", evidence: "DescribeNetworkAcls (entries, associations, default)", judge: nacls_closed_and_used },
+    Control { id: "CIS 6.2", title: "As EC2.21.", evidence: "DescribeNetworkAcls (entries, associations, default)", judge: nacls_closed_and_used },
     Control { id: "EC2.15", title: "No subnet assigns public IPv4 addresses on launch.", evidence: "DescribeSubnets (MapPublicIpOnLaunch)", judge: no_public_ip_on_launch },
     Control { id: "CIS 6.8", title: "S3 is reached through a gateway endpoint, not the internet.", evidence: "DescribeVpcEndpoints (service-name)", judge: s3_endpoint },
+    Control { id: "bank:endpoint-policies-scoped", title: "Every gateway endpoint's policy admits only principals of this account (or the configured organization); the S3 endpoint only their buckets and those listed.", evidence: "DescribeVpcEndpoints (PolicyDocument)", judge: endpoint_policies_scoped },
     Control { id: "proj.restricted-isolation", title: "The restricted tier has no route to the internet.", evidence: "DescribeRouteTables (0.0.0.0/0 routes)", judge: restricted_isolated },
 ];
 
@@ -412,6 +499,7 @@ pub(crate) fn expected_compliance(d: &DesiredVpc) -> BTreeMap<String, bool> {
         "EC2.21",
         "CIS 6.2",
         "EC2.15",
+        "bank:endpoint-policies-scoped",
         "proj.restricted-isolation",
     ]
     .iter()
@@ -439,6 +527,8 @@ mod tests {
             zones,
             nat_strategy: "one_per_az".into(),
             endpoints: vec!["s3".into()],
+            endpoint_org_id: None,
+            endpoint_s3_buckets: vec![],
             public_ports: vec![443],
             restricted_ports: vec![5432],
             flow_logs: FlowLogs {
@@ -451,6 +541,51 @@ mod tests {
             transit_gateway: None,
             tags_all: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn endpoint_policies_admit_only_the_account_and_read_back_as_scoped() {
+        let mut d = desired();
+        let mut o = ObservedVpc {
+            endpoints: vec!["dynamodb".into(), "s3".into()],
+            ..Default::default()
+        };
+        for svc in ["dynamodb", "s3"] {
+            o.endpoint_policies.insert(
+                svc.into(),
+                endpoint_policy(svc, "123456789012", &d).to_string(),
+            );
+        }
+        assert!(compliance(&o)["bank:endpoint-policies-scoped"]);
+        let s3 = endpoint_policy("s3", "123456789012", &d);
+        assert_eq!(
+            s3["Statement"][0]["Condition"]["StringEquals"]["aws:ResourceAccount"],
+            "123456789012"
+        );
+        assert_eq!(s3["Statement"].as_array().unwrap().len(), 1);
+        // Listed buckets: a second statement, still for the account's principals only.
+        d.endpoint_s3_buckets = vec!["arn:aws:s3:::repo".into()];
+        let s3 = endpoint_policy("s3", "123456789012", &d);
+        assert_eq!(
+            s3["Statement"][1]["Resource"],
+            serde_json::json!(["arn:aws:s3:::repo", "arn:aws:s3:::repo/*"])
+        );
+        // The organization instead of the account.
+        d.endpoint_org_id = Some("o-abcdefghij".into());
+        let ddb = endpoint_policy("dynamodb", "123456789012", &d);
+        assert_eq!(
+            ddb["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+            "o-abcdefghij"
+        );
+        // AWS's default policy (anyone, anything) is not scoped; neither is a missing one.
+        o.endpoint_policies.insert(
+            "s3".into(),
+            r#"{"Statement":[{"Action":"*","Effect":"Allow","Principal":"*","Resource":"*"}]}"#
+                .into(),
+        );
+        assert!(!compliance(&o)["bank:endpoint-policies-scoped"]);
+        o.endpoint_policies.remove("s3");
+        assert!(!compliance(&o)["bank:endpoint-policies-scoped"]);
     }
 
     #[test]

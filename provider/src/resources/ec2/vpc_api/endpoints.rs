@@ -1,4 +1,6 @@
-//! The S3 and DynamoDB gateway endpoints on the private and restricted route tables.
+//! The S3 and DynamoDB gateway endpoints on the private and restricted route tables,
+//! each with a policy admitting only the account's (or organization's) principals
+//! (`vpc_model::endpoint_policy`).
 
 use super::*;
 
@@ -37,8 +39,10 @@ pub(crate) async fn ensure_endpoints(
             )
         })
         .collect();
+    let account = c.account_id().await?;
     for svc in &d.endpoints {
         let name = format!("com.amazonaws.{}.{svc}", c.region);
+        let policy = endpoint_policy(svc, &account, d);
         match live
             .iter()
             .find(|e| e.service_name() == Some(name.as_str()))
@@ -52,6 +56,23 @@ pub(crate) async fn ensure_endpoints(
                     .filter(|r| !have.contains(r.as_str()))
                     .cloned()
                     .collect();
+                let current = ep
+                    .policy_document()
+                    .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok());
+                if current.as_ref() != Some(&policy) {
+                    c.ec2
+                        .modify_vpc_endpoint()
+                        .vpc_endpoint_id(id)
+                        .policy_document(policy.to_string())
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            format!(
+                                "setting the policy of the {svc} endpoint ({id}): {}",
+                                error_message(&e)
+                            )
+                        })?;
+                }
                 if !add.is_empty() {
                     c.ec2
                         .modify_vpc_endpoint()
@@ -79,6 +100,7 @@ pub(crate) async fn ensure_endpoints(
                                 .service_name(&name)
                                 .vpc_endpoint_type(t::VpcEndpointType::Gateway)
                                 .set_route_table_ids(Some(rts.clone()))
+                                .policy_document(policy.to_string())
                                 .tag_specifications(spec(
                                     t::ResourceType::VpcEndpoint,
                                     child_tags(d, format!("{}-{svc}", d.name), None, None),

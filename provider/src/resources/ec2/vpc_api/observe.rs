@@ -125,6 +125,14 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
         .map_err(e("network ACLs"))?
         .network_acls()
     {
+        if acl.is_default() == Some(true) {
+            o.default_acl_entries = acl
+                .entries()
+                .iter()
+                .filter(|x| x.rule_number().is_some_and(|n| n < 32767))
+                .count();
+            continue;
+        }
         let Some(tier) = tag_of(acl.tags(), TIER_TAG) else {
             continue;
         };
@@ -188,7 +196,7 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
                 .to_string(),
         ));
     }
-    o.endpoints = endpoints
+    for ep in endpoints
         .map_err(|x| error_message(&x))
         .map_err(e("endpoints"))?
         .vpc_endpoints()
@@ -199,12 +207,14 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
                 Some(t::State::Deleted) | Some(t::State::Deleting)
             )
         })
-        .filter_map(|ep| {
-            ep.service_name()
-                .and_then(|s| s.rsplit('.').next())
-                .map(str::to_string)
-        })
-        .collect();
+    {
+        if let Some(svc) = ep.service_name().and_then(|s| s.rsplit('.').next()) {
+            o.endpoints.push(svc.to_string());
+            if let Some(doc) = ep.policy_document() {
+                o.endpoint_policies.insert(svc.to_string(), doc.to_string());
+            }
+        }
+    }
     o.endpoints.sort();
     o.transit_gateway_attachment = tgw
         .map_err(|x| error_message(&x))

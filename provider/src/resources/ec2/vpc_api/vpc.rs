@@ -1,4 +1,4 @@
-//! The VPC itself: created with its ownership marker (or continued), marked when finished, DNS attributes, tags, and the default security group stripped (CIS 6.5).
+//! The VPC itself: created with its ownership marker (or continued), marked when finished, DNS attributes, tags, the default security group stripped (CIS 6.5) and the default network ACL emptied (EC2.21).
 
 use super::*;
 
@@ -127,10 +127,65 @@ pub(crate) async fn vpc_basics(
         )
     })?;
     t.map_err(|e| format!("tagging VPC ({vpc_id}): {}", error_message(&e)))?;
-    if o.default_sg_rules > 0 {
-        strip_default_sg(c, vpc_id).await?;
-    }
-    Ok(())
+    let (sg, acl) = tokio::join!(
+        async {
+            match o.default_sg_rules {
+                0 => Ok(()),
+                _ => strip_default_sg(c, vpc_id).await,
+            }
+        },
+        async {
+            match o.default_acl_entries {
+                0 => Ok(()),
+                _ => empty_default_acl(c, vpc_id).await,
+            }
+        },
+    );
+    sg.and(acl)
+}
+
+/// Removes every entry of the VPC's default network ACL but its fixed deny-all, so a
+/// subnet created outside the composite (which lands on it) admits nothing (EC2.21).
+pub(crate) async fn empty_default_acl(c: &Clients, vpc_id: &str) -> Result<(), String> {
+    let out = c
+        .ec2
+        .describe_network_acls()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("default", "true"))
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "reading the default network ACL of VPC ({vpc_id}): {}",
+                error_message(&e)
+            )
+        })?;
+    let Some(acl) = out.network_acls().first() else {
+        return Ok(());
+    };
+    let id = acl.network_acl_id().unwrap_or_default();
+    let removals = acl
+        .entries()
+        .iter()
+        .filter_map(|x| Some((x.rule_number().filter(|n| *n < 32767)?, x.egress()?)))
+        .map(|(number, egress)| async move {
+            c.ec2
+                .delete_network_acl_entry()
+                .network_acl_id(id)
+                .rule_number(number)
+                .egress(egress)
+                .send()
+                .await
+                .gone_is_done(&format!(
+                    "removing entry {number} ({}) of the default network ACL ({id})",
+                    if egress { "egress" } else { "ingress" }
+                ))
+        });
+    futures::future::join_all(removals)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map(|_| ())
 }
 
 /// Removes every rule of the default security group (CIS 6.5, EC2.2).
