@@ -68,21 +68,26 @@ skip_metadata_api_check     = true
 skip_region_validation      = true
 BACKEND
 export TF_VAR_endpoint_url="$MOTO_ENDPOINT" TF_VAR_state_bucket="$state_bucket"
-# The bootstrap root, the development account's roots, and what they depend on, in run order.
+# The bootstrap root, the development account's roots, and what they depend on, applied
+# by the generated live/Makefile: each root after the roots it depends on, a wave's roots
+# in parallel (make -j4), every one followed by a plan that must be empty (make drift/).
 mapfile -t roots < <("$BP_HOME/venv/bin/python" "$repo/scripts/platform_roots.py" "$platform/live/manifest.json" development)
+applies=(); drifts=()
 for line in "${roots[@]}"; do
-  IFS='|' read -r path backend account account_id rregion stack <<<"$line"
-  echo "==> $path: terraform init && apply (account $account $account_id, $rregion)"
-  args=()
-  [ "$backend" = s3 ] && args=(-backend-config="$platform/moto.tfbackend")
-  "$TF" -chdir="$platform/$path" init -no-color -input=false "${args[@]}" >/dev/null
-  "$TF" -chdir="$platform/$path" apply -no-color -input=false -auto-approve >"$platform/${stack}-${account}.log" || { tail -n 30 "$platform/${stack}-${account}.log"; exit 1; }
-  set +e
-  "$TF" -chdir="$platform/$path" plan -no-color -input=false -detailed-exitcode >/dev/null
-  rc=$?
-  set -e
-  [ "$rc" -eq 0 ] || { echo "second plan of $path was not empty (exit $rc)" >&2; exit 1; }
+  IFS='|' read -r path _ <<<"$line"
+  applies+=("apply/${path#live/}"); drifts+=("drift/${path#live/}")
 done
+make_args=(-C "$platform/live" --no-print-directory -j4 TERRAFORM="$TF"
+  BACKEND_ARGS="-backend-config=$platform/moto.tfbackend" INIT_ARGS="-no-color"
+  APPLY_ARGS="-no-color" PLAN_ARGS="-no-color")
+echo "==> make -j4 ${#applies[@]} roots in dependency waves (live/Makefile; log in $platform/make-apply.log)"
+start=$SECONDS
+make "${make_args[@]}" "${applies[@]}" >"$platform/make-apply.log" 2>&1 \
+  || { tail -n 40 "$platform/make-apply.log"; exit 1; }
+echo "    applied in $((SECONDS - start)) s"
+echo "==> make -j4 drift: every applied root plans empty (-detailed-exitcode)"
+make "${make_args[@]}" "${drifts[@]}" >"$platform/make-drift.log" 2>&1 \
+  || { tail -n 40 "$platform/make-drift.log"; echo "a root's second plan was not empty" >&2; exit 1; }
 echo "==> what exists where"
 for line in "${roots[@]}"; do
   IFS='|' read -r path backend account account_id rregion stack <<<"$line"

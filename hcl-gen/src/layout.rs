@@ -81,6 +81,17 @@ impl Stack {
         }
     }
 
+    /// The modules (directory names under the modules directory) the root calls.
+    pub fn modules(&self) -> &'static [&'static str] {
+        match self {
+            Stack::Bootstrap => &["state_backend"],
+            Stack::LogArchive | Stack::Storage { .. } => &["storage"],
+            Stack::Audit => &["audit_trail"],
+            Stack::Baseline { .. } => &["account_baseline", "config_recorder", "threat_detection"],
+            Stack::Network { .. } => &["network"],
+        }
+    }
+
     /// The environment the root belongs to, if any.
     pub fn environment(&self) -> Option<&str> {
         match self {
@@ -121,6 +132,46 @@ impl Layout {
     /// The root with `id`.
     pub fn unit(&self, id: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.id == id)
+    }
+
+    /// The roots in waves: a root's wave is one more than the latest wave of the roots
+    /// it depends on, so every root of a wave can be applied in parallel once the waves
+    /// before it are done. Within a wave, apply order.
+    pub fn waves(&self) -> Vec<Vec<&Unit>> {
+        let mut wave_of: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut waves: Vec<Vec<&Unit>> = Vec::new();
+        // `units` is in dependency order, so every dependency is placed first.
+        for u in &self.units {
+            let w = u
+                .depends_on
+                .iter()
+                .filter_map(|d| wave_of.get(d.as_str()))
+                .map(|w| w + 1)
+                .max()
+                .unwrap_or(0);
+            wave_of.insert(&u.id, w);
+            if waves.len() <= w {
+                waves.resize_with(w + 1, Vec::new);
+            }
+            waves[w].push(u);
+        }
+        waves
+    }
+
+    /// Whether applying `u` waits for an approval: its account hosts a protected
+    /// environment, or is the management, security or log-archive account.
+    pub fn protected(&self, u: &Unit) -> bool {
+        let spec = &self.spec;
+        let role = spec.accounts.get(&u.account).map(|a| a.role);
+        matches!(
+            role,
+            Some(Role::Management | Role::Security | Role::LogArchive)
+        ) || spec
+            .pipelines
+            .protected_environments
+            .iter()
+            .filter_map(|e| spec.environments.get(e))
+            .any(|e| e.account == u.account)
     }
 }
 

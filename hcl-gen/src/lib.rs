@@ -14,6 +14,7 @@ pub mod layout;
 pub mod render;
 pub mod spec;
 pub mod write;
+pub mod yaml;
 
 use std::path::Path;
 

@@ -188,6 +188,32 @@ pub struct RawSpec {
     /// `features { ... }` switches.
     #[serde(default)]
     pub features: RawFeatures,
+    /// `pipelines { ... }`: which engines' configuration to emit.
+    #[serde(default)]
+    pub pipelines: RawPipelines,
+}
+
+/// `pipelines { github_actions, gitlab_ci, atlantis, terramate, makefile,
+/// deploy_role_name, protected_environments, terraform_version }`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipelines {
+    /// `.github/workflows/bankplatform.yml`.
+    pub github_actions: Option<bool>,
+    /// `.gitlab-ci.yml`.
+    pub gitlab_ci: Option<bool>,
+    /// `atlantis.yaml`.
+    pub atlantis: Option<bool>,
+    /// `stack.tm.hcl` in every root and `terramate.tm.hcl` at the top.
+    pub terramate: Option<bool>,
+    /// `live/Makefile` (the local runner; `live/apply.sh` wraps it).
+    pub makefile: Option<bool>,
+    /// The role pipelines assume in each account through OIDC.
+    pub deploy_role_name: Option<String>,
+    /// Environments whose accounts' applies wait for an approval.
+    pub protected_environments: Option<Vec<String>>,
+    /// The Terraform version pipelines install.
+    pub terraform_version: Option<String>,
 }
 
 /// `organization { name, tags }`.
@@ -447,6 +473,28 @@ pub struct Features {
     pub replicate_storage: bool,
 }
 
+/// Which engines' configuration the generator emits, and how pipelines reach accounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pipelines {
+    /// `.github/workflows/bankplatform.yml`.
+    pub github_actions: bool,
+    /// `.gitlab-ci.yml`.
+    pub gitlab_ci: bool,
+    /// `atlantis.yaml`.
+    pub atlantis: bool,
+    /// Terramate stack metadata.
+    pub terramate: bool,
+    /// `live/Makefile`.
+    pub makefile: bool,
+    /// The role assumed in each account through OIDC.
+    pub deploy_role_name: String,
+    /// Environments whose accounts need an approval before apply (the management,
+    /// security and log-archive accounts always do: they affect every account).
+    pub protected_environments: Vec<String>,
+    /// The Terraform version pipelines install.
+    pub terraform_version: String,
+}
+
 /// The resolved, checked spec that [`crate::layout`] works from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
@@ -478,6 +526,8 @@ pub struct Spec {
     pub flow_logs_retention_days: u32,
     /// Feature switches.
     pub features: Features,
+    /// Pipeline engines.
+    pub pipelines: Pipelines,
 }
 
 impl Spec {
@@ -1104,6 +1154,49 @@ fn validate(
         ));
     }
     let retention = net.flow_logs_retention_days.unwrap_or(365);
+    let p = &raw.pipelines;
+    let pipelines = Pipelines {
+        github_actions: p.github_actions.unwrap_or(true),
+        gitlab_ci: p.gitlab_ci.unwrap_or(true),
+        atlantis: p.atlantis.unwrap_or(true),
+        terramate: p.terramate.unwrap_or(true),
+        makefile: p.makefile.unwrap_or(true),
+        deploy_role_name: p
+            .deploy_role_name
+            .clone()
+            .unwrap_or_else(|| "bankplatform-deploy".into()),
+        protected_environments: p
+            .protected_environments
+            .clone()
+            .unwrap_or_else(|| vec!["production".into()]),
+        terraform_version: p
+            .terraform_version
+            .clone()
+            .unwrap_or_else(|| "1.15.5".into()),
+    };
+    for name in &pipelines.protected_environments {
+        if !envs.contains_key(name) && p.protected_environments.is_some() {
+            errors.push(loc.error(
+                &["pipelines.protected_environments"],
+                format!("protected_environments names \"{name}\", which is not an environment of this spec"),
+            ));
+        }
+    }
+    if !pipelines
+        .deploy_role_name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        || pipelines.deploy_role_name.is_empty()
+        || pipelines.deploy_role_name.len() > 64
+    {
+        errors.push(loc.error(
+            &["pipelines.deploy_role_name"],
+            format!(
+                "\"{}\" is not an IAM role name (1 to 64 letters, digits and +=,.@_-)",
+                pipelines.deploy_role_name
+            ),
+        ));
+    }
     if !errors.is_empty() {
         errors.sort_by_key(|e| (e.location.line, e.location.column));
         return Err(SpecErrors(errors));
@@ -1136,6 +1229,7 @@ fn validate(
         tags,
         flow_logs_retention_days: retention,
         features,
+        pipelines,
     })
 }
 

@@ -92,7 +92,10 @@ fn removing_an_environment_deletes_its_roots() {
         .pending()
         .filter(|c| c.action == Action::Delete)
         .count();
-    assert_eq!(deleted, 12, "two roots of dev, six files each");
+    assert_eq!(
+        deleted, 14,
+        "two roots of dev, six files and a Terramate stack.tm.hcl each"
+    );
     write::apply(&plan).unwrap();
     for root in ["network", "storage"] {
         assert!(

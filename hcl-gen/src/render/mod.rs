@@ -5,10 +5,13 @@
 //! - `modules.rs`: the reusable modules (`network`, `storage`, `state_backend`);
 //! - `live.rs`: one root per unit (`versions.tf`, `variables.tf`, `providers.tf`,
 //!   `backend.tf`, `main.tf`, `outputs.tf`);
-//! - `tree.rs`: the run-order manifest, `apply.sh` and the README at the top.
+//! - `tree.rs`: the run-order manifest, `apply.sh` and the README at the top;
+//! - `pipelines.rs`: the same graph for the engines that run it (make, GitHub Actions,
+//!   GitLab CI, Atlantis, Terramate).
 
 mod live;
 mod modules;
+pub mod pipelines;
 mod tree;
 
 use std::collections::BTreeMap;
@@ -131,6 +134,7 @@ pub fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
     files.extend(modules::render(&layout.spec));
     files.extend(live::render(layout, paths));
     files.extend(tree::render(layout, paths));
+    files.extend(pipelines::render(layout, paths));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

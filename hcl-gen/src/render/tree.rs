@@ -1,5 +1,5 @@
 //! The files at the top of the tree: `live/manifest.json` (the roots in apply order),
-//! `live/apply.sh` (applies them in that order) and `README.md` (what is where).
+//! `live/apply.sh` (runs `live/Makefile`) and `README.md` (what is where).
 
 use serde::Serialize;
 
@@ -27,6 +27,8 @@ struct Root<'a> {
     environment: Option<&'a str>,
     backend: &'static str,
     depends_on: &'a [String],
+    /// Module directories it calls, relative to the output root.
+    modules: Vec<String>,
 }
 
 /// The manifest, the apply script and the README.
@@ -34,7 +36,7 @@ pub(super) fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
     vec![
         File {
             path: "live/manifest.json".into(),
-            content: Content::Text(manifest(layout)),
+            content: Content::Text(manifest(layout, paths)),
         },
         File {
             path: "live/apply.sh".into(),
@@ -47,7 +49,7 @@ pub(super) fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
     ]
 }
 
-fn manifest(layout: &Layout) -> String {
+fn manifest(layout: &Layout, paths: &Paths) -> String {
     let spec = &layout.spec;
     let m = Manifest {
         generated: HEADER,
@@ -71,6 +73,7 @@ fn manifest(layout: &Layout) -> String {
                     "s3"
                 },
                 depends_on: &u.depends_on,
+                modules: super::pipelines::module_dirs(u, paths),
             })
             .collect(),
     };
@@ -80,34 +83,24 @@ fn manifest(layout: &Layout) -> String {
 }
 
 fn apply_sh(layout: &Layout) -> String {
-    let mut roots = String::new();
-    for u in &layout.units {
-        roots.push_str(&format!("  {}\n", u.id));
+    if !layout.spec.pipelines.makefile {
+        return format!(
+            "#!/usr/bin/env bash\n# {HEADER}\n#\n# The spec turned the Makefile off (pipelines {{ makefile = false }}): apply the roots\n# in the order of manifest.json, or with the pipeline engine the spec emits.\necho 'no live/Makefile: see manifest.json for the apply order' >&2\nexit 1\n"
+        );
     }
     format!(
         r#"#!/usr/bin/env bash
 # {HEADER}
 #
-# Applies every root under live/ in dependency order (the order of manifest.json).
-#   ONLY=<regex>       apply only the roots whose id matches, e.g. ONLY='^development/'
-#   TERRAFORM=<path>   the terraform binary (default: terraform)
-#   INIT_ARGS, APPLY_ARGS, TF_VAR_endpoint_url   passed through (e.g. -backend-config=...)
-# The bootstrap root keeps local state: it creates the bucket every other root's state lives in.
+# Applies every root in dependency waves, in parallel, through live/Makefile:
+#   live/apply.sh                      make -j$JOBS apply (JOBS defaults to 4)
+#   live/apply.sh apply/<id> ...       those roots and everything they depend on
+#   live/apply.sh drift | destroy      plan -detailed-exitcode everywhere | destroy all
+# TERRAFORM, INIT_ARGS, BACKEND_ARGS, APPLY_ARGS, PLAN_ARGS, DESTROY_ARGS pass through.
 set -euo pipefail
 cd "$(dirname "$0")"
-terraform="${{TERRAFORM:-terraform}}"
-roots=(
-{roots})
-for root in "${{roots[@]}}"; do
-  if [[ -n "${{ONLY:-}}" && ! "$root" =~ $ONLY ]]; then
-    continue
-  fi
-  echo "==> $root"
-  # shellcheck disable=SC2086
-  "$terraform" -chdir="$root" init -input=false ${{INIT_ARGS:-}}
-  # shellcheck disable=SC2086
-  "$terraform" -chdir="$root" apply -input=false -auto-approve ${{APPLY_ARGS:-}}
-done
+if [ "$#" -eq 0 ]; then set -- apply; fi
+exec make --no-print-directory -j"${{JOBS:-4}}" "$@"
 "#
     )
 }
@@ -125,7 +118,13 @@ fn readme(layout: &Layout, paths: &Paths) -> String {
          `s3://{bucket}/<id>/terraform.tfstate` (encrypted{lock}),\n  \
          and reads other roots' outputs with `terraform_remote_state`.\n\
          - `live/manifest.json`: the roots in apply order, with their dependencies.\n\
-         - `live/apply.sh`: applies them in that order (`ONLY='^development/' live/apply.sh` for one account).\n\n\
+         - `live/Makefile` (and `live/apply.sh`, which runs it): `make -C live -j4 apply` applies\n  \
+         every root in dependency waves, in parallel; `make -C live apply/<id>` one root and what\n  \
+         it depends on; `drift` and `destroy` too.\n\
+         - Pipelines from the same graph (as the spec's `pipelines {{ }}` selects):\n  \
+         `.github/workflows/bankplatform.yml`, `.gitlab-ci.yml`, `atlantis.yaml`, and Terramate's\n  \
+         `terramate.tm.hcl` with a `stack.tm.hcl` in every root. They assume this directory is\n  \
+         the repository root, and assume `{deploy}` in each account through OIDC.\n\n\
          The bootstrap root creates the state bucket and keeps its own state locally; apply it first.\n\
          Every root takes `endpoint_url` (for an emulator such as moto) and `account_id`.\n\n\
          ## Roots, in apply order\n\n\
@@ -135,6 +134,7 @@ fn readme(layout: &Layout, paths: &Paths) -> String {
         role = spec.assume_role_name,
         bucket = spec.state_bucket,
         lock = if spec.state_lock { ", locked with S3 native locking" } else { "" },
+        deploy = spec.pipelines.deploy_role_name,
     );
     for (i, u) in layout.units.iter().enumerate() {
         let what = match &u.stack {
