@@ -485,7 +485,24 @@ async fn read_chunked<R: AsyncRead + Unpin>(r: &mut BufReader<R>) -> Result<Vec<
 
 /// Sends the request to moto on a fresh connection and returns the whole answer,
 /// re-framed with `Content-Length` for the keep-alive connection to the provider.
+/// How long moto may take to answer one forwarded call. Past it the client's connection
+/// is dropped unanswered (the provider's SDK retries it on a fresh connection): a moto
+/// handler seen stuck reading a complete request body must not hang a whole test.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
 async fn forward(upstream: &str, req: &Request) -> Result<Vec<u8>> {
+    tokio::time::timeout(UPSTREAM_TIMEOUT, forward_once(upstream, req))
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "moto did not answer {} {} within {UPSTREAM_TIMEOUT:?}",
+                req.method,
+                req.target
+            )
+        })?
+}
+
+async fn forward_once(upstream: &str, req: &Request) -> Result<Vec<u8>> {
     let mut conn = TcpStream::connect(upstream)
         .await
         .with_context(|| format!("connecting to moto at {upstream}"))?;

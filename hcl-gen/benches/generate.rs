@@ -1,5 +1,7 @@
-//! Generation time and peak memory for the example spec and for a synthetic spec with
-//! 1,000 workload accounts spread over three primary regions.
+//! Generation time and peak memory for the example spec and for synthetic specs with
+//! 10, 100 and 1,000 workload accounts spread over three primary regions, with the
+//! shape of the apply graph (waves, the widest wave, and the GitHub apply jobs it takes
+//! at 256 roots per matrix).
 //!
 //! Run with `cargo bench -p bankplatform-gen`. Each case parses the spec, resolves the
 //! layout, renders every file to text and writes the tree into a temporary directory;
@@ -63,6 +65,7 @@ fn case(name: &str, text: &str, runs: usize) {
     std::fs::write(&spec_path, text).expect("writing the spec");
     let mut best = Duration::MAX;
     let mut stats = (0, 0, 0usize);
+    let mut shape = (0usize, 0usize, 0usize);
     for i in 0..runs {
         let out = dir.path().join(format!("out{i}"));
         let start = Instant::now();
@@ -75,12 +78,23 @@ fn case(name: &str, text: &str, runs: usize) {
         best = best.min(start.elapsed());
         let bytes: usize = plan.changes.iter().map(|c| c.new.len()).sum();
         stats = (layout.units.len(), files.len(), bytes);
+        let waves = layout.waves();
+        let apply_jobs: usize = waves
+            .iter()
+            .map(|w| w.len().div_ceil(render::pipelines::MAX_MATRIX))
+            .sum();
+        shape = (
+            waves.len(),
+            waves.iter().map(Vec::len).max().unwrap_or(0),
+            apply_jobs,
+        );
         std::fs::remove_dir_all(&out).ok();
         let _ = Path::new(&out);
     }
     let (roots, files, bytes) = stats;
+    let (waves, widest, jobs) = shape;
     println!(
-        "{name:<40} {roots:>5} roots {files:>6} files {:>7.1} KiB  generate+write {:>9.2} ms  peak RSS {:>7.1} MiB",
+        "{name:<40} {roots:>5} roots {waves:>2} waves (widest {widest:>5}, {jobs:>3} GitHub apply jobs) {files:>6} files {:>8.1} KiB  generate+write {:>9.2} ms  peak RSS {:>7.1} MiB",
         bytes as f64 / 1024.0,
         best.as_secs_f64() * 1e3,
         peak_rss_kib() as f64 / 1024.0
@@ -93,9 +107,11 @@ fn main() {
         &spec_text(&SpecParams::example()),
         10,
     );
-    case(
-        "synthetic (1,000 workload accounts, 3 regions)",
-        &spec_text(&synthetic(1000)),
-        3,
-    );
+    for n in [10, 100, 1000] {
+        case(
+            &format!("synthetic ({n} workload accounts, 3 regions)"),
+            &spec_text(&synthetic(n)),
+            3,
+        );
+    }
 }

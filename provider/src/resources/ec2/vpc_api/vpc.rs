@@ -181,11 +181,33 @@ pub(crate) async fn empty_default_acl(c: &Clients, vpc_id: &str) -> Result<(), S
                     if egress { "egress" } else { "ingress" }
                 ))
         });
-    futures::future::join_all(removals)
+    let failed = futures::future::join_all(removals)
         .await
         .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map(|_| ())
+        .find_map(Result::err);
+    let Some(error) = failed else {
+        return Ok(());
+    };
+    // A removal whose answer was lost is retried against an entry already gone, which
+    // some endpoints answer with an error: what counts is whether entries remain.
+    let again = c
+        .ec2
+        .describe_network_acls()
+        .network_acl_ids(id)
+        .send()
+        .await
+        .map_err(|_| error.clone())?;
+    let left = again.network_acls().first().map_or(0, |a| {
+        a.entries()
+            .iter()
+            .filter(|x| x.rule_number().is_some_and(|n| n < 32767))
+            .count()
+    });
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(error)
+    }
 }
 
 /// Removes every rule of the default security group (CIS 6.5, EC2.2).
