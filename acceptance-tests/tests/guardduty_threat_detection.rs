@@ -47,6 +47,8 @@ mod standard {
             ("GuardDuty.9", true),
             ("GuardDuty.11", true),
             ("GuardDuty.8", true),
+            ("GuardDuty.5", true),
+            ("GuardDuty.6", true),
             ("bank:findings-every-15-minutes", true),
             ("CIS 5.16", true),
         ],
@@ -92,6 +94,8 @@ mod standard {
                 for feature in [
                     "S3_DATA_EVENTS",
                     "RDS_LOGIN_EVENTS",
+                    "EKS_AUDIT_LOGS",
+                    "LAMBDA_NETWORK_LOGS",
                     "RUNTIME_MONITORING",
                     "EBS_MALWARE_PROTECTION",
                 ] {

@@ -31,6 +31,8 @@ const FEATURES: &[(&str, &str)] = &[
     ("RDS_LOGIN_EVENTS", "GuardDuty.9"),
     ("RUNTIME_MONITORING", "GuardDuty.11"),
     ("EBS_MALWARE_PROTECTION", "GuardDuty.8"),
+    ("EKS_AUDIT_LOGS", "GuardDuty.5"),
+    ("LAMBDA_NETWORK_LOGS", "GuardDuty.6"),
 ];
 
 /// The Security Hub standards requested (ARN paths below `arn:<partition>:securityhub:`).
@@ -88,6 +90,8 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
     feature!(1, "GuardDuty.9", "RDS protection (login activity) is on."),
     feature!(2, "GuardDuty.11", "Runtime monitoring is on, with the ECS Fargate agent managed."),
     feature!(3, "GuardDuty.8", "EBS malware protection is on."),
+    feature!(4, "GuardDuty.5", "EKS audit log monitoring is on."),
+    feature!(5, "GuardDuty.6", "Lambda protection (Lambda network activity) is on."),
     Control {
         id: "bank:findings-every-15-minutes",
         title: "Updated findings are published every 15 minutes.",
@@ -150,7 +154,7 @@ impl ThreatDetection {
             schema: Schema {
                 version: 0,
                 block: Block {
-                    description: "Threat detection for one account and Region: a GuardDuty detector with S3, RDS, runtime (Fargate agent) and EBS malware protection and 15-minute publishing, findings exported to a bucket with a key, and Security Hub with consolidated findings and the FSBP, CIS and PCI DSS standards; with a `compliance` map read back from AWS.".into(),
+                    description: "Threat detection for one account and Region: a GuardDuty detector with S3, RDS, runtime (Fargate agent), EBS malware, EKS audit log and Lambda protection and 15-minute publishing, findings exported to a bucket with a key, and Security Hub with consolidated findings and the FSBP, CIS and PCI DSS standards; with a `compliance` map read back from AWS.".into(),
                     attributes,
                     blocks: vec![target_block("detector")],
                 },
