@@ -56,6 +56,32 @@ fn literal(out: &mut String, s: &str, indent: usize) {
     }
 }
 
+/// What follows `key:` or `-`: a scalar on the same line, a literal block, or a
+/// collection on the lines below (a mapping in a sequence starts on the dash's line).
+fn write_after_marker(out: &mut String, v: &Value, indent: usize, in_sequence: bool) {
+    match (inline(v), v) {
+        (Some(s), _) => {
+            out.push(' ');
+            out.push_str(&s);
+            out.push('\n');
+        }
+        (None, Value::String(s)) => {
+            out.push(' ');
+            literal(out, s, indent + 2);
+        }
+        (None, Value::Object(_)) if in_sequence => {
+            let mut inner = String::new();
+            write_block(&mut inner, v, indent + 2);
+            out.push(' ');
+            out.push_str(inner.trim_start());
+        }
+        (None, _) => {
+            out.push('\n');
+            write_block(out, v, indent + 2);
+        }
+    }
+}
+
 fn write_block(out: &mut String, v: &Value, indent: usize) {
     let pad = " ".repeat(indent);
     match v {
@@ -64,49 +90,14 @@ fn write_block(out: &mut String, v: &Value, indent: usize) {
                 out.push_str(&pad);
                 out.push_str(&key(k));
                 out.push(':');
-                match (inline(v), v) {
-                    (Some(s), _) => {
-                        out.push(' ');
-                        out.push_str(&s);
-                        out.push('\n');
-                    }
-                    (None, Value::String(s)) => {
-                        out.push(' ');
-                        literal(out, s, indent + 2);
-                    }
-                    (None, _) => {
-                        out.push('\n');
-                        write_block(out, v, indent + 2);
-                    }
-                }
+                write_after_marker(out, v, indent, false);
             }
         }
         Value::Array(items) => {
             for item in items {
                 out.push_str(&pad);
                 out.push('-');
-                match (inline(item), item) {
-                    (Some(s), _) => {
-                        out.push(' ');
-                        out.push_str(&s);
-                        out.push('\n');
-                    }
-                    (None, Value::String(s)) => {
-                        out.push(' ');
-                        literal(out, s, indent + 2);
-                    }
-                    (None, Value::Object(_)) => {
-                        // The first key on the dash's line, the rest under it.
-                        let mut inner = String::new();
-                        write_block(&mut inner, item, indent + 2);
-                        out.push(' ');
-                        out.push_str(inner.trim_start());
-                    }
-                    (None, _) => {
-                        out.push('\n');
-                        write_block(out, item, indent + 2);
-                    }
-                }
+                write_after_marker(out, item, indent, true);
             }
         }
         other => {
