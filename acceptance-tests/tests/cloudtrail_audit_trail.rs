@@ -114,6 +114,24 @@ resource "bankplatform_audit_trail" "test" {{
             status.is_logging() == Some(true),
             "the trail is not logging"
         );
+        // bank:trail-insights: both Insights types on.
+        let insights = aws
+            .cloudtrail()
+            .get_insight_selectors()
+            .trail_name(&name)
+            .send()
+            .await
+            .map_err(|e| sdk("GetInsightSelectors", e))?;
+        let mut types: Vec<&str> = insights
+            .insight_selectors()
+            .iter()
+            .filter_map(|s| s.insight_type().map(|t| t.as_str()))
+            .collect();
+        types.sort();
+        ensure!(
+            types == ["ApiCallRateInsight", "ApiErrorRateInsight"],
+            "Insights {types:?}, expected both types"
+        );
         let sel = aws
             .cloudtrail()
             .get_event_selectors()
@@ -328,6 +346,7 @@ resource "bankplatform_audit_trail" "test" {{
             ("CloudWatch.16", true),
             ("CIS 4.8", true),
             ("CIS 4.9", true),
+            ("bank:trail-insights", true),
             ("SNS.1", true),
             ("CIS 5.1", true),
             ("CIS 5.2", true),
@@ -393,6 +412,10 @@ resource "bankplatform_audit_trail" "test" {{
                 (
                     with(name, "  data_events = [\"my-bucket\"]"),
                     r"(?is)invalid data event target.*data_events",
+                ),
+                (
+                    with(name, "  insight_types = [\"ApiCallRate\"]"),
+                    r"(?is)unknown insights type.*insight_types\[0\]",
                 ),
                 (
                     with(name, "  kms_key_arn = \"k\""),

@@ -324,6 +324,13 @@ resource "aws_cloudtrail" "this" {
     }
   }
 
+  insight_selector {
+    insight_type = "ApiCallRateInsight"
+  }
+  insight_selector {
+    insight_type = "ApiErrorRateInsight"
+  }
+
   depends_on = [aws_s3_bucket_policy.audit, aws_iam_role_policy.trail]
 }
 

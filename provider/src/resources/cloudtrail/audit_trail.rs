@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::trail_api::{self as api, Owned};
-use super::trail_model::{Desired, Names, Observed, CONTROLS, RETENTION_DAYS};
+use super::trail_model::{Desired, Names, Observed, CONTROLS, INSIGHT_TYPES, RETENTION_DAYS};
 use crate::aws::{partition, Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators;
@@ -86,6 +86,8 @@ impl AuditTrail {
             Attribute::bool("kms_key_managed").computed().use_state_for_unknown().describe("Whether the key was created by this resource."),
             Attribute::typed("data_events", Type::list(Type::String)).optional().computed()
                 .describe("S3 object-level events (read and write) to record, as bucket ARNs with a trailing `/` or `arn:aws:s3` for every bucket (the default, CIS 4.8/4.9). `[]` records none, visible in the plan."),
+            Attribute::typed("insight_types", Type::list(Type::String)).optional().computed()
+                .describe("CloudTrail Insights to run: `ApiCallRateInsight` and `ApiErrorRateInsight` (the default) flag unusual volumes of API calls and of errors, as an attacker's enumeration or a runaway script makes. Billed per 100,000 events analysed; `[]` turns them off, visible in the plan."),
             Attribute::number("log_retention_days").default(Value::number(365))
                 .validate(validators::func("one of CloudWatch Logs' retention values of a year or more", retention_problem))
                 .describe("Days the log group keeps events: 365 or more (PCI DSS 10.5.1)."),
@@ -134,6 +136,10 @@ impl AuditTrail {
         s.set_attr(
             "data_events",
             Value::List(o.data_events.iter().map(Value::string).collect()),
+        );
+        s.set_attr(
+            "insight_types",
+            Value::List(o.insights.iter().map(Value::string).collect()),
         );
         if let Some(d) = o.group_retention {
             s.set_attr("log_retention_days", Value::number(d));
@@ -224,12 +230,16 @@ impl AuditTrail {
                 && (d.data_events.is_empty() || o.data_events_all)
         });
         let logging_ok = o.is_some_and(|o| o.logging);
+        let insights_ok = o.is_some_and(|o| o.insights == d.insights);
         let (sel, log, alarms, tagged) = tokio::join!(
             async {
-                if selectors_ok {
-                    return Ok(());
+                if !selectors_ok {
+                    api::put_selectors(c, d, &n).await?;
                 }
-                api::put_selectors(c, d, &n).await
+                if !insights_ok {
+                    api::put_insights(c, d, &n).await?;
+                }
+                Ok::<(), String>(())
             },
             async {
                 if logging_ok {
@@ -277,6 +287,15 @@ impl Composite for AuditTrail {
                 );
             }
         }
+        for (i, t) in config.get("insight_types").string_list().iter().enumerate() {
+            if !INSIGHT_TYPES.contains(&t.as_str()) {
+                diags.attr_error(
+                    AttrPath::root("insight_types").index(i as i64),
+                    "Unknown Insights type",
+                    format!("insight_types[{i}]: \"{t}\" is not a CloudTrail Insights type; use ApiCallRateInsight or ApiErrorRateInsight."),
+                );
+            }
+        }
         tags::validate(config, diags);
     }
 
@@ -313,6 +332,12 @@ impl Composite for AuditTrail {
             p.set_attr(
                 "data_events",
                 Value::List(vec![Value::string("arn:aws:s3")]),
+            );
+        }
+        if config.get("insight_types").is_null() {
+            p.set_attr(
+                "insight_types",
+                Value::List(INSIGHT_TYPES.iter().map(|t| Value::string(*t)).collect()),
             );
         }
         let default_tags = req
@@ -352,18 +377,22 @@ impl Composite for AuditTrail {
         // Every control holds by construction; S3 data events only when recorded, and
         // the key of a topic brought from elsewhere is known only after reading it.
         let data = p.get("data_events");
+        let insights = p.get("insight_types");
         let topic_brought = !config.get("alarm_topic_arn").is_null();
-        if data.is_fully_known() && !topic_brought {
+        if data.is_fully_known() && insights.is_fully_known() && !topic_brought {
             let recorded = !strings(data).is_empty();
+            let watched = strings(insights);
+            let insights_on = INSIGHT_TYPES.iter().all(|t| watched.iter().any(|w| w == t));
             let m: BTreeMap<String, Value> = CONTROLS
                 .iter()
                 .map(|c| {
                     (
                         c.id.to_string(),
-                        Value::Bool(
-                            !c.id.starts_with("CIS 4.8") && !c.id.starts_with("CIS 4.9")
-                                || recorded,
-                        ),
+                        Value::Bool(match c.id {
+                            "CIS 4.8" | "CIS 4.9" => recorded,
+                            "bank:trail-insights" => insights_on,
+                            _ => true,
+                        }),
                     )
                 })
                 .collect();
@@ -394,6 +423,12 @@ impl Composite for AuditTrail {
                 known("kms_key_arn")
             },
             data_events: strings(planned.get("data_events")),
+            insights: {
+                let mut v = strings(planned.get("insight_types"));
+                v.sort();
+                v.dedup();
+                v
+            },
             retention_days: planned.get("log_retention_days").as_i64().unwrap_or(365),
             alarm_topic_arn: if managed("alarm_topic_managed") {
                 None

@@ -306,6 +306,33 @@ pub(crate) async fn put_selectors(c: &Clients, d: &Desired, n: &Names) -> Result
         })
 }
 
+/// CloudTrail Insights: exactly the desired types (none turns them off).
+pub(crate) async fn put_insights(c: &Clients, d: &Desired, n: &Names) -> Result<(), String> {
+    let selectors: Vec<ct::InsightSelector> = d
+        .insights
+        .iter()
+        .map(|t| {
+            ct::InsightSelector::builder()
+                .insight_type(ct::InsightType::from(t.as_str()))
+                .build()
+        })
+        .collect();
+    c.cloudtrail
+        .put_insight_selectors()
+        .trail_name(&n.trail)
+        .set_insight_selectors(Some(selectors))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "setting the Insights of CloudTrail trail ({}): {}",
+                n.trail,
+                error_message(&e)
+            )
+        })
+}
+
 /// Starts logging.
 pub(crate) async fn start_logging(c: &Clients, n: &Names) -> Result<(), String> {
     c.cloudtrail
@@ -424,8 +451,12 @@ pub(crate) async fn observe(c: &Clients, n: &Names) -> Result<Option<Observed>, 
     };
     let arn = t.trail_arn().unwrap_or_default().to_string();
     let prefix = format!("{}-", n.trail);
-    let (status, selectors, tags, group, filters, alarms) = tokio::join!(
+    let (status, insights, selectors, tags, group, filters, alarms) = tokio::join!(
         c.cloudtrail.get_trail_status().name(&n.trail).send(),
+        c.cloudtrail
+            .get_insight_selectors()
+            .trail_name(&n.trail)
+            .send(),
         c.cloudtrail
             .get_event_selectors()
             .trail_name(&n.trail)
@@ -445,6 +476,21 @@ pub(crate) async fn observe(c: &Clients, n: &Names) -> Result<Option<Observed>, 
     let what = |e: String| format!("reading CloudTrail trail ({}): {e}", n.trail);
     let status = status.map_err(|e| what(error_message(&e)))?;
     let selectors = selectors.map_err(|e| what(error_message(&e)))?;
+    let insights: Vec<String> = match insights {
+        Ok(i) => {
+            let mut v: Vec<String> = i
+                .insight_selectors()
+                .iter()
+                .filter_map(|s| s.insight_type().map(|t| t.as_str().to_string()))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        }
+        // AWS answers a trail without Insights with InsightNotEnabledException.
+        Err(e) if error_code(&e) == Some("InsightNotEnabledException") => Vec::new(),
+        Err(e) => return Err(what(error_message(&e))),
+    };
     let mut o = Observed {
         arn,
         home_region: t.home_region().unwrap_or_default().to_string(),
@@ -462,6 +508,7 @@ pub(crate) async fn observe(c: &Clients, n: &Names) -> Result<Option<Observed>, 
         role_arn: t.cloud_watch_logs_role_arn().map(str::to_string),
         logging: status.is_logging().unwrap_or(false),
         tags: tags?,
+        insights,
         ..Observed::default()
     };
     for s in selectors.event_selectors() {

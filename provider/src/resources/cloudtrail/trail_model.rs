@@ -112,6 +112,9 @@ pub(crate) const EVENT_SETS: &[EventSet] = &[
     },
 ];
 
+/// The CloudTrail Insights types, all on by default.
+pub(crate) const INSIGHT_TYPES: &[&str] = &["ApiCallRateInsight", "ApiErrorRateInsight"];
+
 /// Log retention values CloudWatch Logs accepts that keep a year or more.
 pub(crate) const RETENTION_DAYS: &[i64] =
     &[365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -155,6 +158,8 @@ pub(crate) struct Desired {
     pub(crate) kms_key_arn: Option<String>,
     /// S3 data-event targets (`arn:aws:s3` for every bucket).
     pub(crate) data_events: Vec<String>,
+    /// CloudTrail Insights types (sorted).
+    pub(crate) insights: Vec<String>,
     pub(crate) retention_days: i64,
     /// `Some` when the user brings the topic; `None`: the trail makes one.
     pub(crate) alarm_topic_arn: Option<String>,
@@ -192,6 +197,8 @@ pub(crate) struct Observed {
     pub(crate) management_all: bool,
     pub(crate) data_events: Vec<String>,
     pub(crate) data_events_all: bool,
+    /// Insight types enabled (sorted).
+    pub(crate) insights: Vec<String>,
     pub(crate) tags: BTreeMap<String, String>,
     /// Log group: KMS key and retention.
     pub(crate) group_key: Option<String>,
@@ -273,6 +280,12 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
         title: "S3 object-level read events are recorded (same selector as CIS 4.8).",
         evidence: "as CIS 4.8",
         judge: |o| Some(o.data_events_all && !o.data_events.is_empty()),
+    },
+    Control {
+        id: "bank:trail-insights",
+        title: "CloudTrail Insights watch the rate of API calls and of API errors.",
+        evidence: "`cloudtrail:GetInsightSelectors` → `InsightType`",
+        judge: |o| Some(INSIGHT_TYPES.iter().all(|t| o.insights.iter().any(|i| i == t))),
     },
     Control {
         id: "SNS.1",
