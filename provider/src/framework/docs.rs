@@ -36,6 +36,13 @@ pub fn resource_page<C: Send + Sync + 'static>(r: &dyn Resource<Ctx = C>, exampl
             table.trim_end()
         );
     }
+    if let Some(notes) = r.audit_notes() {
+        let _ = writeln!(
+            out,
+            "\n## What an auditor's scanner still reports\n\nProwler over the example on the emulator (`scripts/audit.sh`, `docs/audit.md`), and why each finding stays:\n\n{}",
+            notes.trim_end()
+        );
+    }
     if let Some(help) = r.import_help() {
         let _ = writeln!(
             out,

@@ -110,6 +110,12 @@ pub trait Resource: Send + Sync + 'static {
         None
     }
 
+    /// Findings a third-party scanner (Prowler) still reports on what the resource
+    /// builds, and why each stays, as Markdown for its reference page.
+    fn audit_notes(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Builds a minimal state from an import ID; Terraform then calls `read`.
     async fn import(&self, _ctx: &Self::Ctx, _id: &str) -> ApplyResult {
         let mut d = Diagnostics::new();

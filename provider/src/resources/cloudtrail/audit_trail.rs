@@ -571,6 +571,13 @@ impl Composite for AuditTrail {
         CONTROLS
     }
 
+    fn audit_notes(&self) -> Option<&'static str> {
+        Some(
+            "- `s3_bucket_no_mfa_delete` / `cloudtrail_bucket_requires_mfa_delete` and `cloudtrail_logs_s3_bucket_access_logging_enabled`: settings of the bucket the trail writes to (see `bankplatform_compliant_bucket`).
+- `cloudtrail_cloudwatch_logging_enabled`: emulator only (no `LatestCloudWatchLogsDeliveryTime`); delivery to the encrypted log group is read back as `CloudTrail.5`.",
+        )
+    }
+
     fn import_help(&self) -> &'static str {
         "Import by trail name, in the provider's own account and region. The key and topic count as managed when they carry the names the resource gives them (`alias/bankplatform/trail/<name>`, `<name>-security-alarms`)."
     }

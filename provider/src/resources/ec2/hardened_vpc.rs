@@ -727,6 +727,12 @@ impl Composite for HardenedVpc {
         model::CONTROLS
     }
 
+    fn audit_notes(&self) -> Option<&'static str> {
+        Some(
+            "- `vpc_endpoint_for_ec2_enabled`: interface endpoints (about USD 7 per endpoint per zone per month) are not an argument of the VPC yet; only the S3 and DynamoDB gateway endpoints are made, each with a policy admitting only this account (`bank:endpoint-policies-scoped`).",
+        )
+    }
+
     fn import_help(&self) -> &'static str {
         "Import by VPC id (`vpc-...`); children are adopted by their `bankplatform:tier` and `bankplatform:az` tags."
     }

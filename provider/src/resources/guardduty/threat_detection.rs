@@ -670,6 +670,13 @@ impl Composite for ThreatDetection {
         CONTROLS
     }
 
+    fn audit_notes(&self) -> Option<&'static str> {
+        Some(
+            "- `guardduty_s3_protection_enabled`, `guardduty_eks_audit_log_enabled`, `guardduty_ec2_malware_protection_enabled`: emulator only. Prowler reads GuardDuty's legacy `DataSources`, which AWS derives from the `Features` this resource enables and the emulator does not; `GuardDuty.10`, `GuardDuty.5` and `GuardDuty.8` are read from `Features`.
+- `guardduty_delegated_admin_enabled_all_regions`, `guardduty_centrally_managed`: organization-level (a delegated administrator in the security account), not this resource's.",
+        )
+    }
+
     fn import_help(&self) -> &'static str {
         "Import by GuardDuty detector id, in the provider's own account and region."
     }

@@ -112,6 +112,11 @@ pub(crate) trait Composite: Send + Sync + 'static {
 
     /// What the import ID is, for the documentation.
     fn import_help(&self) -> &'static str;
+    /// Findings a scanner still reports on what the composite builds, and why each
+    /// stays (Markdown, for the reference page; see `docs/audit.md`).
+    fn audit_notes(&self) -> Option<&'static str> {
+        None
+    }
     /// The state of an existing composite, from its import ID.
     async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics>;
 }
@@ -219,6 +224,10 @@ impl<C: Composite> Resource for Kit<C> {
 
     fn import_help(&self) -> Option<&'static str> {
         Some(self.0.import_help())
+    }
+
+    fn audit_notes(&self) -> Option<&'static str> {
+        self.0.audit_notes()
     }
 
     fn controls_doc(&self) -> Option<String> {

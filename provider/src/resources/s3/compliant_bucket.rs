@@ -627,6 +627,16 @@ impl Composite for CompliantBucket {
         model::CONTROLS
     }
 
+    fn audit_notes(&self) -> Option<&'static str> {
+        Some(
+            "- `s3_bucket_no_mfa_delete`: AWS lets only the root user, with its MFA device, turn MFA delete on; no API call a provider makes can. Object lock retention protects the records instead (`S3.15`).
+- `s3_bucket_cross_region_replication`: needs a destination in a DR Region; set `replication` (the generated tree does for pilot light and up). `S3.7` reads false without it.
+- `s3_bucket_server_access_logging_enabled`: set `access_logging` to a bucket of purpose `logs`; `S3.9` reads false without it.
+- On a bucket of purpose `logs`, `s3_bucket_kms_encryption` and `s3_bucket_object_lock`: AWS delivers access logs only to SSE-S3 buckets and refuses a target with a default retention; `S3.17` and `S3.15` read false for it. Object lock without a retention would be allowed, but it can only be chosen when a bucket is created: turning it on by default would replace existing log buckets, so it waits for a migration path.
+- `s3_bucket_event_notifications_enabled`: not turned on yet, because the emulator drops EventBridge configurations on read, so it could not be shown.",
+        )
+    }
+
     fn import_help(&self) -> &'static str {
         "Import by bucket name. The bucket must be in the provider's own account and region; a KMS key aliased `alias/bankplatform/s3/<bucket>` is recognised as managed by the resource."
     }
