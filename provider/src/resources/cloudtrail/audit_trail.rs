@@ -345,29 +345,20 @@ impl Composite for AuditTrail {
             .map(|c| c.default_tags().clone())
             .unwrap_or_default();
         p.set_attr("tags_all", tags::merged(&default_tags, config.get("tags")));
-        let place = match req.ctx {
-            Some(ctx) => match ctx.clients(&target_of(config)).await {
-                Ok(c) => c.account_id().await.ok().map(|a| (a, c.region.clone())),
-                Err(_) => None,
-            },
+        let clients = match req.ctx {
+            Some(ctx) => ctx.clients(&target_of(config)).await.ok(),
             None => None,
         };
-        if let (Some((account, region)), Some(name)) = (&place, &name) {
-            {
-                p.set_attr(
-                    "arn",
-                    Value::string(format!(
-                        "arn:{}:cloudtrail:{region}:{account}:trail/{name}",
-                        partition(region)
-                    )),
-                );
-                p.set_attr("home_region", Value::string(region));
+        if let (Some(c), Some(name)) = (&clients, &name) {
+            if let (Ok(arn), Ok(account)) = (api::trail_arn(c, name).await, c.account_id().await) {
+                p.set_attr("arn", Value::string(arn));
+                p.set_attr("home_region", Value::string(&c.region));
                 if prior.get("role_arn").is_null() {
                     p.set_attr(
                         "role_arn",
                         Value::string(format!(
                             "arn:{}:iam::{account}:role/{}",
-                            partition(region),
+                            partition(&c.region),
                             Names::of(name).role
                         )),
                     );

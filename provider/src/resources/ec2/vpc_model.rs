@@ -281,8 +281,8 @@ pub(crate) struct ObservedVpc {
     /// tier → (NACL id, rules, associated subnet ids).
     pub(crate) nacls: BTreeMap<String, (String, Vec<NaclRule>, Vec<String>)>,
     pub(crate) default_sg_rules: usize,
-    /// Entries of the VPC's default network ACL besides its fixed deny-all (rule 32767).
-    pub(crate) default_acl_entries: usize,
+    /// The default network ACL, where a subnet made outside the composite lands.
+    pub(crate) default_acl: DefaultAcl,
     /// (flow log id, traffic type, status, destination).
     pub(crate) flow_log: Option<(String, String, String, String)>,
     /// (log group name, kms key, retention days).
@@ -291,6 +291,14 @@ pub(crate) struct ObservedVpc {
     /// Gateway endpoint service → its policy document as EC2 reports it.
     pub(crate) endpoint_policies: BTreeMap<String, String>,
     pub(crate) transit_gateway_attachment: Option<ObservedTgwAttachment>,
+}
+
+/// The VPC's default network ACL: its id and its entries besides the fixed deny-all
+/// (rule number, egress).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DefaultAcl {
+    pub(crate) id: String,
+    pub(crate) entries: Vec<(i32, bool)>,
 }
 
 /// The VPC's live transit gateway attachment, as EC2 reports it.
@@ -374,7 +382,7 @@ fn nacls_closed_and_used(o: &ObservedVpc) -> Option<bool> {
             .unwrap_or_default();
         by_zone.values().all(|(id, _, _)| assoc.contains(id))
     });
-    Some(closed && used && o.default_acl_entries == 0)
+    Some(closed && used && o.default_acl.entries.is_empty())
 }
 
 fn no_public_ip_on_launch(o: &ObservedVpc) -> Option<bool> {

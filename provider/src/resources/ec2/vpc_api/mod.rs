@@ -12,8 +12,8 @@ use aws_sdk_ec2::types as t;
 use futures::future::join_all;
 
 use super::vpc_model::{
-    compliance, endpoint_policy, DesiredVpc, NaclRule, ObservedTgwAttachment, ObservedVpc, AZ_TAG,
-    TIER_TAG, VPC_TAG,
+    compliance, endpoint_policy, DefaultAcl, DesiredVpc, NaclRule, ObservedTgwAttachment,
+    ObservedVpc, AZ_TAG, TIER_TAG, VPC_TAG,
 };
 use crate::aws::{error_code, error_message, is_not_found, Clients};
 use crate::resources::iam::service_role;

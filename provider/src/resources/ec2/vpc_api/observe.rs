@@ -126,11 +126,14 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
         .network_acls()
     {
         if acl.is_default() == Some(true) {
-            o.default_acl_entries = acl
-                .entries()
-                .iter()
-                .filter(|x| x.rule_number().is_some_and(|n| n < 32767))
-                .count();
+            o.default_acl = DefaultAcl {
+                id: acl.network_acl_id().unwrap_or_default().to_string(),
+                entries: acl
+                    .entries()
+                    .iter()
+                    .filter_map(|x| Some((x.rule_number().filter(|n| *n < 32767)?, x.egress()?)))
+                    .collect(),
+            };
             continue;
         }
         let Some(tier) = tag_of(acl.tags(), TIER_TAG) else {

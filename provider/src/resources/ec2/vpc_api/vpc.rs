@@ -135,9 +135,9 @@ pub(crate) async fn vpc_basics(
             }
         },
         async {
-            match o.default_acl_entries {
-                0 => Ok(()),
-                _ => empty_default_acl(c, vpc_id).await,
+            match o.default_acl.entries.is_empty() {
+                true => Ok(()),
+                false => empty_default_acl(c, &o.default_acl).await,
             }
         },
     );
@@ -146,41 +146,21 @@ pub(crate) async fn vpc_basics(
 
 /// Removes every entry of the VPC's default network ACL but its fixed deny-all, so a
 /// subnet created outside the composite (which lands on it) admits nothing (EC2.21).
-pub(crate) async fn empty_default_acl(c: &Clients, vpc_id: &str) -> Result<(), String> {
-    let out = c
-        .ec2
-        .describe_network_acls()
-        .filters(filter("vpc-id", vpc_id))
-        .filters(filter("default", "true"))
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "reading the default network ACL of VPC ({vpc_id}): {}",
-                error_message(&e)
-            )
-        })?;
-    let Some(acl) = out.network_acls().first() else {
-        return Ok(());
-    };
-    let id = acl.network_acl_id().unwrap_or_default();
-    let removals = acl
-        .entries()
-        .iter()
-        .filter_map(|x| Some((x.rule_number().filter(|n| *n < 32767)?, x.egress()?)))
-        .map(|(number, egress)| async move {
-            c.ec2
-                .delete_network_acl_entry()
-                .network_acl_id(id)
-                .rule_number(number)
-                .egress(egress)
-                .send()
-                .await
-                .gone_is_done(&format!(
-                    "removing entry {number} ({}) of the default network ACL ({id})",
-                    if egress { "egress" } else { "ingress" }
-                ))
-        });
+pub(crate) async fn empty_default_acl(c: &Clients, acl: &DefaultAcl) -> Result<(), String> {
+    let id = acl.id.as_str();
+    let removals = acl.entries.iter().map(|&(number, egress)| async move {
+        c.ec2
+            .delete_network_acl_entry()
+            .network_acl_id(id)
+            .rule_number(number)
+            .egress(egress)
+            .send()
+            .await
+            .gone_is_done(&format!(
+                "removing entry {number} ({}) of the default network ACL ({id})",
+                if egress { "egress" } else { "ingress" }
+            ))
+    });
     let failed = futures::future::join_all(removals)
         .await
         .into_iter()
