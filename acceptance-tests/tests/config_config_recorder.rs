@@ -16,13 +16,14 @@ mod standard {
     use anyhow::{ensure, Context};
     use futures::FutureExt;
 
-    /// A key and a bucket admitting Config for the account, and the recorder.
+    /// A bucket admitting Config for the account, on the bucket and on its key, and
+    /// the recorder delivering with that key (as the generated tree wires the
+    /// log-archive bucket's key into every account's recorder).
     fn with(name: &str, extra: &str) -> String {
         format!(
             r#"
 resource "bankplatform_compliant_bucket" "config" {{
   bucket        = "{name}-config"
-  purpose       = "logs"
   force_destroy = true
   delivery_sources = {{
     config = ["self"]
@@ -31,7 +32,7 @@ resource "bankplatform_compliant_bucket" "config" {{
 
 resource "bankplatform_config_recorder" "test" {{
   s3_bucket_name = bankplatform_compliant_bucket.config.bucket
-  kms_key_arn    = "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000"
+  kms_key_arn    = bankplatform_compliant_bucket.config.kms_key_arn
 {extra}
 }}
 "#
@@ -77,8 +78,9 @@ resource "bankplatform_config_recorder" "test" {{
                 ("config recorder", 1),
                 ("config rule", PACK),
                 ("s3 bucket", 1),
+                ("kms key", 1),
             ],
-            beside: &[("s3 bucket", 1)],
+            beside: &[("s3 bucket", 1), ("kms key", 1)],
         },
         updated: |name| {
             with(name, "  excluded_rules = [\"ROOT_ACCOUNT_MFA_ENABLED\"]\n  extra_rules = [\"INCOMING_SSH_DISABLED\"]\n  delivery_frequency = \"Six_Hours\"")
@@ -142,9 +144,38 @@ resource "bankplatform_config_recorder" "test" {{
                     "delivers to {:?}",
                     ch.s3_bucket_name()
                 );
+                let key = ctx.require_str("bankplatform_compliant_bucket.config", "kms_key_arn")?;
                 ensure!(
-                    ch.s3_kms_key_arn().is_some(),
-                    "snapshots not encrypted with a key"
+                    ch.s3_kms_key_arn() == Some(key.as_str()),
+                    "snapshots not encrypted with the bucket's key: {:?}",
+                    ch.s3_kms_key_arn()
+                );
+                // The key lets Config encrypt for this account only.
+                let kp = ctx
+                    .aws
+                    .kms()
+                    .get_key_policy()
+                    .key_id(&key)
+                    .policy_name("default")
+                    .send()
+                    .await
+                    .map_err(|e| sdk("GetKeyPolicy", e))?;
+                let kp: serde_json::Value = serde_json::from_str(kp.policy().unwrap_or_default())?;
+                let config_stmt = kp["Statement"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s["Principal"]["Service"] == "config.amazonaws.com")
+                    .context("the bucket's key does not admit config.amazonaws.com")?;
+                let actions = config_stmt["Action"].to_string();
+                ensure!(
+                    actions.contains("kms:GenerateDataKey") && actions.contains("kms:Decrypt"),
+                    "Config may not encrypt with the key: {config_stmt}"
+                );
+                ensure!(
+                    config_stmt["Condition"]["StringEquals"]["aws:SourceAccount"].to_string()
+                        == format!("[\"{}\"]", ctx.aws.account_id()),
+                    "Config is admitted to the key for other accounts too: {config_stmt}"
                 );
                 // What the configuration asks for, worked out here (not read from the
                 // provider's `rule_identifiers`): the pack, minus the excluded, plus the extra.
@@ -267,7 +298,7 @@ resource "bankplatform_config_recorder" "test" {{
                 ),
             ]
         },
-        fail_at: 12,
+        fail_at: 18,
         kill_after: 11,
     };
 

@@ -6,6 +6,7 @@ mod account_account_baseline;
 mod cloudtrail_audit_trail;
 mod config_config_recorder;
 mod ec2_hardened_vpc;
+mod examples;
 mod faults;
 mod guardduty_threat_detection;
 mod harness_self_test;

@@ -175,6 +175,8 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
     // Account id → the compliant buckets the applied roots' states hold there.
     let mut expected_buckets: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     let mut outcome: Result<()> = Ok(());
+    // Root path → its `terraform output -json`.
+    let mut root_outputs: BTreeMap<String, Value> = BTreeMap::new();
     for root in &roots {
         let path = root["path"]
             .as_str()
@@ -210,6 +212,33 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
                     .or_default()
                     .insert(b, values);
             }
+            // Every control any of the root's outputs reports holds, but a bucket's
+            // replication and access logging, which the DR strategy and the stack
+            // decide (check_bucket_controls judges those per bucket).
+            let outputs = tf
+                .run(&[chdir.as_str(), "output", "-json", "-no-color"])
+                .await?;
+            let outputs: Value = serde_json::from_str(&outputs.stdout)
+                .with_context(|| format!("output -json of {path}"))?;
+            for (name, o) in outputs.as_object().into_iter().flatten() {
+                if !name.ends_with("compliance") {
+                    continue;
+                }
+                let failing: Vec<&String> = o["value"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(id, ok)| {
+                        **ok != Value::Bool(true) && !["S3.7", "S3.9"].contains(&id.as_str())
+                    })
+                    .map(|(id, _)| id)
+                    .collect();
+                ensure!(
+                    failing.is_empty(),
+                    "{path}: output {name} reports {failing:?} as not holding"
+                );
+            }
+            root_outputs.insert(path.clone(), outputs);
             let mut plan = vec![
                 chdir.as_str(),
                 "plan",
@@ -254,6 +283,18 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
             for prefix in ["acme-bank-audit-", "acme-bank-config-"] {
                 ensure!(logs.iter().any(|b| b.starts_with(prefix)), "no {prefix}* bucket in the log-archive account: {logs:?}");
             }
+            // Config in the development account delivers with the log archive's
+            // Config bucket key (which admits it: the bucket's `bank:key-admits-writers`).
+            let la_out = |k: &str| root_outputs["log-archive/eu-west-1/log_archive"][k]["value"].as_str().map(str::to_string);
+            let config_key = la_out("config_kms_key_arn").context("no config_kms_key_arn output")?;
+            let dev_config = aws_config_in(&endpoint, "210000000005", &region).await?;
+            let channels = dev_config.describe_delivery_channels().send().await.context("DescribeDeliveryChannels in development")?;
+            ensure!(
+                channels.delivery_channels().iter().any(|c| c.s3_kms_key_arn() == Some(config_key.as_str())
+                    && c.s3_bucket_name().map(str::to_string) == la_out("config_bucket")),
+                "development's Config does not deliver to the log archive's bucket with its key {config_key}: {:?}",
+                channels.delivery_channels()
+            );
             let dev = buckets_of(&aws, "210000000005").await?;
             ensure!(!dev.is_empty(), "no storage bucket in the development account");
             ensure!(!dev.iter().any(|b| mgmt.contains(b)), "a development bucket is owned by the management account");

@@ -1,7 +1,9 @@
 # A log bucket and a transaction bucket that logs into it: each is one
 # resource, compliant with no further settings (SSE-KMS with a rotating CMK,
 # versioning, object lock, public access blocked, ACLs off, TLS-only policy,
-# lifecycle tiers). `compliance` shows each control as read back from AWS.
+# lifecycle tiers). `compliance` shows each control as read back from AWS; S3.7
+# (cross-Region replication) stays false here, because it needs a second bucket
+# in a DR Region: set `replication` (the generated tree does, from pilot light up).
 
 terraform {
   required_version = ">= 1.0.3"

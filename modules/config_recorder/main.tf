@@ -3,6 +3,7 @@
 resource "bankplatform_config_recorder" "this" {
   s3_bucket_name                = var.s3_bucket_name
   s3_key_prefix                 = var.s3_key_prefix
+  kms_key_arn                   = var.kms_key_arn
   include_global_resource_types = var.include_global_resource_types
   rules                         = var.rules
 }

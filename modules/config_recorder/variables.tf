@@ -11,6 +11,12 @@ variable "s3_key_prefix" {
   default     = null
 }
 
+variable "kms_key_arn" {
+  description = "Key the snapshots are encrypted with (the log archive's Config bucket key); unencrypted delivery when null."
+  type        = string
+  default     = null
+}
+
 variable "include_global_resource_types" {
   description = "Record global types: true in the account's home region only."
   type        = bool

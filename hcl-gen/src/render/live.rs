@@ -183,6 +183,17 @@ fn emulated() -> Expression {
     ))
 }
 
+/// An output of the log-archive root, read through its remote state.
+fn log_archive_output(name: &str) -> Expression {
+    tr(&[
+        "data",
+        "terraform_remote_state",
+        "log_archive",
+        "outputs",
+        name,
+    ])
+}
+
 /// `data "terraform_remote_state" "<name>"` reading root `id`'s outputs.
 fn remote_state(spec: &Spec, name: &str, id: &str) -> Block {
     Block::builder("data")
@@ -309,6 +320,7 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
             let mut buckets = vec![
                 ("audit", "audit"),
                 ("config", "audit"),
+                ("findings", "audit"),
                 ("archive", "archive"),
             ];
             if spec.features.central_flow_logs {
@@ -333,18 +345,21 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                         obj([("cloudtrail", Expression::Array(vec![org_trail_arn(spec)]))]),
                     ));
                 }
-                if name == "config" {
-                    // Config of every account of the spec (by account id).
+                if name == "config" || name == "findings" {
+                    // Config (or GuardDuty) of every account of the spec, by account
+                    // id: on the bucket policy and on the bucket's key.
                     let ids: Vec<Expression> = spec
                         .accounts
                         .values()
                         .filter_map(|a| a.id.clone())
                         .map(s)
                         .collect();
-                    attrs.push((
-                        "delivery_sources",
-                        obj([("config", Expression::Array(ids))]),
-                    ));
+                    let service = if name == "config" {
+                        "config"
+                    } else {
+                        "guardduty"
+                    };
+                    attrs.push(("delivery_sources", obj([(service, Expression::Array(ids))])));
                 }
                 attrs.push(("tags", str_map(&tags)));
                 main = main.add_block(module_call(name, source("storage"), attrs));
@@ -358,6 +373,14 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                         &format!("{name}_bucket_arn"),
                         &format!("The {} bucket's ARN.", name.replace('_', " ")),
                         tr(&["module", name, "arn"]),
+                    ))
+                    .add_block(output(
+                        &format!("{name}_kms_key_arn"),
+                        &format!(
+                            "The {} bucket's KMS key (null for SSE-S3).",
+                            name.replace('_', " ")
+                        ),
+                        tr(&["module", name, "kms_key_arn"]),
                     ));
             }
         }
@@ -373,16 +396,7 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                 source("audit_trail"),
                 vec![
                     ("name", s(org_trail_name(spec))),
-                    (
-                        "s3_bucket_name",
-                        tr(&[
-                            "data",
-                            "terraform_remote_state",
-                            "log_archive",
-                            "outputs",
-                            "audit_bucket",
-                        ]),
-                    ),
+                    ("s3_bucket_name", log_archive_output("audit_bucket")),
                     ("is_organization_trail", Expression::Bool(true)),
                     (
                         "tags",
@@ -416,17 +430,11 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                     "config",
                     source("config_recorder"),
                     vec![
-                        (
-                            "s3_bucket_name",
-                            tr(&[
-                                "data",
-                                "terraform_remote_state",
-                                "log_archive",
-                                "outputs",
-                                "config_bucket",
-                            ]),
-                        ),
+                        ("s3_bucket_name", log_archive_output("config_bucket")),
                         ("s3_key_prefix", s(format!("config/{}", unit.account))),
+                        // Snapshots encrypted with the Config bucket's key, which
+                        // admits Config of every account of the spec.
+                        ("kms_key_arn", log_archive_output("config_kms_key_arn")),
                         (
                             "include_global_resource_types",
                             Expression::Bool(*account_wide),
@@ -459,17 +467,29 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
             ] {
                 outs = outs.add_block(output(name, desc, tr(&["module", "baseline", name])));
             }
-            // GuardDuty and Security Hub in every account and region.
+            // GuardDuty and Security Hub in every account and region, findings
+            // exported to the log archive's findings bucket with its key.
+            let mut td = vec![(
+                "tags",
+                str_map(&BTreeMap::from([(
+                    "stack".to_string(),
+                    "baseline".to_string(),
+                )])),
+            )];
+            if unit.depends_on.iter().any(|d| d.ends_with("/log_archive")) {
+                td.push((
+                    "findings_bucket_arn",
+                    log_archive_output("findings_bucket_arn"),
+                ));
+                td.push((
+                    "findings_kms_key_arn",
+                    log_archive_output("findings_kms_key_arn"),
+                ));
+            }
             main = main.add_block(module_call(
                 "threat_detection",
                 source("threat_detection"),
-                vec![(
-                    "tags",
-                    str_map(&BTreeMap::from([(
-                        "stack".to_string(),
-                        "baseline".to_string(),
-                    )])),
-                )],
+                td,
             ));
             outs = outs.add_block(output(
                 "threat_detection_compliance",
@@ -511,13 +531,7 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                 main = main.add_block(remote_state(spec, "log_archive", la));
                 attrs.push((
                     "flow_logs_s3_bucket_arn",
-                    tr(&[
-                        "data",
-                        "terraform_remote_state",
-                        "log_archive",
-                        "outputs",
-                        "flow_logs_bucket_arn",
-                    ]),
+                    log_archive_output("flow_logs_bucket_arn"),
                 ));
             }
             let stack_tag = if *secondary { "network-dr" } else { "network" };

@@ -470,6 +470,7 @@ fn config_recorder() -> Module {
         .add_label("this")
         .add_attribute(("s3_bucket_name", var("s3_bucket_name")))
         .add_attribute(("s3_key_prefix", var("s3_key_prefix")))
+        .add_attribute(("kms_key_arn", var("kms_key_arn")))
         .add_attribute((
             "include_global_resource_types",
             var("include_global_resource_types"),
@@ -483,6 +484,7 @@ fn config_recorder() -> Module {
         vars: vec![
             required("s3_bucket_name", kw("string"), "string", "The log archive's Config bucket."),
             optional("s3_key_prefix", kw("string"), "string", "Key prefix of the snapshots.", Expression::Null, "null"),
+            optional("kms_key_arn", kw("string"), "string", "Key the snapshots are encrypted with (the log archive's Config bucket key); unencrypted delivery when null.", Expression::Null, "null"),
             optional("include_global_resource_types", kw("bool"), "bool", "Record global types: true in the account's home region only.", Expression::Bool(true), "true"),
             optional("rules", kw("string"), "string", "`bank-baseline` or `none`.", s("bank-baseline"), "\"bank-baseline\""),
         ],

@@ -375,20 +375,7 @@ impl KmsKey {
                 if policy_ok {
                     return Ok(());
                 }
-                c.kms
-                    .put_key_policy()
-                    .key_id(key)
-                    .policy_name("default")
-                    .policy(&d.policy)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        format!(
-                            "putting the policy of KMS Key ({key}): {}",
-                            error_message(&e)
-                        )
-                    })
+                managed_key::put_policy(c, key, &d.policy).await
             },
             async {
                 if o.rotation {

@@ -254,3 +254,36 @@ pub(crate) async fn rotation(c: &Clients, key_arn: &str) -> Option<bool> {
         .ok()
         .map(|o| o.key_rotation_enabled)
 }
+
+/// A key's policy (None when it cannot be read).
+pub(crate) async fn policy(c: &Clients, key_arn: &str) -> Option<serde_json::Value> {
+    let out = c
+        .kms
+        .get_key_policy()
+        .key_id(key_arn)
+        .policy_name("default")
+        .send()
+        .await
+        .ok()?;
+    serde_json::from_str(out.policy()?)
+        .ok()
+        .map(|p| crate::resources::iam::policy_doc::canonical_json(&p))
+}
+
+/// Replaces a key's policy.
+pub(crate) async fn put_policy(c: &Clients, key_arn: &str, policy: &str) -> Result<(), String> {
+    c.kms
+        .put_key_policy()
+        .key_id(key_arn)
+        .policy_name("default")
+        .policy(policy)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "putting the policy of KMS Key ({key_arn}): {}",
+                error_message(&e)
+            )
+        })
+}

@@ -3,12 +3,12 @@
 //! managed KMS key and replication role, and emptying/deleting a bucket.
 //! Errors are strings naming the operation, the bucket and AWS's answer.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_s3::types as s3t;
 use futures::future::join_all;
 
+use super::bucket_model as model;
 use super::bucket_model::{
     canonical_json, Desired, LifecycleRule, Lock, Observed, Replication, OWNER_TAG, PURPOSE_TAG,
 };
@@ -131,16 +131,15 @@ async fn unfinished(c: &Clients, bucket: &str) -> bool {
         Err(e) => is_not_found(&e),
     }
 }
-/// Creates the bucket's customer-managed key: rotation on, tagged, aliased.
-pub(super) async fn create_key(
-    c: &Clients,
-    bucket: &str,
-    tags: &BTreeMap<String, String>,
-) -> Result<String, String> {
-    let mut all: Vec<(String, String)> = vec![(OWNER_TAG.to_string(), bucket.to_string())];
-    all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+/// The policy of a bucket's managed key: administered and used by the account (S3
+/// only), and usable by the services the bucket policy admits as writers
+/// ([`model::delivery_key_statements`]).
+async fn managed_key_policy(c: &Clients, bucket_policy: &str) -> Result<serde_json::Value, String> {
     let account = c.account_id().await?;
-    let policy = KeyPolicy {
+    let writers = serde_json::from_str(bucket_policy)
+        .map(|p| model::delivery_key_statements(&p))
+        .unwrap_or_default();
+    Ok(KeyPolicy {
         partition: crate::aws::partition(&c.region),
         region: &c.region,
         account: &account,
@@ -149,9 +148,17 @@ pub(super) async fn create_key(
         users: &[],
         source_accounts: &[],
         source_arns: &[],
-        extra: &[],
+        extra: &writers,
     }
-    .document();
+    .document())
+}
+
+/// Creates the bucket's customer-managed key: rotation on, tagged, aliased.
+pub(super) async fn create_key(c: &Clients, d: &Desired) -> Result<String, String> {
+    let bucket = &d.bucket;
+    let mut all: Vec<(String, String)> = vec![(OWNER_TAG.to_string(), bucket.to_string())];
+    all.extend(d.tags_all.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let policy = managed_key_policy(c, &d.policy).await?;
     managed_key::create(
         c,
         &key_alias(bucket),
@@ -161,6 +168,20 @@ pub(super) async fn create_key(
         false,
     )
     .await
+}
+
+/// Brings a managed key's policy to what the bucket policy's writers need (after
+/// `delivery_sources` changed, or on a key written before they were admitted).
+pub(super) async fn converge_key_policy(
+    c: &Clients,
+    d: &Desired,
+    key_arn: &str,
+) -> Result<(), String> {
+    let wanted = managed_key_policy(c, &d.policy).await?;
+    if managed_key::policy(c, key_arn).await.as_ref() == Some(&wanted) {
+        return Ok(());
+    }
+    managed_key::put_policy(c, key_arn, &wanted.to_string()).await
 }
 
 /// The alias of a bucket's managed key.
@@ -872,7 +893,19 @@ pub(super) async fn read_observed(c: &Clients, bucket: &str) -> Result<Option<Ob
             .collect();
     }
     if let Some(k) = o.kms_key.clone() {
-        o.key_rotation = key_rotation(c, &k).await;
+        let delivers = o
+            .policy
+            .as_ref()
+            .is_some_and(|p| !model::delivery_key_statements(p).is_empty());
+        let (rotation, policy) = tokio::join!(key_rotation(c, &k), async {
+            if delivers {
+                managed_key::policy(c, &k).await
+            } else {
+                None
+            }
+        });
+        o.key_rotation = rotation;
+        o.key_policy = policy;
     }
     Ok(Some(o))
 }

@@ -234,6 +234,67 @@ pub(crate) const DELIVERY_SERVICES: &[(&str, &[&str], &str)] = &[
     ("guardduty", &["s3:GetBucketLocation"], "s3:PutObject"),
 ];
 
+/// What each delivering service needs on the bucket's KMS key to write encrypted
+/// objects (the key's side of `delivery_sources`).
+const DELIVERY_KEY_ACTIONS: &[(&str, &[&str])] = &[
+    ("cloudtrail", &["kms:DescribeKey", "kms:GenerateDataKey*"]),
+    ("config", &["kms:Decrypt", "kms:GenerateDataKey"]),
+    ("guardduty", &["kms:Encrypt", "kms:GenerateDataKey"]),
+];
+
+/// The key policy statements that let each service the bucket policy admits write
+/// encrypted objects, on behalf of the same sources only (the same condition as its
+/// `BankplatformDelivery…Write` statement). Read from the bucket policy, so names
+/// resolved there need no second resolution.
+pub(crate) fn delivery_key_statements(bucket_policy: &serde_json::Value) -> Vec<serde_json::Value> {
+    let statements = bucket_policy
+        .get("Statement")
+        .and_then(|s| s.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (service, actions) in DELIVERY_KEY_ACTIONS {
+        let title: String = service[..1].to_uppercase() + &service[1..];
+        let sid = format!("BankplatformDelivery{title}Write");
+        if let Some(w) = statements
+            .iter()
+            .find(|s| s.get("Sid").and_then(|x| x.as_str()) == Some(sid.as_str()))
+        {
+            out.push(
+                json!({"Sid": format!("BankplatformDelivery{title}Key"), "Effect": "Allow",
+                "Principal": w.get("Principal").cloned().unwrap_or_default(), "Action": actions,
+                "Resource": "*", "Condition": w.get("Condition").cloned().unwrap_or_default()}),
+            );
+        }
+    }
+    out
+}
+
+/// Whether a key policy holds every statement in `wanted`, compared as IAM reads
+/// them: keys in any order, a one-element list the same as its element, lists as sets.
+pub(crate) fn key_admits(key_policy: &serde_json::Value, wanted: &[serde_json::Value]) -> bool {
+    fn loose(v: &serde_json::Value) -> serde_json::Value {
+        match canonical_json(v) {
+            serde_json::Value::Array(a) if a.len() == 1 => loose(&a[0]),
+            serde_json::Value::Array(a) => {
+                let mut items: Vec<serde_json::Value> = a.iter().map(loose).collect();
+                items.sort_by_key(|x| x.to_string());
+                serde_json::Value::Array(items)
+            }
+            serde_json::Value::Object(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), loose(v))).collect())
+            }
+            other => other,
+        }
+    }
+    let have: Vec<serde_json::Value> = key_policy
+        .get("Statement")
+        .and_then(|s| s.as_array())
+        .map(|a| a.iter().map(loose).collect())
+        .unwrap_or_default();
+    wanted.iter().all(|w| have.contains(&loose(w)))
+}
+
 /// The statements admitting each delivering service, only on behalf of the listed
 /// sources: ARNs (a trail, a detector) become `aws:SourceArn`, account ids
 /// `aws:SourceAccount` (the confused-deputy rule, CIS 3.1.2).
@@ -329,6 +390,8 @@ pub(crate) struct Observed {
     pub(crate) kms_key: Option<String>,
     pub(crate) bucket_key: bool,
     pub(crate) key_rotation: Option<bool>,
+    /// The key's policy, read only when the bucket policy admits delivering services.
+    pub(crate) key_policy: Option<serde_json::Value>,
     pub(crate) versioning: Option<String>,
     pub(crate) lock_enabled: bool,
     pub(crate) lock: Option<Lock>,
@@ -402,6 +465,20 @@ fn lifecycle(o: &Observed) -> Option<bool> {
 
 fn replicated(o: &Observed) -> Option<bool> {
     Some(o.replication.is_some())
+}
+
+/// Applies to KMS-encrypted buckets whose policy admits delivering services: the key
+/// must let those services encrypt what they write, for the same sources.
+fn key_admits_writers(o: &Observed) -> Option<bool> {
+    let wanted = delivery_key_statements(o.policy.as_ref()?);
+    if wanted.is_empty() || o.sse_algorithm.as_deref() == Some("AES256") {
+        return None;
+    }
+    Some(
+        o.key_policy
+            .as_ref()
+            .is_some_and(|k| key_admits(k, &wanted)),
+    )
 }
 
 /// Key rotation applies to buckets encrypted with KMS keys only.
@@ -483,6 +560,12 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
         evidence: "GetBucketEncryption, GetKeyRotationStatus",
         judge: key_rotates,
     },
+    Control {
+        id: "bank:key-admits-writers",
+        title: "The bucket's KMS key lets each service in `delivery_sources` encrypt what it writes, on behalf of the same sources only (KMS-encrypted buckets with delivery sources only).",
+        evidence: "GetBucketPolicy, GetKeyPolicy",
+        judge: key_admits_writers,
+    },
 ];
 
 /// Whether each control holds, over what AWS reports.
@@ -491,10 +574,16 @@ pub(crate) fn compliance(o: &Observed) -> BTreeMap<String, bool> {
 }
 
 /// What `compliance` must report for a bucket configured as `d`.
+///
+/// `delivers`: whether `delivery_sources` admits any service; `byo_key` what AWS
+/// last reported for a key brought by the user (KMS.4, then whether it admits the
+/// delivering services).
 pub(crate) fn expected_compliance(
     d: &Desired,
-    byo_key_rotation: Option<bool>,
+    delivers: bool,
+    byo_key: (Option<bool>, Option<bool>),
 ) -> BTreeMap<String, bool> {
+    let (byo_key_rotation, byo_key_admits) = byo_key;
     let mut m = BTreeMap::new();
     for k in ["CIS 3.1.1", "CIS 3.1.4", "S3.5", "S3.8", "S3.12", "S3.14"] {
         m.insert(k.to_string(), true);
@@ -515,6 +604,12 @@ pub(crate) fn expected_compliance(
                 byo_key_rotation.unwrap_or(false)
             },
         );
+        if delivers {
+            m.insert(
+                "bank:key-admits-writers".to_string(),
+                d.kms_key_managed || byo_key_admits.unwrap_or(false),
+            );
+        }
     }
     m
 }
@@ -893,6 +988,73 @@ mod tests {
         assert_eq!(canonical_json(&v).to_string(), p);
         let with_logs = bucket_policy("arn:aws:s3:::b", Some("123456789012"), &[]);
         assert!(with_logs.contains("logging.s3.amazonaws.com"));
+    }
+
+    #[test]
+    fn the_key_admits_each_writer_of_the_bucket_policy_for_the_same_sources() {
+        let sources: BTreeMap<String, Vec<String>> = [
+            (
+                "config".to_string(),
+                vec!["111122223333".to_string(), "self".to_string()],
+            ),
+            ("cloudtrail".to_string(), vec!["org".to_string()]),
+        ]
+        .into();
+        let stmts = delivery_statements(
+            "arn:aws:s3:::b",
+            &sources,
+            Some(("444455556666", "eu-west-1")),
+        );
+        let policy: serde_json::Value =
+            serde_json::from_str(&bucket_policy("arn:aws:s3:::b", None, &stmts)).unwrap();
+        let key = delivery_key_statements(&policy);
+        assert_eq!(key.len(), 2, "{key:?}");
+        let config = key
+            .iter()
+            .find(|s| s["Principal"]["Service"] == "config.amazonaws.com")
+            .unwrap();
+        assert_eq!(
+            config["Condition"]["StringEquals"]["aws:SourceAccount"],
+            json!(["111122223333", "444455556666"])
+        );
+        assert_eq!(config["Resource"], "*");
+        let trail = key
+            .iter()
+            .find(|s| s["Principal"]["Service"] == "cloudtrail.amazonaws.com")
+            .unwrap();
+        assert_eq!(
+            trail["Condition"]["ArnLike"]["aws:SourceArn"],
+            json!(["arn:aws:cloudtrail:eu-west-1:444455556666:trail/org"])
+        );
+
+        // Judged as IAM reads policies: a one-element list equals its element,
+        // lists are sets, keys in any order.
+        let mut o = Observed {
+            sse_algorithm: Some("aws:kms".into()),
+            kms_key: Some("arn:aws:kms:eu-west-1:444455556666:key/k".into()),
+            policy: Some(policy.clone()),
+            ..Default::default()
+        };
+        assert_eq!(key_admits_writers(&o), Some(false), "no key policy read");
+        let mut flattened = trail.clone();
+        flattened["Condition"]["ArnLike"]["aws:SourceArn"] =
+            json!("arn:aws:cloudtrail:eu-west-1:444455556666:trail/org");
+        let mut reordered = config.clone();
+        reordered["Condition"]["StringEquals"]["aws:SourceAccount"] =
+            json!(["444455556666", "111122223333"]);
+        o.key_policy = Some(json!({"Statement": [flattened, reordered]}));
+        assert_eq!(key_admits_writers(&o), Some(true));
+        // A writer admitted for another account than the bucket admits does not count.
+        let mut wider = config.clone();
+        wider["Condition"]["StringEquals"]["aws:SourceAccount"] = json!("999999999999");
+        o.key_policy = Some(json!({"Statement": [trail, wider]}));
+        assert_eq!(key_admits_writers(&o), Some(false));
+        // Not judged without writers, or on an SSE-S3 bucket.
+        o.sse_algorithm = Some("AES256".into());
+        assert_eq!(key_admits_writers(&o), None);
+        o.sse_algorithm = Some("aws:kms".into());
+        o.policy = Some(serde_json::from_str(&bucket_policy("arn:aws:s3:::b", None, &[])).unwrap());
+        assert_eq!(key_admits_writers(&o), None);
     }
 
     #[test]

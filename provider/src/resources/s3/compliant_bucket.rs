@@ -71,7 +71,7 @@ impl CompliantBucket {
                 .describe("Extra bucket policy statements, as a JSON array (`jsonencode([...])`), merged after the TLS-only statements. Public `Allow` statements without a condition are refused."),
             Attribute::typed("delivery_sources", Type::map(Type::list(Type::String))).optional()
                 .validate(validators::func("keys cloudtrail, config, guardduty; values ARNs, account ids or names", delivery_sources_problem))
-                .describe("AWS services that deliver into this bucket, each admitted only for the listed sources: `cloudtrail` (trail ARNs, or trail names in the bucket's account and region), `config` and `guardduty` (account ids or ARNs); `\"self\"` is the bucket's own account. For the audit buckets of a log-archive account: `{ cloudtrail = [<trail ARN>, ...] }`. Each source becomes an `aws:SourceArn`/`aws:SourceAccount` condition."),
+                .describe("AWS services that deliver into this bucket, each admitted only for the listed sources: `cloudtrail` (trail ARNs, or trail names in the bucket's account and region), `config` and `guardduty` (account ids or ARNs); `\"self\"` is the bucket's own account. For the audit buckets of a log-archive account: `{ cloudtrail = [<trail ARN>, ...] }`. Each source becomes an `aws:SourceArn`/`aws:SourceAccount` condition, on the bucket policy and, for a KMS-encrypted bucket with a managed key, on the key policy (so a recorder or trail in another account can write with the bucket's key: `bank:key-admits-writers`)."),
             Attribute::string("policy").computed().describe("The effective bucket policy (canonical JSON)."),
             Attribute::typed("lifecycle_rules", lifecycle_rules_type()).optional().computed()
                 .describe("Lifecycle rules, each an object with `id`, `prefix`, `transitions` and `noncurrent_transitions` (lists of `{ days, storage_class }`), `noncurrent_expiration_days`, `expiration_days` and `abort_incomplete_multipart_upload_days` (write `null` for what you do not use). Defaults by purpose: tiering, noncurrent expiry, aborting incomplete uploads after 7 days."),
@@ -357,12 +357,18 @@ impl CompliantBucket {
         p.set_attr("policy", policy);
 
         // Controls that must hold, when everything they depend on is known.
-        let prior_kms4 = req
-            .prior
-            .get("compliance")
-            .as_map()
-            .and_then(|m| m.get("KMS.4"))
-            .and_then(Value::as_bool);
+        let prior_control = |id: &str| {
+            req.prior
+                .get("compliance")
+                .as_map()
+                .and_then(|m| m.get(id))
+                .and_then(Value::as_bool)
+        };
+        let prior_kms4 = prior_control("KMS.4");
+        let byo_key = (prior_kms4, prior_control("bank:key-admits-writers"));
+        let delivers = model::delivery_sources(config)
+            .values()
+            .any(|l| !l.is_empty());
         let mut d = model::desired_from_planned(p);
         // What the configuration asks for counts, even while a name it
         // refers to is still unknown.
@@ -375,7 +381,7 @@ impl CompliantBucket {
             && config.get("access_logging").is_known()
             && config.get("replication").is_known();
         let compliance = if known {
-            let mut m = model::expected_compliance(&d, prior_kms4);
+            let mut m = model::expected_compliance(&d, delivers, byo_key);
             m.insert("S3.7".into(), wants_replication);
             if d.sse_kms && !d.kms_key_managed && prior_kms4.is_none() {
                 // A key brought by the user: rotation is known only after reading it.
@@ -721,7 +727,7 @@ impl Composite for CompliantBucket {
                 // Terraform's back) is reused rather than orphaned.
                 Some(match api::find_managed_key(c, &bucket).await {
                     Ok(Some(k)) => managed_key::reuse(c, k).await,
-                    Ok(None) => api::create_key(c, &bucket, &d.tags_all).await,
+                    Ok(None) => api::create_key(c, d).await,
                     Err(e) => Err(e),
                 })
             });
@@ -760,11 +766,31 @@ impl Composite for CompliantBucket {
         if d.sse_kms && d.kms_key_managed && d.kms_key_arn.is_none() {
             d.kms_key_arn = Some(match api::find_managed_key(c, root).await {
                 Ok(Some(k)) => managed_key::reuse(c, k).await.map_err(|e| vec![e])?,
-                Ok(None) => api::create_key(c, root, &d.tags_all)
-                    .await
-                    .map_err(|e| vec![e])?,
+                Ok(None) => api::create_key(c, d).await.map_err(|e| vec![e])?,
                 Err(e) => return Err(vec![e]),
             });
+        } else if let Some(key) = d
+            .kms_key_arn
+            .clone()
+            .filter(|_| d.sse_kms && d.kms_key_managed)
+        {
+            // The writers the bucket admits may have changed: the key follows them.
+            let writers = |p: &str| {
+                serde_json::from_str(p)
+                    .map(|p| model::delivery_key_statements(&p))
+                    .unwrap_or_default()
+            };
+            let prior_policy = prior.get("policy").as_str().unwrap_or_default();
+            let admits = prior
+                .get("compliance")
+                .as_map()
+                .and_then(|m| m.get("bank:key-admits-writers"))
+                .and_then(Value::as_bool);
+            if writers(&d.policy) != writers(prior_policy) || admits == Some(false) {
+                api::converge_key_policy(c, d, &key)
+                    .await
+                    .map_err(|e| vec![e])?;
+            }
         }
         let lock_on_bucket = prior
             .get("object_lock")

@@ -26,6 +26,19 @@ module "config" {
   }
 }
 
+module "findings" {
+  source        = "../../../../../../modules/storage"
+  bucket_prefix = "acme-bank-findings-"
+  purpose       = "audit"
+  delivery_sources = {
+    guardduty = ["210000000005", "210000000003", "210000000001", "210000000007", "210000000002", "210000000004", "210000000006"]
+  }
+  tags = {
+    data_class = "findings"
+    stack      = "log_archive"
+  }
+}
+
 module "archive" {
   source        = "../../../../../../modules/storage"
   bucket_prefix = "acme-bank-archive-"

@@ -10,6 +10,11 @@ output "audit_bucket_arn" {
   value       = module.audit.arn
 }
 
+output "audit_kms_key_arn" {
+  description = "The audit bucket's KMS key (null for SSE-S3)."
+  value       = module.audit.kms_key_arn
+}
+
 output "config_bucket" {
   description = "The config bucket."
   value       = module.config.bucket
@@ -18,6 +23,26 @@ output "config_bucket" {
 output "config_bucket_arn" {
   description = "The config bucket's ARN."
   value       = module.config.arn
+}
+
+output "config_kms_key_arn" {
+  description = "The config bucket's KMS key (null for SSE-S3)."
+  value       = module.config.kms_key_arn
+}
+
+output "findings_bucket" {
+  description = "The findings bucket."
+  value       = module.findings.bucket
+}
+
+output "findings_bucket_arn" {
+  description = "The findings bucket's ARN."
+  value       = module.findings.arn
+}
+
+output "findings_kms_key_arn" {
+  description = "The findings bucket's KMS key (null for SSE-S3)."
+  value       = module.findings.kms_key_arn
 }
 
 output "archive_bucket" {
@@ -30,6 +55,11 @@ output "archive_bucket_arn" {
   value       = module.archive.arn
 }
 
+output "archive_kms_key_arn" {
+  description = "The archive bucket's KMS key (null for SSE-S3)."
+  value       = module.archive.kms_key_arn
+}
+
 output "flow_logs_bucket" {
   description = "The flow logs bucket."
   value       = module.flow_logs.bucket
@@ -38,4 +68,9 @@ output "flow_logs_bucket" {
 output "flow_logs_bucket_arn" {
   description = "The flow logs bucket's ARN."
   value       = module.flow_logs.arn
+}
+
+output "flow_logs_kms_key_arn" {
+  description = "The flow logs bucket's KMS key (null for SSE-S3)."
+  value       = module.flow_logs.kms_key_arn
 }

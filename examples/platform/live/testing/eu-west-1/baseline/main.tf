@@ -22,6 +22,7 @@ module "config" {
   source                        = "../../../../../../modules/config_recorder"
   s3_bucket_name                = data.terraform_remote_state.log_archive.outputs.config_bucket
   s3_key_prefix                 = "config/testing"
+  kms_key_arn                   = data.terraform_remote_state.log_archive.outputs.config_kms_key_arn
   include_global_resource_types = true
 }
 
@@ -38,4 +39,6 @@ module "threat_detection" {
   tags = {
     stack = "baseline"
   }
+  findings_bucket_arn  = data.terraform_remote_state.log_archive.outputs.findings_bucket_arn
+  findings_kms_key_arn = data.terraform_remote_state.log_archive.outputs.findings_kms_key_arn
 }
