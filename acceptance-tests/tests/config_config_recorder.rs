@@ -173,8 +173,8 @@ resource "bankplatform_config_recorder" "test" {{
                     "Config may not encrypt with the key: {config_stmt}"
                 );
                 ensure!(
-                    config_stmt["Condition"]["StringEquals"]["aws:SourceAccount"].to_string()
-                        == format!("[\"{}\"]", ctx.aws.account_id()),
+                    config_stmt["Condition"]["StringEquals"]["aws:SourceAccount"]
+                        == serde_json::json!([ctx.aws.account_id()]),
                     "Config is admitted to the key for other accounts too: {config_stmt}"
                 );
                 // What the configuration asks for, worked out here (not read from the
