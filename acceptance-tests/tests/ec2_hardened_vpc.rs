@@ -1095,29 +1095,13 @@ mod standard {
             .await
             .context("DescribeNetworkAcls")?;
         // The flow-log role admits the service for this account only (confused deputy).
-        let role = ctx
-            .aws
-            .iam()
-            .get_role()
-            .role_name(format!("bankplatform-vpc-flow-logs-{vpc}"))
-            .send()
-            .await
-            .context("GetRole of the flow-log role")?;
-        // IAM returns the document URL-encoded.
-        let encoded = role
-            .role()
-            .and_then(|r| r.assume_role_policy_document())
-            .unwrap_or_default();
-        let mut trust = String::new();
-        let mut bytes = encoded.bytes();
-        while let Some(b) = bytes.next() {
-            if b == b'%' {
-                let hex: String = bytes.by_ref().take(2).map(char::from).collect();
-                trust.push(u8::from_str_radix(&hex, 16).map(char::from).unwrap_or('?'));
-            } else {
-                trust.push(char::from(b));
-            }
-        }
+        let trust = acceptance_tests::checks::iam::trust_policy(
+            ctx.aws.iam(),
+            &format!("bankplatform-vpc-flow-logs-{vpc}"),
+        )
+        .await
+        .context("the flow-log role's trust policy")?
+        .to_string();
         ensure!(
             trust.contains("aws:SourceAccount") && trust.contains("vpc-flow-log"),
             "the flow-log role's trust policy has no SourceAccount/SourceArn condition: {trust}"

@@ -127,6 +127,7 @@ example_tests!(
     kms_key,
     audit_trail,
     config_recorder,
+    config_aggregator,
     threat_detection,
     account_baseline,
 );

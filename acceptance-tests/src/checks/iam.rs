@@ -20,3 +20,30 @@ pub async fn role_exists(iam: &Client, name_or_arn: &str) -> Result<bool> {
         Err(e) => Err(sdk_error("GetRole", name, e)),
     }
 }
+
+/// The trust policy of a role (given by name or ARN), decoded from the URL encoding
+/// IAM returns it in.
+pub async fn trust_policy(iam: &Client, name_or_arn: &str) -> Result<serde_json::Value> {
+    let name = role_name(name_or_arn);
+    let role = iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetRole", name, e))?;
+    let encoded = role
+        .role()
+        .and_then(|r| r.assume_role_policy_document())
+        .unwrap_or_default();
+    let mut decoded = Vec::new();
+    let mut bytes = encoded.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: String = bytes.by_ref().take(2).map(char::from).collect();
+            decoded.push(u8::from_str_radix(&hex, 16).unwrap_or(b'?'));
+        } else {
+            decoded.push(b);
+        }
+    }
+    Ok(serde_json::from_slice(&decoded)?)
+}

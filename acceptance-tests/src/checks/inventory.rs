@@ -263,6 +263,18 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
             r.config_rule_name().unwrap_or("")
         ));
     }
+    let aggregators = aws
+        .config()
+        .describe_configuration_aggregators()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeConfigurationAggregators", e))?;
+    for a in aggregators.configuration_aggregators() {
+        out.push(format!(
+            "config aggregator {}",
+            a.configuration_aggregator_name().unwrap_or("")
+        ));
+    }
     let roles = aws
         .iam()
         .list_roles()

@@ -32,6 +32,9 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
         )),
         Arc::new(kit::composite::Kit(config::recorder::ConfigRecorder::new())),
         Arc::new(kit::composite::Kit(
+            config::aggregator::ConfigAggregator::new(),
+        )),
+        Arc::new(kit::composite::Kit(
             guardduty::threat_detection::ThreatDetection::new(),
         )),
     ])

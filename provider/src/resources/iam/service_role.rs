@@ -137,6 +137,27 @@ pub(crate) async fn exists(c: &Clients, name: &str) -> Result<bool, String> {
     }
 }
 
+/// A stable 64-bit digest of a name (FNV-1a), for role names that must stay short.
+pub(crate) fn digest(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// `prefix` + `name` when it fits IAM's 64 characters, else `prefix` + a digest of
+/// `name`: stable, so the role is found again from the composite's identity.
+pub(crate) fn fitted_name(prefix: &str, name: &str) -> String {
+    let full = format!("{prefix}{name}");
+    if full.len() <= 64 {
+        full
+    } else {
+        format!("{prefix}{:016x}", digest(name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +184,18 @@ mod tests {
             st["Condition"]["ArnLike"]["aws:SourceArn"],
             "arn:aws:ec2:eu-west-1:111122223333:vpc-flow-log/*"
         );
+    }
+
+    #[test]
+    fn long_names_are_fitted_to_iam_with_a_stable_digest() {
+        assert_eq!(
+            fitted_name("bankplatform-x-", "short"),
+            "bankplatform-x-short"
+        );
+        let long = "a".repeat(60);
+        let fitted = fitted_name("bankplatform-x-", &long);
+        assert!(fitted.len() <= 64, "{fitted}");
+        assert_eq!(fitted, fitted_name("bankplatform-x-", &long));
+        assert_ne!(fitted, fitted_name("bankplatform-x-", &"b".repeat(60)));
     }
 }

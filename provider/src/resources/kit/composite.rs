@@ -121,6 +121,16 @@ pub(crate) trait Composite: Send + Sync + 'static {
     async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics>;
 }
 
+/// A failed [`Composite::create_root`]'s error, and the failed removal of what it
+/// made before failing, if any (a root's create removes its own leftovers: the
+/// kit's rollback starts only once a root exists).
+pub(crate) fn with_undo(e: String, undo: Option<String>) -> String {
+    match undo {
+        Some(u) => format!("{e}\nCleanup also failed: {u}"),
+        None => e,
+    }
+}
+
 /// A [`Composite`] served as a Terraform resource.
 pub(crate) struct Kit<C>(pub(crate) C);
 

@@ -64,6 +64,30 @@ pub(crate) fn target_block(what: &str) -> NestedBlock {
     )
 }
 
+/// Each element of the list `attr` must be a region name (checked when known).
+pub(crate) fn check_regions(config: &Value, attr: &str, diags: &mut Diagnostics) {
+    for (i, r) in config.get(attr).string_list().iter().enumerate() {
+        RegionName.validate(
+            &AttrPath::root(attr).index(i as i64),
+            &Value::string(r),
+            diags,
+        );
+    }
+}
+
+/// Each element of the list `attr` must be a 12-digit account id (checked when known).
+pub(crate) fn check_account_ids(config: &Value, attr: &str, diags: &mut Diagnostics) {
+    for (i, a) in config.get(attr).string_list().iter().enumerate() {
+        if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+            diags.attr_error(
+                AttrPath::root(attr).index(i as i64),
+                "Invalid account id",
+                format!("\"{a}\" is not a 12-digit AWS account id."),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

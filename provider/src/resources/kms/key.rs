@@ -507,20 +507,7 @@ impl Composite for KmsKey {
                 }
             }
         }
-        for (i, a) in config
-            .get("source_accounts")
-            .string_list()
-            .iter()
-            .enumerate()
-        {
-            if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
-                diags.attr_error(
-                    AttrPath::root("source_accounts").index(i as i64),
-                    "Invalid account id",
-                    format!("\"{a}\" is not a 12-digit AWS account id."),
-                );
-            }
-        }
+        crate::resources::kit::schema::check_account_ids(config, "source_accounts", diags);
         tags::validate(config, diags);
     }
 

@@ -203,13 +203,11 @@ pub(super) async fn key_rotation(c: &Clients, key_arn: &str) -> Option<bool> {
 
 /// Name of the replication role created for a bucket (stable, ≤ 64 chars).
 pub(super) fn replication_role_name(bucket: &str) -> String {
-    // FNV-1a: a short stable digest so long bucket names still fit IAM's limit.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bucket.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("bankplatform-s3-replication-{h:016x}")
+    // A short stable digest, so long bucket names still fit IAM's limit.
+    format!(
+        "bankplatform-s3-replication-{:016x}",
+        service_role::digest(bucket)
+    )
 }
 
 /// Whether a role ARN is the replication role this resource creates.

@@ -27,7 +27,7 @@ use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{self, int_between, one_of};
 use crate::framework::Diagnostics;
 use crate::resources::common::{error_diags, target_of};
-use crate::resources::kit::composite::{Composite, PlanRequest};
+use crate::resources::kit::composite::{with_undo, Composite, PlanRequest};
 use crate::resources::kit::controls::Control;
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
@@ -961,14 +961,6 @@ impl Composite for CompliantBucket {
         }
         let s = self.state_from(&state, id, &c.region, &observed, managed);
         Ok(s)
-    }
-}
-
-/// A create error, and the failed removal of what was made beside it, if any.
-fn with_undo(e: String, undo: Option<String>) -> String {
-    match undo {
-        Some(u) => format!("{e}\nCleanup also failed: {u}"),
-        None => e,
     }
 }
 
