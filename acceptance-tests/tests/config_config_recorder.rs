@@ -83,7 +83,7 @@ resource "bankplatform_config_recorder" "test" {{
             beside: &[("s3 bucket", 1), ("kms key", 1)],
         },
         updated: |name| {
-            with(name, "  excluded_rules = [\"ROOT_ACCOUNT_MFA_ENABLED\"]\n  extra_rules = [\"INCOMING_SSH_DISABLED\"]\n  delivery_frequency = \"Six_Hours\"")
+            with(name, "  excluded_rules = [\"ROOT_ACCOUNT_MFA_ENABLED\"]\n  extra_rules = [\"INCOMING_SSH_DISABLED\"]\n  delivery_frequency = \"Six_Hours\"\n  aggregator_account_id = \"210000000002\"\n  aggregator_region = \"eu-west-1\"")
         },
         replaced: |name| with(name, "  name = \"bankplatform-r\""),
         import_ignore: &[],
@@ -214,6 +214,36 @@ resource "bankplatform_config_recorder" "test" {{
                     rules.config_rules().len(),
                     wanted.len()
                 );
+                // The security account's aggregator is authorized exactly when configured.
+                let auths = cfg
+                    .describe_aggregation_authorizations()
+                    .send()
+                    .await
+                    .map_err(|e| sdk("DescribeAggregationAuthorizations", e))?;
+                let auths: Vec<(String, String)> = auths
+                    .aggregation_authorizations()
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.authorized_account_id().unwrap_or_default().to_string(),
+                            a.authorized_aws_region().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                let wanted: Vec<(String, String)> = ctx
+                    .attr(super::ADDR, "aggregator_account_id")
+                    .and_then(|a| {
+                        Some((
+                            a.as_str()?.to_string(),
+                            ctx.require_str(super::ADDR, "aggregator_region").ok()?,
+                        ))
+                    })
+                    .into_iter()
+                    .collect();
+                ensure!(
+                    auths == wanted,
+                    "aggregators authorized {auths:?}, configured {wanted:?}"
+                );
                 // The bucket admits Config for this account only.
                 let policy = ctx
                     .aws
@@ -291,6 +321,10 @@ resource "bankplatform_config_recorder" "test" {{
                 (
                     with(name, "  excluded_rules = [\"NOT_A_PACK_RULE\"]"),
                     r"(?is)rule not in the pack.*excluded_rules",
+                ),
+                (
+                    with(name, "  aggregator_account_id = \"210000000002\""),
+                    r"(?is)incomplete aggregator.*aggregator_region",
                 ),
                 (
                     with(name, "  delivery_frequency = \"Daily\""),

@@ -23,7 +23,8 @@ use acceptance_tests::checks::{kms, s3};
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
-/// The bootstrap root, the organization trail's root, the development account's roots
+/// The bootstrap root, the organization trail's root, the security account's root, the
+/// development account's roots
 /// and everything they depend on, in the manifest's order.
 fn selected_roots(manifest: &Value) -> Result<Vec<Value>> {
     let roots = manifest["roots"]
@@ -32,7 +33,9 @@ fn selected_roots(manifest: &Value) -> Result<Vec<Value>> {
     let mut wanted: std::collections::BTreeSet<String> = roots
         .iter()
         .filter(|r| {
-            r["account"] == "development" || r["stack"] == "bootstrap" || r["stack"] == "audit"
+            r["account"] == "development"
+                || ["bootstrap", "audit", "security"]
+                    .contains(&r["stack"].as_str().unwrap_or_default())
         })
         .filter_map(|r| r["id"].as_str().map(str::to_string))
         .collect();
@@ -294,6 +297,20 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
                     && c.s3_bucket_name().map(str::to_string) == la_out("config_bucket")),
                 "development's Config does not deliver to the log archive's bucket with its key {config_key}: {:?}",
                 channels.delivery_channels()
+            );
+            // The security account's aggregator collects every account of the spec,
+            // and development's recorder authorizes it.
+            let sec_config = aws_config_in(&endpoint, "210000000002", &region).await?;
+            let aggs = sec_config.describe_configuration_aggregators().send().await.context("DescribeConfigurationAggregators in security")?;
+            let agg = aggs.configuration_aggregators().first().context("no aggregator in the security account")?;
+            let mut collected: Vec<String> = agg.account_aggregation_sources().iter().flat_map(|s| s.account_ids().iter().cloned()).collect();
+            collected.sort();
+            ensure!(collected == ["210000000001", "210000000002", "210000000003", "210000000004", "210000000005", "210000000006", "210000000007"], "the aggregator collects {collected:?}");
+            let auths = dev_config.describe_aggregation_authorizations().send().await.context("DescribeAggregationAuthorizations in development")?;
+            ensure!(
+                auths.aggregation_authorizations().iter().any(|a| a.authorized_account_id() == Some("210000000002") && a.authorized_aws_region() == Some(region.as_str())),
+                "development does not authorize the security account's aggregator: {:?}",
+                auths.aggregation_authorizations()
             );
             let dev = buckets_of(&aws, "210000000005").await?;
             ensure!(!dev.is_empty(), "no storage bucket in the development account");

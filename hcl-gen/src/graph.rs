@@ -49,8 +49,12 @@ fn label(layout: &Layout, u: &Unit) -> String {
                 .unwrap_or_default()
         ),
         Stack::Bootstrap => format!("{} bootstrap<br/>{}", u.region, layout.spec.state_bucket),
-        Stack::LogArchive => format!("{} log archive<br/>audit, archive, flow logs", u.region),
+        Stack::LogArchive => format!(
+            "{} log archive<br/>audit, config, findings, archive, flow logs",
+            u.region
+        ),
         Stack::Audit => format!("{} organization trail<br/>CIS alarms", u.region),
+        Stack::Security => format!("{} security<br/>Config aggregator", u.region),
         Stack::Baseline { account_wide } => format!(
             "{} baseline{}",
             u.region,

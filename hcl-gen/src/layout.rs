@@ -36,6 +36,9 @@ pub enum Stack {
     /// The organization trail (management account), writing to the log archive's
     /// audit bucket.
     Audit,
+    /// The security account's view across the platform: the Config aggregator over
+    /// every account and region of the spec.
+    Security,
     /// One account's baseline in one region (`bankplatform_account_baseline`).
     Baseline {
         /// Whether it owns the account-wide settings (the primary region's does).
@@ -75,6 +78,7 @@ impl Stack {
             Stack::Bootstrap => "bootstrap",
             Stack::LogArchive => "log_archive",
             Stack::Audit => "audit",
+            Stack::Security => "security",
             Stack::Baseline { .. } => "baseline",
             Stack::Network { .. } => "network",
             Stack::Storage { .. } => "storage",
@@ -87,6 +91,7 @@ impl Stack {
             Stack::Bootstrap => &["state_backend"],
             Stack::LogArchive | Stack::Storage { .. } => &["storage"],
             Stack::Audit => &["audit_trail"],
+            Stack::Security => &["config_aggregator"],
             Stack::Baseline { .. } => &["account_baseline", "config_recorder", "threat_detection"],
             Stack::Network { .. } => &["network"],
         }
@@ -98,7 +103,11 @@ impl Stack {
             Stack::Network { environment, .. } | Stack::Storage { environment, .. } => {
                 Some(environment)
             }
-            Stack::Bootstrap | Stack::LogArchive | Stack::Audit | Stack::Baseline { .. } => None,
+            Stack::Bootstrap
+            | Stack::LogArchive
+            | Stack::Audit
+            | Stack::Security
+            | Stack::Baseline { .. } => None,
         }
     }
 }
@@ -227,6 +236,21 @@ pub fn resolve(spec: &Spec) -> Layout {
         );
         log_archive = Some(id);
     }
+    // The security account's view across the platform (one Config aggregator), in
+    // the primary region.
+    if let Some(acct) = spec.account_with_role(Role::Security) {
+        let id = unit_id(&acct.name, &spec.primary_region, "security");
+        units.insert(
+            id.clone(),
+            Unit {
+                id,
+                account: acct.name.clone(),
+                region: spec.primary_region.clone(),
+                stack: Stack::Security,
+                depends_on: vec![bootstrap.clone()],
+            },
+        );
+    }
     // Every account, in every region of the spec: its baseline (password policy, EBS
     // encryption, S3 account block, Access Analyzer); account-wide settings from the
     // primary region's.
@@ -245,7 +269,9 @@ pub fn resolve(spec: &Spec) -> Layout {
                     stack: Stack::Baseline {
                         account_wide: *account_wide,
                     },
-                    // Config delivers into the log archive's Config bucket.
+                    // Config delivers into the log archive's Config bucket. (The
+                    // authorization of the security account's aggregator needs only
+                    // the spec, not that root.)
                     depends_on: std::iter::once(bootstrap.clone())
                         .chain(log_archive.clone())
                         .collect(),

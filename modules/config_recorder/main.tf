@@ -6,4 +6,6 @@ resource "bankplatform_config_recorder" "this" {
   kms_key_arn                   = var.kms_key_arn
   include_global_resource_types = var.include_global_resource_types
   rules                         = var.rules
+  aggregator_account_id         = var.aggregator_account_id
+  aggregator_region             = var.aggregator_region
 }

@@ -28,3 +28,15 @@ variable "rules" {
   type        = string
   default     = "bank-baseline"
 }
+
+variable "aggregator_account_id" {
+  description = "The security account, whose aggregator may collect this recorder's data; none when null."
+  type        = string
+  default     = null
+}
+
+variable "aggregator_region" {
+  description = "The region of that aggregator."
+  type        = string
+  default     = null
+}

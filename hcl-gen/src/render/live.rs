@@ -15,7 +15,7 @@ use hcl::{Block, Body, Expression};
 use super::modules::versions_tf;
 use super::{call, obj, s, str_list, str_map, tr, var, Content, File, Paths};
 use crate::layout::{Layout, Stack, Unit};
-use crate::spec::Spec;
+use crate::spec::{Role, Spec};
 
 /// Depth of a root below the output root: `live/<account>/<region>/<stack>`.
 const ROOT_DEPTH: usize = 4;
@@ -183,6 +183,15 @@ fn emulated() -> Expression {
     ))
 }
 
+/// The id of every account of the spec that has one, as HCL strings.
+fn account_ids(spec: &Spec) -> Vec<Expression> {
+    spec.accounts
+        .values()
+        .filter_map(|a| a.id.clone())
+        .map(s)
+        .collect()
+}
+
 /// An output of the log-archive root, read through its remote state.
 fn log_archive_output(name: &str) -> Expression {
     tr(&[
@@ -348,12 +357,7 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                 if name == "config" || name == "findings" {
                     // Config (or GuardDuty) of every account of the spec, by account
                     // id: on the bucket policy and on the bucket's key.
-                    let ids: Vec<Expression> = spec
-                        .accounts
-                        .values()
-                        .filter_map(|a| a.id.clone())
-                        .map(s)
-                        .collect();
+                    let ids = account_ids(spec);
                     let service = if name == "config" {
                         "config"
                     } else {
@@ -423,6 +427,28 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                 outs = outs.add_block(output(name, desc, tr(&["module", "trail", attr])));
             }
         }
+        Stack::Security => {
+            // Every account of the spec (by id), in every region of the spec.
+            let ids = account_ids(spec);
+            let regions: Vec<Expression> = std::iter::once(&spec.primary_region)
+                .chain(spec.secondary_region.iter())
+                .map(|r| s(r.clone()))
+                .collect();
+            main = main.add_block(module_call(
+                "config_aggregator",
+                source("config_aggregator"),
+                vec![
+                    ("name", s(org.to_string())),
+                    ("account_ids", Expression::Array(ids)),
+                    ("regions", Expression::Array(regions)),
+                ],
+            ));
+            outs = outs.add_block(output(
+                "config_aggregator_compliance",
+                "The aggregator's controls, as read back from AWS.",
+                tr(&["module", "config_aggregator", "compliance"]),
+            ));
+        }
         Stack::Baseline { account_wide } => {
             if let Some(la) = unit.depends_on.iter().find(|d| d.ends_with("/log_archive")) {
                 main = main.add_block(remote_state(spec, "log_archive", la));
@@ -439,7 +465,21 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                             "include_global_resource_types",
                             Expression::Bool(*account_wide),
                         ),
-                    ],
+                    ]
+                    .into_iter()
+                    // The security account's aggregator may collect this recorder's data.
+                    .chain(
+                        spec.account_with_role(Role::Security)
+                            .and_then(|a| a.id.clone())
+                            .into_iter()
+                            .flat_map(|id| {
+                                [
+                                    ("aggregator_account_id", s(id)),
+                                    ("aggregator_region", s(spec.primary_region.clone())),
+                                ]
+                            }),
+                    )
+                    .collect(),
                 ));
                 outs = outs.add_block(output(
                     "config_compliance",

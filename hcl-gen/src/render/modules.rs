@@ -89,6 +89,7 @@ pub(super) fn render(spec: &Spec) -> Vec<File> {
         audit_trail(),
         account_baseline(),
         config_recorder(),
+        config_aggregator(),
         threat_detection(),
     ] {
         let dir = format!("{MODULES_PREFIX}{}", m.name);
@@ -217,6 +218,7 @@ fn index_readme() -> String {
          | [`audit_trail`](audit_trail/) | `bankplatform_audit_trail` | a multi-Region (organization) trail with its key, log group and CIS alarms |\n\
          | [`account_baseline`](account_baseline/) | `bankplatform_account_baseline` | an account's password policy, EBS encryption, S3 account block and Access Analyzer in one region |\n\
          | [`config_recorder`](config_recorder/) | `bankplatform_config_recorder` | AWS Config recording everything, delivering to the log archive, with the bank-baseline rules |\n\
+         | [`config_aggregator`](config_aggregator/) | `bankplatform_config_aggregator` | the security account's Config aggregator over every account and region of the spec |\n\
          | [`threat_detection`](threat_detection/) | `bankplatform_threat_detection` | GuardDuty with every protection and Security Hub with the FSBP, CIS and PCI standards |\n"
     )
 }
@@ -476,6 +478,8 @@ fn config_recorder() -> Module {
             var("include_global_resource_types"),
         ))
         .add_attribute(("rules", var("rules")))
+        .add_attribute(("aggregator_account_id", var("aggregator_account_id")))
+        .add_attribute(("aggregator_region", var("aggregator_region")))
         .build();
     let this = |attr: &str| tr(&["bankplatform_config_recorder", "this", attr]);
     Module {
@@ -487,10 +491,36 @@ fn config_recorder() -> Module {
             optional("kms_key_arn", kw("string"), "string", "Key the snapshots are encrypted with (the log archive's Config bucket key); unencrypted delivery when null.", Expression::Null, "null"),
             optional("include_global_resource_types", kw("bool"), "bool", "Record global types: true in the account's home region only.", Expression::Bool(true), "true"),
             optional("rules", kw("string"), "string", "`bank-baseline` or `none`.", s("bank-baseline"), "\"bank-baseline\""),
+            optional("aggregator_account_id", kw("string"), "string", "The security account, whose aggregator may collect this recorder's data; none when null.", Expression::Null, "null"),
+            optional("aggregator_region", kw("string"), "string", "The region of that aggregator.", Expression::Null, "null"),
         ],
         main: Body::builder().add_block(resource).build(),
         outputs: vec![
             Output { name: "rule_identifiers", description: "The managed rules deployed.", value: this("rule_identifiers") },
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
+        ],
+    }
+}
+
+fn config_aggregator() -> Module {
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_config_aggregator")
+        .add_label("this")
+        .add_attribute(("name", var("name")))
+        .add_attribute(("account_ids", var("account_ids")))
+        .add_attribute(("regions", var("regions")))
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_config_aggregator", "this", attr]);
+    Module {
+        name: "config_aggregator",
+        summary: "The security account's view of AWS Config (`bankplatform_config_aggregator`): one aggregator collecting every listed account in the listed regions; each account's recorder authorizes it (`aggregator_account_id` of the `config_recorder` module).",
+        vars: vec![
+            optional("name", kw("string"), "string", "Aggregator name.", s("platform"), "\"platform\""),
+            required("account_ids", list_string(), "list(string)", "Accounts collected from."),
+            optional("regions", list_string(), "list(string)", "Regions collected from; every region when null.", Expression::Null, "null"),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
             Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
         ],
     }

@@ -18,7 +18,7 @@ use crate::framework::validators::{self, one_of};
 use crate::framework::Diagnostics;
 use crate::resources::kit::composite::{Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
-use crate::resources::kit::schema::target_block;
+use crate::resources::kit::schema::{target_block, RegionName};
 use crate::value::{AttrPath, Type, Value};
 
 const FREQUENCIES: &[&str] = &[
@@ -94,6 +94,10 @@ impl ConfigRecorder {
                 .describe("The pack of AWS managed rules: `bank-baseline` (the rules mirroring the bank's ★ controls: CloudTrail, S3, VPC, EBS, IAM, KMS, GuardDuty, Security Hub, RDS, DynamoDB, Secrets Manager, CloudWatch Logs) or `none`."),
             Attribute::typed("extra_rules", list()).optional().describe("AWS managed rule identifiers added to the pack (e.g. `INCOMING_SSH_DISABLED`; rules with required parameters are refused by AWS)."),
             Attribute::typed("excluded_rules", list()).optional().describe("Identifiers of the pack's rules to leave out; visible in the plan."),
+            Attribute::string("aggregator_account_id").optional()
+                .describe("Account whose Config aggregator may collect this recorder's data (the security account); with `aggregator_region`. Needed for an aggregator over listed accounts, not for one over the organization."),
+            Attribute::string("aggregator_region").optional().validate(RegionName)
+                .describe("Region of that aggregator; with `aggregator_account_id`."),
             Attribute::typed("rule_identifiers", list()).computed().describe("The managed rules deployed (identifiers, sorted); each is named `bankplatform-<identifier>`."),
             Attribute::typed("compliance", Type::map(Type::Bool)).computed()
                 .describe("Control id → whether it holds, as read back from AWS on every refresh (see Controls). The rules' own findings are not read: the emulator lacks DescribeComplianceByConfigRule."),
@@ -139,6 +143,12 @@ impl ConfigRecorder {
         if let Some(f) = &o.frequency {
             s.set_attr("delivery_frequency", Value::string(f));
         }
+        // The aggregator's authorization, as configured while AWS still holds it.
+        let pair = aggregator_of(base);
+        if pair.is_some_and(|p| !o.authorizations.contains(&p)) {
+            s.set_attr("aggregator_account_id", Value::Null);
+            s.set_attr("aggregator_region", Value::Null);
+        }
         // Only ACTIVE rules count as deployed: one turned off shows as missing.
         let ids: Vec<Value> = o
             .rules
@@ -155,6 +165,14 @@ impl ConfigRecorder {
         s.set_attr("compliance", controls::value(CONTROLS, &judged));
         s
     }
+}
+
+/// The aggregator (account, Region) a configuration authorizes, if any.
+fn aggregator_of(v: &Value) -> Option<(String, String)> {
+    Some((
+        v.get("aggregator_account_id").as_str()?.to_string(),
+        v.get("aggregator_region").as_str()?.to_string(),
+    ))
 }
 
 /// The rule identifiers a configuration asks for.
@@ -184,6 +202,30 @@ impl Composite for ConfigRecorder {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        // The aggregator's account and Region go together.
+        let account = config.get("aggregator_account_id");
+        let region = config.get("aggregator_region");
+        for (set, other, missing) in [
+            (account, region, "aggregator_region"),
+            (region, account, "aggregator_account_id"),
+        ] {
+            if set.is_known() && !set.is_null() && other.is_known() && other.is_null() {
+                diags.attr_error(
+                    AttrPath::root(missing),
+                    "Incomplete aggregator",
+                    "aggregator_account_id and aggregator_region go together: set both to authorize the security account's aggregator, or neither.",
+                );
+            }
+        }
+        if let Some(a) = account.as_str() {
+            if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+                diags.attr_error(
+                    AttrPath::root("aggregator_account_id"),
+                    "Invalid account id",
+                    format!("\"{a}\" is not a 12-digit AWS account id."),
+                );
+            }
+        }
         for attr in ["extra_rules", "excluded_rules"] {
             for (i, r) in config.get(attr).string_list().iter().enumerate() {
                 let ok = !r.is_empty()
@@ -271,6 +313,7 @@ impl Composite for ConfigRecorder {
             sns_topic_arn: s("sns_topic_arn"),
             frequency: s("delivery_frequency").unwrap_or_else(|| "TwentyFour_Hours".into()),
             rules: rules_of(planned),
+            aggregator: aggregator_of(planned),
         })
     }
 
@@ -344,6 +387,17 @@ impl Composite for ConfigRecorder {
             .unwrap_or_default();
         let add: Vec<String> = d.rules.difference(&have).cloned().collect();
         let remove: Vec<String> = owned.difference(&d.rules).cloned().collect();
+        // The aggregator's authorization: the configured one, and not the prior one.
+        if let Some(pair) = &d.aggregator {
+            if !o.as_ref().is_some_and(|o| o.authorizations.contains(pair)) {
+                failures.extend(api::authorize(c, pair).await.err());
+            }
+        }
+        if let Some(old) = prior.and_then(aggregator_of) {
+            if d.aggregator.as_ref() != Some(&old) {
+                failures.extend(api::deauthorize(c, &old).await.err());
+            }
+        }
         let recording = o.as_ref().is_some_and(|o| o.recording);
         let (started, rules) = tokio::join!(
             async {
@@ -379,7 +433,10 @@ impl Composite for ConfigRecorder {
             Ok(owned) => owned.into_keys().collect(),
             Err(_) => rules_of(state).into_iter().collect(),
         };
-        let failures = api::destroy(c, root, &rules).await;
+        let mut failures = api::destroy(c, root, &rules).await;
+        if let Some(pair) = aggregator_of(state) {
+            failures.extend(api::deauthorize(c, &pair).await.err());
+        }
         if failures.is_empty() {
             Ok(())
         } else {

@@ -65,6 +65,8 @@ pub(crate) struct Desired {
     pub(crate) frequency: String,
     /// Managed rule identifiers.
     pub(crate) rules: BTreeSet<String>,
+    /// The aggregator (account, Region) authorized to collect this recorder's data.
+    pub(crate) aggregator: Option<(String, String)>,
 }
 
 /// The delivery channel as AWS reports it.
@@ -87,6 +89,8 @@ pub(crate) struct Observed {
     pub(crate) frequency: Option<String>,
     /// Identifier → ACTIVE, for the rules this recorder owns.
     pub(crate) rules: std::collections::BTreeMap<String, bool>,
+    /// Every aggregator (account, Region) the account authorizes.
+    pub(crate) authorizations: BTreeSet<(String, String)>,
 }
 
 /// The recorder, recording every supported type (global ones when `global_types`).
@@ -224,7 +228,7 @@ pub(crate) async fn observe(c: &Clients, name: &str) -> Result<Option<Observed>,
         role: r.role_arn().unwrap_or_default().to_string(),
         ..Observed::default()
     };
-    let (status, channels, rules) = tokio::join!(
+    let (status, channels, rules, authorizations) = tokio::join!(
         c.config
             .describe_configuration_recorder_status()
             .configuration_recorder_names(name)
@@ -234,6 +238,7 @@ pub(crate) async fn observe(c: &Clients, name: &str) -> Result<Option<Observed>,
             .delivery_channel_names(name)
             .send(),
         owned_rules(c),
+        c.config.describe_aggregation_authorizations().send(),
     );
     let what = |e: String| format!("reading Config recorder {name}: {e}");
     o.recording = status
@@ -267,6 +272,17 @@ pub(crate) async fn observe(c: &Clients, name: &str) -> Result<Option<Observed>,
         Err(e) => return Err(what(error_message(&e))),
     }
     o.rules = rules.map_err(what)?;
+    o.authorizations = authorizations
+        .map_err(|e| what(error_message(&e)))?
+        .aggregation_authorizations()
+        .iter()
+        .filter_map(|a| {
+            Some((
+                a.authorized_account_id()?.to_string(),
+                a.authorized_aws_region()?.to_string(),
+            ))
+        })
+        .collect();
     Ok(Some(o))
 }
 
@@ -332,4 +348,40 @@ pub(crate) async fn destroy(c: &Clients, name: &str, rules: &[String]) -> Vec<St
             .err(),
     );
     errors
+}
+
+/// Authorizes the aggregator of `account` in `region` to collect this account's data.
+pub(crate) async fn authorize(
+    c: &Clients,
+    (account, region): &(String, String),
+) -> Result<(), String> {
+    c.config
+        .put_aggregation_authorization()
+        .authorized_account_id(account)
+        .authorized_aws_region(region)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "authorizing the Config aggregator of {account} in {region}: {}",
+                error_message(&e)
+            )
+        })
+}
+
+/// Withdraws an aggregator's authorization; already gone is done.
+pub(crate) async fn deauthorize(
+    c: &Clients,
+    (account, region): &(String, String),
+) -> Result<(), String> {
+    c.config
+        .delete_aggregation_authorization()
+        .authorized_account_id(account)
+        .authorized_aws_region(region)
+        .send()
+        .await
+        .gone_is_done(&format!(
+            "withdrawing the authorization of the Config aggregator of {account} in {region}"
+        ))
 }

@@ -6,7 +6,7 @@ use crate::framework::Diagnostics;
 use crate::value::{AttrPath, Value};
 
 /// A region name as AWS spells them: `eu-west-1`, `us-gov-west-1`, `ap-southeast-4`.
-struct RegionName;
+pub(crate) struct RegionName;
 
 impl Validator for RegionName {
     fn description(&self) -> String {

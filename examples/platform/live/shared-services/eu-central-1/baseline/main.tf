@@ -24,6 +24,8 @@ module "config" {
   s3_key_prefix                 = "config/shared-services"
   kms_key_arn                   = data.terraform_remote_state.log_archive.outputs.config_kms_key_arn
   include_global_resource_types = false
+  aggregator_account_id         = "210000000002"
+  aggregator_region             = "eu-west-1"
 }
 
 module "baseline" {
