@@ -21,9 +21,11 @@
 # Usage: scripts/bench.sh [--provider-only | --terraform-only] [--no-peer]
 # Environment:
 #   BP_BENCH_PROFILE  debug (default) or release: which build of our provider
-#   BP_BENCH_WORKLOAD bucket (default), vpc or audit: the Terraform-level
-#                     workload (audit: examples/audit_trail beside
-#                     bench/peer/audit, the same layer written with hashicorp/aws)
+#   BP_BENCH_WORKLOAD bucket (default), vpc, audit or baseline: the
+#                     Terraform-level workload (audit: examples/audit_trail beside
+#                     bench/peer/audit, the same layer written with hashicorp/aws;
+#                     baseline: bench/ours/baseline, one account's security
+#                     baseline, beside bench/peer/baseline)
 #   BP_BENCH_RUNS     Terraform-level runs per scenario (default 3)
 #   BP_BENCH_N        provider processes per provider-level probe (default 10)
 #   BP_BENCH_IDLE_WAIT  seconds to wait for other builds/tests to finish
@@ -40,15 +42,17 @@ set -euo pipefail
 # (examples/audit_trail vs bench/peer/audit).
 WORKLOAD="${BP_BENCH_WORKLOAD:-bucket}"
 case "$WORKLOAD" in
-  bucket) OURS_EXAMPLE=compliant_bucket ;;
-  vpc) OURS_EXAMPLE=hardened_vpc ;;
-  audit) OURS_EXAMPLE=audit_trail ;;
-  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc or audit" >&2; exit 2 ;;
+  bucket) OURS_ROOT=examples/compliant_bucket ;;
+  vpc) OURS_ROOT=examples/hardened_vpc ;;
+  audit) OURS_ROOT=examples/audit_trail ;;
+  baseline) OURS_ROOT=bench/ours/baseline ;;
+  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc, audit or baseline" >&2; exit 2 ;;
 esac
 export BP_BENCH_WORKLOAD="$WORKLOAD"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# The audit layer's peer is ours to write (../shared/peer has none): bench/peer/audit.
-[ "$WORKLOAD" = audit ] && PEER_SRC="$repo/bench/peer"
+# The audit and baseline layers' peers are ours to write (../shared/peer has none):
+# bench/peer/<workload>.
+case "$WORKLOAD" in audit|baseline) PEER_SRC="$repo/bench/peer" ;; esac
 
 PROFILE="${BP_BENCH_PROFILE:-debug}"
 RUNS="${BP_BENCH_RUNS:-3}"
@@ -198,7 +202,7 @@ run_once() {
   rm -rf "$WORK" && mkdir -p "$WORK"
   if [ "$SCENARIO" = ours ]; then
     ROOT="$WORK/root"
-    mkdir -p "$ROOT" && cp "$repo/examples/$OURS_EXAMPLE/"*.tf "$ROOT/"
+    mkdir -p "$ROOT" && cp "$repo/$OURS_ROOT/"*.tf "$ROOT/"
     export TF_CLI_CONFIG_FILE="$OUT/mirror/terraformrc"
   else
     # <workload>/standalone uses the module in ../ : keep that layout.
