@@ -367,6 +367,40 @@ pub(crate) async fn ensure_alarms(
                 || a.notifies != [topic.to_string()]
         })
     };
+    // Filters already in place as wanted are not written again: on update, as read;
+    // on create, those an interrupted create of this trail wrote (one read; the
+    // emulator would append a second filter of the same name).
+    let written: std::collections::BTreeSet<String> = match o {
+        Some(o) => EVENT_SETS
+            .iter()
+            .filter(|s| {
+                o.alarms
+                    .get(s.metric)
+                    .is_some_and(|a| a.pattern.as_deref() == Some(s.pattern) && a.metric_matches)
+            })
+            .map(|s| n.alarm(s))
+            .collect(),
+        None => c
+            .logs
+            .describe_metric_filters()
+            .log_group_name(&n.log_group)
+            .filter_name_prefix(format!("{}-", n.trail))
+            .send()
+            .await
+            .map(|out| {
+                out.metric_filters()
+                    .iter()
+                    .filter(|f| {
+                        EVENT_SETS.iter().any(|s| {
+                            f.filter_name() == Some(n.alarm(s).as_str())
+                                && f.filter_pattern() == Some(s.pattern)
+                        })
+                    })
+                    .filter_map(|f| f.filter_name().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
     let tags: Vec<cw::Tag> = d
         .tags_all
         .iter()
@@ -378,23 +412,28 @@ pub(crate) async fn ensure_alarms(
         .map(|s| {
             let name = n.alarm(s);
             let tags = tags.clone();
+            let filter_written = written.contains(&name);
             async move {
-                c.logs
-                    .put_metric_filter()
-                    .log_group_name(&n.log_group)
-                    .filter_name(&name)
-                    .filter_pattern(s.pattern)
-                    .metric_transformations(
-                        aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
-                            .metric_name(s.metric)
-                            .metric_namespace(&n.namespace)
-                            .metric_value("1")
-                            .build()
-                            .map_err(|e| e.to_string())?,
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| format!("writing metric filter {name}: {}", error_message(&e)))?;
+                if !filter_written {
+                    c.logs
+                        .put_metric_filter()
+                        .log_group_name(&n.log_group)
+                        .filter_name(&name)
+                        .filter_pattern(s.pattern)
+                        .metric_transformations(
+                            aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
+                                .metric_name(s.metric)
+                                .metric_namespace(&n.namespace)
+                                .metric_value("1")
+                                .build()
+                                .map_err(|e| e.to_string())?,
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            format!("writing metric filter {name}: {}", error_message(&e))
+                        })?;
+                }
                 c.cloudwatch
                     .put_metric_alarm()
                     .alarm_name(&name)
