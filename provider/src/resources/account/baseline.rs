@@ -17,7 +17,7 @@ use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators::{self, int_between};
 use crate::framework::Diagnostics;
-use crate::resources::kit::composite::{Composite, Failures, PlanRequest};
+use crate::resources::kit::composite::{done, Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
@@ -395,11 +395,7 @@ impl Composite for AccountBaseline {
             .into_iter()
             .filter_map(Result::err)
             .collect();
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures)
-        }
+        done(failures)
     }
 
     async fn mark_created(&self, _c: &Clients, _root: &str) -> Result<(), String> {
@@ -421,11 +417,7 @@ impl Composite for AccountBaseline {
             None
         };
         let failures = api::remove(c, !root.ends_with(REGIONAL), key.as_deref()).await;
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures)
-        }
+        done(failures)
     }
 
     fn state(&self, c: &Clients, base: &Value, o: &Observed) -> Value {

@@ -20,7 +20,7 @@ use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators;
 use crate::framework::Diagnostics;
 use crate::resources::common::target_of;
-use crate::resources::kit::composite::{Composite, Failures, PlanRequest};
+use crate::resources::kit::composite::{imported, Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
@@ -574,22 +574,8 @@ impl Composite for AuditTrail {
     }
 
     async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics> {
-        let mut d = Diagnostics::new();
         let n = Names::of(id);
-        let o = match api::observe(c, &n).await {
-            Ok(Some(o)) => o,
-            Ok(None) => {
-                d.error(
-                    "Cannot import non-existent trail",
-                    format!("No CloudTrail trail {id} in the provider's account and region."),
-                );
-                return Err(d);
-            }
-            Err(e) => {
-                d.error("Cannot read the trail", e);
-                return Err(d);
-            }
-        };
+        let o = imported(api::observe(c, &n).await, "CloudTrail trail", id)?;
         let mut s = Value::null_object(&self.schema.block.implied_type());
         s.set_attr("name", Value::string(id));
         let managed_key = match (api::find_managed_key(c, &n).await, &o.kms_key) {

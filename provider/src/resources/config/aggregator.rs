@@ -17,7 +17,9 @@ use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::Diagnostics;
 use crate::resources::iam::service_role::{self, ServiceRole};
 use crate::resources::kit::calls::GoneIsDone;
-use crate::resources::kit::composite::{with_undo, Composite, Failures, PlanRequest};
+use crate::resources::kit::composite::{
+    done, imported, with_undo, Composite, Failures, PlanRequest,
+};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::schema::{check_account_ids, check_regions, target_block};
 use crate::value::{AttrPath, Type, Value};
@@ -446,11 +448,7 @@ impl Composite for ConfigAggregator {
                 .await
                 .err(),
         );
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures)
-        }
+        done(failures)
     }
 
     fn state(&self, _c: &Clients, base: &Value, o: &Observed) -> Value {
@@ -476,21 +474,7 @@ impl Composite for ConfigAggregator {
         c: &Clients,
         id: &str,
     ) -> Result<Value, Diagnostics> {
-        let mut d = Diagnostics::new();
-        let o = match observe(c, id).await {
-            Ok(Some(o)) => o,
-            Ok(None) => {
-                d.error(
-                    "Cannot import non-existent aggregator",
-                    format!("No Config aggregator {id} in the provider's account and region."),
-                );
-                return Err(d);
-            }
-            Err(e) => {
-                d.error("Cannot read the aggregator", e);
-                return Err(d);
-            }
-        };
+        let o = imported(observe(c, id).await, "Config aggregator", id)?;
         let mut s = Value::null_object(&self.schema.block.implied_type());
         s.set_attr("name", Value::string(id));
         if !o.accounts.is_empty() {

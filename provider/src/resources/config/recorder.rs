@@ -16,7 +16,7 @@ use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators::{self, one_of};
 use crate::framework::Diagnostics;
-use crate::resources::kit::composite::{Composite, Failures, PlanRequest};
+use crate::resources::kit::composite::{done, imported, Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::schema::{target_block, RegionName};
 use crate::value::{AttrPath, Type, Value};
@@ -411,11 +411,7 @@ impl Composite for ConfigRecorder {
         );
         failures.extend(started.err());
         failures.extend(rules);
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures)
-        }
+        done(failures)
     }
 
     async fn mark_created(&self, _c: &Clients, _root: &str) -> Result<(), String> {
@@ -437,11 +433,7 @@ impl Composite for ConfigRecorder {
         if let Some(pair) = aggregator_of(state) {
             failures.extend(api::deauthorize(c, &pair).await.err());
         }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures)
-        }
+        done(failures)
     }
 
     fn state(&self, _c: &Clients, base: &Value, o: &Observed) -> Value {
@@ -467,21 +459,7 @@ impl Composite for ConfigRecorder {
         c: &Clients,
         id: &str,
     ) -> Result<Value, Diagnostics> {
-        let mut d = Diagnostics::new();
-        let o = match api::observe(c, id).await {
-            Ok(Some(o)) => o,
-            Ok(None) => {
-                d.error(
-                    "Cannot import non-existent recorder",
-                    format!("No Config recorder {id} in the provider's account and region."),
-                );
-                return Err(d);
-            }
-            Err(e) => {
-                d.error("Cannot read the recorder", e);
-                return Err(d);
-            }
-        };
+        let o = imported(api::observe(c, id).await, "Config recorder", id)?;
         let mut s = Value::null_object(&self.schema.block.implied_type());
         s.set_attr("rules", Value::string("bank-baseline"));
         let pack: BTreeSet<String> = BANK_BASELINE.iter().map(|s| s.to_string()).collect();

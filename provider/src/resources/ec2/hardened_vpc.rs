@@ -32,8 +32,8 @@ use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{self, int_between, one_of};
 use crate::framework::Diagnostics;
-use crate::resources::common::{error_diags, target_of};
-use crate::resources::kit::composite::{Composite, PlanRequest};
+use crate::resources::common::target_of;
+use crate::resources::kit::composite::{imported, Composite, PlanRequest};
 use crate::resources::kit::controls::Control;
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
@@ -972,18 +972,7 @@ impl Composite for HardenedVpc {
             );
             return Err(d);
         }
-        let o = match api::observe(c, id).await {
-            Ok(Some(o)) => o,
-            Ok(None) => {
-                return Err(error_diags(
-                    "Cannot import non-existent VPC",
-                    &[format!(
-                        "VPC ({id}) does not exist in the provider's account and region."
-                    )],
-                ))
-            }
-            Err(e) => return Err(error_diags("Cannot read the VPC", &[e])),
-        };
+        let o = imported(api::observe(c, id).await, "VPC", id)?;
         let mut s = Value::null_object(&self.schema.block.implied_type());
         // Settings only the children tell: NAT strategy, ports, managed key.
         let zones: usize = o.subnets.values().map(|m| m.len()).max().unwrap_or(0);

@@ -18,7 +18,7 @@ use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators;
 use crate::framework::Diagnostics;
 use crate::resources::kit::calls::{few_retries, unsupported, GoneIsDone};
-use crate::resources::kit::composite::{Composite, Failures, PlanRequest};
+use crate::resources::kit::composite::{done, imported, Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
 use crate::resources::kit::schema::target_block;
@@ -608,11 +608,7 @@ impl Composite for ThreatDetection {
         if d.security_hub {
             failures.extend(self.ensure_hub(c, &d.tags_all).await.err());
         }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures)
-        }
+        done(failures)
     }
 
     async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String> {
@@ -654,11 +650,7 @@ impl Composite for ThreatDetection {
                 Err(e) => failures.push(format!("disabling Security Hub: {}", error_message(&e))),
             }
         }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures)
-        }
+        done(failures)
     }
 
     fn state(&self, _c: &Clients, base: &Value, o: &Observed) -> Value {
@@ -682,21 +674,7 @@ impl Composite for ThreatDetection {
     }
 
     async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics> {
-        let mut d = Diagnostics::new();
-        let o = match self.read(c, id, true).await {
-            Ok(Some(o)) => o,
-            Ok(None) => {
-                d.error(
-                    "Cannot import non-existent detector",
-                    format!("No GuardDuty detector {id} in the provider's account and region."),
-                );
-                return Err(d);
-            }
-            Err(e) => {
-                d.error("Cannot read the detector", e);
-                return Err(d);
-            }
-        };
+        let o = imported(self.read(c, id, true).await, "GuardDuty detector", id)?;
         let mut s = Value::null_object(&self.schema.block.implied_type());
         s.set_attr("security_hub", Value::Bool(o.hub.is_some_and(|(c, _)| c)));
         let defaults = ctx.default_tags();

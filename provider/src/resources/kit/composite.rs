@@ -131,6 +131,34 @@ pub(crate) fn with_undo(e: String, undo: Option<String>) -> String {
     }
 }
 
+/// `Ok(())` when a step had no failures.
+pub(crate) fn done(failures: Failures) -> Result<(), Failures> {
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures)
+    }
+}
+
+/// What an import found: the observed model, or one diagnostic saying that no
+/// `what` of that id is in the provider's account and region (or that it cannot be read).
+pub(crate) fn imported<O>(
+    found: Result<Option<O>, String>,
+    what: &str,
+    id: &str,
+) -> Result<O, Diagnostics> {
+    let mut d = Diagnostics::new();
+    match found {
+        Ok(Some(o)) => return Ok(o),
+        Ok(None) => d.error(
+            format!("Cannot import non-existent {what}"),
+            format!("No {what} {id} in the provider's account and region."),
+        ),
+        Err(e) => d.error(format!("Cannot read the {what}"), e),
+    }
+    Err(d)
+}
+
 /// A [`Composite`] served as a Terraform resource.
 pub(crate) struct Kit<C>(pub(crate) C);
 

@@ -22,7 +22,7 @@ use crate::framework::validators::{self, int_between, one_of};
 use crate::framework::Diagnostics;
 use crate::resources::common::target_of;
 use crate::resources::iam::policy_doc::{canonical_json, parse_statements};
-use crate::resources::kit::composite::{Composite, Failures, PlanRequest};
+use crate::resources::kit::composite::{done, Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
 use crate::resources::kit::schema::target_block;
@@ -701,11 +701,7 @@ impl Composite for KmsKey {
             Err(e) => return Err(vec![e]),
         };
         let failures = self.converge_key(c, d, &o).await;
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures)
-        }
+        done(failures)
     }
 
     async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String> {

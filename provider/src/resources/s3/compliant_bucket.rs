@@ -26,8 +26,8 @@ use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{self, int_between, one_of};
 use crate::framework::Diagnostics;
-use crate::resources::common::{error_diags, target_of};
-use crate::resources::kit::composite::{with_undo, Composite, PlanRequest};
+use crate::resources::common::target_of;
+use crate::resources::kit::composite::{imported, with_undo, Composite, PlanRequest};
 use crate::resources::kit::controls::Control;
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
@@ -917,19 +917,7 @@ impl Composite for CompliantBucket {
         state.set_attr("bucket", Value::string(id));
         state.set_attr("id", Value::string(id));
         state.set_attr("force_destroy", Value::Bool(false));
-        let observed = match api::read_observed(c, id).await {
-            Ok(Some(o)) => o,
-            Ok(None) => {
-                d.error(
-                    "Cannot import non-existent bucket",
-                    format!(
-                        "S3 Bucket ({id}) does not exist in the provider's account and region."
-                    ),
-                );
-                return Err(d);
-            }
-            Err(e) => return Err(error_diags("Cannot read the bucket", &[e])),
-        };
+        let observed = imported(api::read_observed(c, id).await, "S3 bucket", id)?;
         let managed = match (api::find_managed_key(c, id).await, &observed.kms_key) {
             (Ok(Some(k)), Some(actual)) => &k == actual || k.ends_with(actual.as_str()),
             _ => false,
