@@ -430,3 +430,43 @@ fn capitalized(s: &str) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_import_of_nothing_or_of_the_unreadable_is_one_error_naming_it() {
+        assert_eq!(
+            imported(Ok(Some(7)), "Config aggregator", "a").ok(),
+            Some(7)
+        );
+        let none = imported::<u8>(Ok(None), "Config aggregator", "platform").unwrap_err();
+        let d: Vec<_> = none.iter().collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].summary, "Cannot import non-existent Config aggregator");
+        assert!(d[0]
+            .detail
+            .contains("No Config aggregator platform in the provider's account and region."));
+        let unreadable = imported::<u8>(Err("AccessDenied".into()), "VPC", "vpc-1").unwrap_err();
+        let d: Vec<_> = unreadable.iter().collect();
+        assert_eq!(
+            (d.len(), d[0].summary.as_str(), d[0].detail.as_str()),
+            (1, "Cannot read the VPC", "AccessDenied")
+        );
+    }
+
+    #[test]
+    fn a_step_is_done_when_nothing_failed() {
+        assert_eq!(done(vec![]), Ok(()));
+        assert_eq!(
+            done(vec!["a".into(), "b".into()]),
+            Err(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(
+            with_undo("create failed".into(), Some("delete failed".into())),
+            "create failed\nCleanup also failed: delete failed"
+        );
+        assert_eq!(with_undo("create failed".into(), None), "create failed");
+    }
+}
