@@ -431,6 +431,7 @@ impl Composite for AuditTrail {
             topic: known("alarm_topic_arn"),
             // Ensured by create; an update takes it from the trail (see `converge`).
             role: None,
+            adopted: false,
         })
     }
 
@@ -490,7 +491,10 @@ impl Composite for AuditTrail {
         }
         .await;
         match made {
-            Ok(adopted) => Ok((d.name.clone(), adopted)),
+            Ok(adopted) => {
+                d.adopted = adopted;
+                Ok((d.name.clone(), adopted))
+            }
             Err(e) => match api::destroy(c, &n, &undo(d)).await {
                 Ok(()) => Err(e),
                 Err(left) => Err(format!("{e}\nCleanup also failed: {}", left.join("; "))),

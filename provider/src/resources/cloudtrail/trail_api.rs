@@ -368,9 +368,11 @@ pub(crate) async fn ensure_alarms(
         })
     };
     // Filters already in place as wanted are not written again: on update, as read;
-    // on create, those an interrupted create of this trail wrote (one read; the
-    // emulator would append a second filter of the same name).
+    // on a create that adopted an interrupted one's trail, those it wrote (one read;
+    // the emulator would append a second filter of the same name). A fresh create's
+    // log group is new: nothing to read.
     let written: std::collections::BTreeSet<String> = match o {
+        None if !d.adopted => Default::default(),
         Some(o) => EVENT_SETS
             .iter()
             .filter(|s| {

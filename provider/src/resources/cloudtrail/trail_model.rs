@@ -168,6 +168,8 @@ pub(crate) struct Desired {
     pub(crate) key: Option<String>,
     pub(crate) topic: Option<String>,
     pub(crate) role: Option<String>,
+    /// The create continues a trail an interrupted create left (its filters may exist).
+    pub(crate) adopted: bool,
 }
 
 /// A metric filter and its alarm, as read back.

@@ -399,7 +399,7 @@ impl Composite for ConfigAggregator {
         d: &mut Desired,
         prior: Option<&Value>,
     ) -> Result<(), Failures> {
-        let Some(_) = prior else { return Ok(()) };
+        let Some(prior) = prior else { return Ok(()) };
         let o = observe(c, root).await.map_err(|e| vec![e])?;
         let matches = o.as_ref().is_some_and(|o| {
             o.organization_role.is_some() == d.organization
@@ -415,8 +415,8 @@ impl Composite for ConfigAggregator {
             };
             put(c, d, role.as_deref()).await.map_err(|e| vec![e])?;
         }
-        if !d.organization {
-            // A role a previous organization mode left.
+        if !d.organization && !prior.get("role_arn").is_null() {
+            // The role of the organization mode this update leaves.
             service_role::remove(c, &role_name(root), ROLE_POLICY)
                 .await
                 .map_err(|e| vec![e])?;

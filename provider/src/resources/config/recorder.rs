@@ -18,7 +18,7 @@ use crate::framework::validators::{self, one_of};
 use crate::framework::Diagnostics;
 use crate::resources::kit::composite::{done, imported, Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
-use crate::resources::kit::schema::{target_block, RegionName};
+use crate::resources::kit::schema::{check_account_id, target_block, RegionName};
 use crate::value::{AttrPath, Type, Value};
 
 const FREQUENCIES: &[&str] = &[
@@ -218,13 +218,7 @@ impl Composite for ConfigRecorder {
             }
         }
         if let Some(a) = account.as_str() {
-            if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
-                diags.attr_error(
-                    AttrPath::root("aggregator_account_id"),
-                    "Invalid account id",
-                    format!("\"{a}\" is not a 12-digit AWS account id."),
-                );
-            }
+            check_account_id(AttrPath::root("aggregator_account_id"), a, diags);
         }
         for attr in ["extra_rules", "excluded_rules"] {
             for (i, r) in config.get(attr).string_list().iter().enumerate() {

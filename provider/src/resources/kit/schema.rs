@@ -75,16 +75,21 @@ pub(crate) fn check_regions(config: &Value, attr: &str, diags: &mut Diagnostics)
     }
 }
 
+/// `a` (at `path`) must be a 12-digit account id.
+pub(crate) fn check_account_id(path: AttrPath, a: &str, diags: &mut Diagnostics) {
+    if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+        diags.attr_error(
+            path,
+            "Invalid account id",
+            format!("\"{a}\" is not a 12-digit AWS account id."),
+        );
+    }
+}
+
 /// Each element of the list `attr` must be a 12-digit account id (checked when known).
 pub(crate) fn check_account_ids(config: &Value, attr: &str, diags: &mut Diagnostics) {
     for (i, a) in config.get(attr).string_list().iter().enumerate() {
-        if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
-            diags.attr_error(
-                AttrPath::root(attr).index(i as i64),
-                "Invalid account id",
-                format!("\"{a}\" is not a 12-digit AWS account id."),
-            );
-        }
+        check_account_id(AttrPath::root(attr).index(i as i64), a, diags);
     }
 }
 
