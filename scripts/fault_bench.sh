@@ -11,6 +11,8 @@
 #                                     # mutating calls of a VPC create, one run each
 #   BP_FAULT_FAIL_SWEEP="$(seq -s' ' 1 60)" scripts/fault_bench.sh 1 vpc_failed_create
 #                                     # fail the Nth mutating call, N = 1..60
+#   BP_FAULT_KILL_SWEEP="$(seq -s' ' 1 20)" scripts/fault_bench.sh 1 audit_trail::standard::tf_1_15::killed
+#                                     # the same for any composite's standard suite
 #
 # Not part of scripts/test.sh (which runs every case once): a benchmark, not a test.
 set -euo pipefail
@@ -24,8 +26,21 @@ bin="$(ls -t "$CARGO_TARGET_DIR"/debug/deps/acceptance-* | grep -v '\.d$' | head
 export TF_ACC=1 BP_PROVIDER_BIN="$CARGO_TARGET_DIR/debug/terraform-provider-bankplatform"
 export CARGO_MANIFEST_DIR="$repo/acceptance-tests"
 
-cases="$("$bin" --list 2>/dev/null | sed -n 's/^\(faults::[a-z0-9_]*\): test$/\1/p' | grep -- "$filter" || true)"
+# The fault cases, and every composite's killed/failed create of its standard suite
+# (Terraform 1.15), which the sweeps below take to every K or N.
+cases="$("$bin" --list 2>/dev/null \
+  | sed -n -e 's/^\(faults::[a-z0-9_]*\): test$/\1/p' \
+           -e 's/^\([a-z0-9_]*::standard::tf_1_15::\(killed\|failed\)_create\): test$/\1/p' \
+  | grep -- "$filter" || true)"
 [ -n "$cases" ] || { echo "no fault case matches '$filter'" >&2; exit 2; }
+
+# A case's name in the table: faults::x → x, kms_kms_key::standard::tf_1_15::y → kms_key y.
+short() {
+  case "$1" in
+    faults::*) echo "${1#faults::}" ;;
+    *) local c="${1/::standard::tf_1_15::/ }"; echo "${c#*_}" ;;
+  esac
+}
 
 sweep="${BP_FAULT_KILL_SWEEP:-${BP_FAULT_FAIL_SWEEP:-}}"
 if [ -n "$sweep" ]; then
@@ -42,7 +57,7 @@ if [ -n "$sweep" ]; then
       else
         result="FAILED: $(grep -m1 -E '^Error:' <<<"$out" | cut -c1-100)"
       fi
-      printf '%-48s %6s %s\n' "${case#faults::}" "$k" "$result"
+      printf '%-48s %6s %s\n' "$(short "$case")" "$k" "$result"
     done
   done
   exit 0
@@ -68,5 +83,5 @@ for case in $cases; do
     p50="-"
     max="-"
   fi
-  printf '%-48s %4s/%-2s %10s %10s\n' "${case#faults::}" "$pass" "$runs" "$p50" "$max"
+  printf '%-48s %4s/%-2s %10s %10s\n' "$(short "$case")" "$pass" "$runs" "$p50" "$max"
 done

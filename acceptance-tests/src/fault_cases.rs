@@ -9,7 +9,9 @@
 //!   create; the next apply must converge to exactly one composite, and destroy must
 //!   leave nothing;
 //! - [`failed_create`]: the Nth mutating call of a create fails for good; the apply
-//!   fails, says it rolled back, and nothing is left.
+//!   fails, says it rolled back, and nothing is left;
+//! - [`past_time_limit`]: a create slower than its `timeouts.create` stops at the
+//!   limit, keeps what it built as tainted, and the next apply replaces it.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -341,4 +343,102 @@ pub async fn empty_answers(c: &Composite, label: &str, share: f64, limit: Durati
     assert_exactly_one(c, &inventory::live_objects(&run.aws).await?)?;
     run.tf.destroy().await?;
     assert_nothing_left(&run.aws).await
+}
+
+/// `config` with a `timeouts` block in the resource named `test`.
+pub fn with_time_limits(config: &str, limits: &str) -> String {
+    let start = config
+        .find("\"test\" {")
+        .expect("the configuration has a resource named test");
+    let mut depth = 0;
+    for (i, ch) in config[start..].char_indices() {
+        match ch {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    let at = start + i;
+                    return format!(
+                        "{}  timeouts {{ {limits} }}\n{}",
+                        &config[..at],
+                        &config[at..]
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("the resource named test never closes: {config}");
+}
+
+/// A create slower than its time limit (every call delayed by `latency`, the limit
+/// `create_limit`, e.g. `"4s"`): the apply fails at the limit with an error naming
+/// it, what was built is in the state as tainted (nothing orphaned), the next apply
+/// (no delay) replaces it with exactly one composite, destroy leaves nothing.
+pub async fn past_time_limit(
+    c: &Composite,
+    label: &str,
+    latency: Duration,
+    create_limit: &str,
+) -> Result<()> {
+    let run = FaultRun::new(
+        label,
+        TfVersion::V1_15,
+        FaultPlan {
+            latency,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let block = crate::step::provider_block_in_account(run.proxy.endpoint(), run.aws.account_id());
+    let config = with_time_limits(
+        &(c.config)(&random_name(label)),
+        &format!("create = \"{create_limit}\""),
+    );
+    run.tf.write_config(&format!("{block}{config}"))?;
+    run.tf.init().await?;
+    let started = Instant::now();
+    let err = match run.tf.apply().await {
+        Ok(_) => bail!(
+            "the apply succeeded in {:.1}s although its time limit was {create_limit}",
+            started.elapsed().as_secs_f64()
+        ),
+        Err(e) => format!("{e:#}")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    let stopped_after = started.elapsed();
+    ensure!(
+        err.contains(&format!(
+            "did not finish within its time limit of {create_limit}"
+        )),
+        "the apply failed, but not on its time limit: {err}"
+    );
+    let state = run.tf.state_pull().await?;
+    let tainted = state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["name"] == "test")
+        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
+        .any(|i| i["status"] == "tainted");
+    ensure!(
+        tainted,
+        "what the stopped create built is not in the state as tainted: {state}"
+    );
+    run.proxy.set_plan(FaultPlan::default());
+    run.tf
+        .apply()
+        .await
+        .context("the apply replacing the tainted composite")?;
+    run.plan_is_empty().await?;
+    assert_exactly_one(c, &inventory::live_objects(&run.aws).await?)?;
+    run.tf.destroy().await?;
+    assert_nothing_left(&run.aws).await?;
+    eprintln!(
+        "[bp-acc] {label}: a create limited to {create_limit} failed after {:.1}s (plan and partial read-back included) and was replaced",
+        stopped_after.as_secs_f64()
+    );
+    Ok(())
 }

@@ -221,8 +221,14 @@ enum Protocol {
     Ec2,
     Query,
     Json,
+    /// REST with JSON bodies (IAM Access Analyzer, GuardDuty, Security Hub): errors
+    /// as JSON with `x-amzn-ErrorType`, the operation in the method and path.
+    RestJson,
     S3,
 }
+
+/// Services that speak REST-JSON, by their SigV4 signing name.
+const REST_JSON: &[&str] = &["access-analyzer", "guardduty", "securityhub"];
 
 struct Request {
     method: String,
@@ -257,16 +263,23 @@ impl Request {
             }
             return (Protocol::Query, format!("query-{version}"), action);
         }
-        (
-            Protocol::S3,
-            "s3".into(),
-            format!("{} {}", self.method, self.target),
-        )
+        // The signing name in the credential scope: Credential=<key>/<date>/<region>/<service>/aws4_request.
+        let signing = self
+            .header("authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').nth(3))
+            .unwrap_or_default()
+            .to_string();
+        let call = format!("{} {}", self.method, self.target);
+        if REST_JSON.contains(&signing.as_str()) {
+            return (Protocol::RestJson, signing, call);
+        }
+        (Protocol::S3, "s3".into(), call)
     }
 }
 
 fn is_mutating(protocol: Protocol, method: &str, action: &str) -> bool {
-    if protocol == Protocol::S3 {
+    if matches!(protocol, Protocol::S3 | Protocol::RestJson) {
         return !matches!(method, "GET" | "HEAD");
     }
     const READS: &[&str] = &["Describe", "Get", "List", "Head", "Lookup"];
@@ -587,7 +600,7 @@ fn error(protocol: Protocol, status: &str, code: &str, message: &str) -> Vec<u8>
             "",
             &format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"),
         ),
-        Protocol::Json => response(
+        Protocol::Json | Protocol::RestJson => response(
             status,
             "application/x-amz-json-1.1",
             &format!("x-amzn-ErrorType: {code}\r\n"),
@@ -617,6 +630,12 @@ fn throttled(protocol: Protocol) -> Vec<u8> {
             "ThrottlingException",
             "Rate exceeded",
         ),
+        Protocol::RestJson => error(
+            protocol,
+            "429 Too Many Requests",
+            "ThrottlingException",
+            "Rate exceeded",
+        ),
         Protocol::S3 => error(
             protocol,
             "503 Slow Down",
@@ -640,7 +659,7 @@ fn server_error(protocol: Protocol) -> Vec<u8> {
             "InternalError",
             "We encountered an internal error. Please try again.",
         ),
-        Protocol::Json => error(
+        Protocol::Json | Protocol::RestJson => error(
             protocol,
             "500 Internal Server Error",
             "InternalFailure",
@@ -659,6 +678,7 @@ fn access_denied(protocol: Protocol, action: &str) -> Vec<u8> {
             "AccessDeniedException",
             &message,
         ),
+        Protocol::RestJson => error(protocol, "403 Forbidden", "AccessDeniedException", &message),
         Protocol::Query | Protocol::S3 => {
             error(protocol, "403 Forbidden", "AccessDenied", &message)
         }
@@ -679,7 +699,7 @@ fn empty_ok(protocol: Protocol, action: &str) -> Vec<u8> {
             "",
             &format!("<{action}Response><{action}Result></{action}Result><ResponseMetadata><RequestId>fault-proxy</RequestId></ResponseMetadata></{action}Response>"),
         ),
-        Protocol::Json | Protocol::S3 => {
+        Protocol::Json | Protocol::RestJson | Protocol::S3 => {
             response("200 OK", "application/x-amz-json-1.1", "", "{}")
         }
     }
@@ -712,4 +732,64 @@ pub fn kill_provider(token: &str) -> Result<u32> {
         bail!("kill -9 {pid} failed: {status}");
     }
     Ok(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Request {
+        Request {
+            method: method.into(),
+            target: target.into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const SCOPE: &str = "AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=x";
+
+    #[test]
+    fn each_protocol_is_recognised_so_its_errors_look_like_the_service_s() {
+        let auth = |svc: &str| SCOPE.replace("{}", svc);
+        let analyzer = request(
+            "PUT",
+            "/analyzer",
+            &[("Authorization", &auth("access-analyzer"))],
+            "{}",
+        );
+        assert_eq!(
+            analyzer.classify(),
+            (
+                Protocol::RestJson,
+                "access-analyzer".into(),
+                "PUT /analyzer".into()
+            )
+        );
+        let bucket = request("PUT", "/b?tagging", &[("Authorization", &auth("s3"))], "");
+        assert_eq!(bucket.classify().0, Protocol::S3);
+        let kms = request(
+            "POST",
+            "/",
+            &[("X-Amz-Target", "TrentService.CreateKey")],
+            "{}",
+        );
+        assert_eq!(
+            kms.classify(),
+            (Protocol::Json, "TrentService".into(), "CreateKey".into())
+        );
+        let ec2 = request("POST", "/", &[], "Action=CreateVpc&Version=2016-11-15");
+        assert_eq!(ec2.classify().0, Protocol::Ec2);
+        assert!(is_mutating(Protocol::RestJson, "PUT", "PUT /analyzer"));
+        assert!(!is_mutating(Protocol::RestJson, "GET", "GET /analyzer"));
+        let throttled = String::from_utf8(throttled(Protocol::RestJson)).unwrap();
+        assert!(throttled.starts_with("HTTP/1.1 429"), "{throttled}");
+        assert!(
+            throttled.contains("x-amzn-ErrorType: ThrottlingException"),
+            "{throttled}"
+        );
+    }
 }

@@ -223,10 +223,20 @@ impl Suite {
         self.case(v, steps).run().await
     }
 
-    /// Every invalid configuration fails at plan, and nothing is created.
+    /// Every invalid configuration fails at plan, and nothing is created. Besides the
+    /// composite's own cases, a time limit that is not a duration (the kit's
+    /// `timeouts` block, which every composite has).
     pub async fn bad_input(&'static self, v: TfVersion) -> Result<()> {
         let name = self.name("x");
-        let steps = (self.bad_input)(&name)
+        let mut cases = (self.bad_input)(&name);
+        cases.push((
+            crate::fault_cases::with_time_limits(
+                &(self.composite.config)(&name),
+                "delete = \"ten minutes\"",
+            ),
+            r"(?s)Invalid time limit.*timeouts\.delete",
+        ));
+        let steps = cases
             .into_iter()
             .map(|(config, pattern)| Step {
                 plan_only: true,

@@ -11,7 +11,7 @@
 
 const ADDR: &str = "bankplatform_account_baseline.test";
 
-mod standard {
+pub(crate) mod standard {
     use acceptance_tests::checks::sdk;
     use acceptance_tests::fault_cases::Composite;
     use acceptance_tests::suite::Suite;
@@ -26,7 +26,7 @@ mod standard {
         with("")
     }
 
-    pub(super) static SUITE: Suite = Suite {
+    pub(crate) static SUITE: Suite = Suite {
         address: super::ADDR,
         label: "base",
         composite: Composite {

@@ -11,7 +11,7 @@
 
 const ADDR: &str = "bankplatform_audit_trail.test";
 
-mod standard {
+pub(crate) mod standard {
     use acceptance_tests::checks::{kms, sdk};
     use acceptance_tests::fault_cases::Composite;
     use acceptance_tests::suite::Suite;
@@ -312,7 +312,7 @@ resource "bankplatform_audit_trail" "test" {{
         String::from_utf8_lossy(&out).into_owned()
     }
 
-    pub(super) static SUITE: Suite = Suite {
+    pub(crate) static SUITE: Suite = Suite {
         address: super::ADDR,
         label: "trail",
         composite: Composite {

@@ -10,7 +10,7 @@
 
 const ADDR: &str = "bankplatform_config_aggregator.test";
 
-mod standard {
+pub(crate) mod standard {
     use acceptance_tests::checks::{iam, sdk};
     use acceptance_tests::fault_cases::Composite;
     use acceptance_tests::suite::Suite;
@@ -27,7 +27,7 @@ mod standard {
 
     const ACCOUNTS: [&str; 2] = ["210000000005", "210000000006"];
 
-    pub(super) static SUITE: Suite = Suite {
+    pub(crate) static SUITE: Suite = Suite {
         address: super::ADDR,
         label: "agg",
         composite: Composite {

@@ -9,7 +9,7 @@
 
 const ADDR: &str = "bankplatform_config_recorder.test";
 
-mod standard {
+pub(crate) mod standard {
     use acceptance_tests::checks::sdk;
     use acceptance_tests::fault_cases::Composite;
     use acceptance_tests::suite::Suite;
@@ -69,7 +69,7 @@ resource "bankplatform_config_recorder" "test" {{
     ];
     const PACK: usize = BANK_BASELINE.len();
 
-    pub(super) static SUITE: Suite = Suite {
+    pub(crate) static SUITE: Suite = Suite {
         address: super::ADDR,
         label: "cfg",
         composite: Composite {

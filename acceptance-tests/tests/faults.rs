@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use acceptance_tests::fault_cases::{
-    empty_answers, failed_create, killed_create, survives, Composite,
+    empty_answers, failed_create, killed_create, past_time_limit, survives, Composite,
 };
 use acceptance_tests::fault_proxy::FaultPlan;
 use acceptance_tests::{skip_unless_acc, TfVersion};
@@ -78,4 +78,14 @@ fault_tests! {
     vpc_empty_answers_end_quickly => empty_answers(&VPC, "fve", 0.3, Duration::from_secs(180));
     bucket_failed_create_rolls_back => failed_create(&BUCKET, "fbf", 5, TfVersion::V1_15);
     vpc_failed_create_rolls_back => failed_create(&VPC, "fvf", 12, TfVersion::V1_15);
+    // Every other composite under 20% throttling (its standard suite's configuration
+    // and inventory); scripts/fault_bench.sh runs each ten times.
+    kms_key_under_20pct_throttling => survives(&crate::kms_kms_key::standard::SUITE.composite, "fkt20", FaultPlan::throttling(0.2));
+    audit_trail_under_20pct_throttling => survives(&crate::cloudtrail_audit_trail::standard::SUITE.composite, "ftt20", FaultPlan::throttling(0.2));
+    config_recorder_under_20pct_throttling => survives(&crate::config_config_recorder::standard::SUITE.composite, "frt20", FaultPlan::throttling(0.2));
+    config_aggregator_under_20pct_throttling => survives(&crate::config_config_aggregator::standard::SUITE.composite, "fat20", FaultPlan::throttling(0.2));
+    account_baseline_under_20pct_throttling => survives(&crate::account_account_baseline::standard::SUITE.composite, "fbbt20", FaultPlan::throttling(0.2));
+    threat_detection_under_20pct_throttling => survives(&crate::guardduty_threat_detection::standard::SUITE.composite, "fgt20", FaultPlan::throttling(0.2));
+    bucket_past_its_time_limit_is_kept_tainted => past_time_limit(&BUCKET, "fbl", Duration::from_millis(1500), "3s");
+    vpc_past_its_time_limit_is_kept_tainted => past_time_limit(&VPC, "fvl", Duration::from_millis(400), "6s");
 }

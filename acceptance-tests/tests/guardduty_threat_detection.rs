@@ -12,7 +12,7 @@
 
 const ADDR: &str = "bankplatform_threat_detection.test";
 
-mod standard {
+pub(crate) mod standard {
     use acceptance_tests::checks::sdk;
     use acceptance_tests::fault_cases::Composite;
     use acceptance_tests::suite::Suite;
@@ -27,7 +27,7 @@ mod standard {
         with("")
     }
 
-    pub(super) static SUITE: Suite = Suite {
+    pub(crate) static SUITE: Suite = Suite {
         address: super::ADDR,
         label: "gd",
         composite: Composite {

@@ -8,7 +8,7 @@
 
 const ADDR: &str = "bankplatform_kms_key.test";
 
-mod standard {
+pub(crate) mod standard {
     use acceptance_tests::checks::{kms, sdk};
     use acceptance_tests::fault_cases::Composite;
     use acceptance_tests::suite::Suite;
@@ -104,7 +104,7 @@ mod standard {
         Ok(())
     }
 
-    pub(super) static SUITE: Suite = Suite {
+    pub(crate) static SUITE: Suite = Suite {
         address: super::ADDR,
         label: "key",
         composite: Composite {
@@ -205,6 +205,8 @@ mod standard {
                     r#"(?is)invalid key purpose.*"trail""#,
                 ),
                 (with(name, "  deletion_window_days = 3"), r"(?is)invalid deletion window.*deletion_window_days"),
+                (with(name, "  replica_regions = [\"eu-west-1\"]"), r"(?is)replicas need a multi-Region key.*multi_region = true"),
+                (with(name, "  multi_region = true\n  replica_regions = [\"eu-west\"]"), r"(?is)invalid region.*replica_regions"),
                 (with(name, "  administrators = [\"admin\"]"), r"(?is)invalid arn.*administrators"),
                 (
                     with(name, "  policy_statements = jsonencode([{ Effect = \"Allow\", Principal = \"*\", Action = \"kms:Decrypt\", Resource = \"*\" }])"),
@@ -217,4 +219,137 @@ mod standard {
     };
 
     acceptance_tests::standard_suite!(SUITE);
+}
+
+/// A multi-Region key keeps a replica in each Region of `replica_regions`, each read
+/// back in its Region through the SDK (enabled, the alias names it, its policy names
+/// its Region); Regions are added and removed in place, and a removed replica (and,
+/// on destroy, every replica) is scheduled for deletion.
+mod replicas {
+    use acceptance_tests::checks::{kms, sdk};
+    use acceptance_tests::{
+        check, random_name, skip_unless_acc, Action, PlanCheck, Step, StepCtx, TestCase, TfVersion,
+    };
+    use anyhow::{ensure, Context, Result};
+
+    fn config(name: &str, regions: &[&str]) -> String {
+        let list = regions
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("resource \"bankplatform_kms_key\" \"test\" {{\n  name            = \"bp-acc/{name}\"\n  purpose         = \"s3\"\n  multi_region    = true\n  replica_regions = [{list}]\n}}\n")
+    }
+
+    fn kms_in(ctx: &StepCtx, region: &str) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::from_conf(
+            ctx.aws
+                .kms()
+                .config()
+                .to_builder()
+                .region(aws_config::Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
+    /// Each of `regions` holds an enabled replica under the alias, with a policy
+    /// naming that Region; the state's `replica_arns` lists exactly them; the
+    /// replication control holds.
+    async fn replicated(ctx: &StepCtx, regions: &[&str]) -> Result<()> {
+        let addr = super::ADDR;
+        let id = ctx.require_str(addr, "id")?;
+        let alias = ctx.require_str(addr, "alias")?;
+        let arns = ctx.attr(addr, "replica_arns").context("no replica_arns")?;
+        let listed: Vec<&String> = arns.as_object().context("replica_arns")?.keys().collect();
+        ensure!(
+            listed.len() == regions.len(),
+            "replica_arns {arns} is not {regions:?}"
+        );
+        for region in regions {
+            let kms = kms_in(ctx, region);
+            ensure!(
+                kms::key_state(&kms, &id).await?.as_deref() == Some("Enabled"),
+                "no enabled replica of {id} in {region}"
+            );
+            ensure!(
+                kms::same_key(&kms, &alias, &id).await?,
+                "{alias} names no replica in {region}"
+            );
+            let policy = kms
+                .get_key_policy()
+                .key_id(&id)
+                .policy_name("default")
+                .send()
+                .await
+                .map_err(|e| sdk("GetKeyPolicy", e))?;
+            let text = policy.policy().unwrap_or_default();
+            ensure!(
+                text.contains(&format!("s3.{region}.amazonaws.com")),
+                "the replica in {region} is not limited to S3 in its own Region: {text}"
+            );
+        }
+        ensure!(
+            ctx.attr_path(addr, &["compliance", "bank:key-replicated"])
+                == Some(serde_json::Value::Bool(true)),
+            "bank:key-replicated does not hold"
+        );
+        Ok(())
+    }
+
+    /// The replica in `region` is gone or pending deletion.
+    async fn retired(ctx: &StepCtx, id: &str, region: &str) -> Result<()> {
+        let state = kms::key_state(&kms_in(ctx, region), id).await?;
+        ensure!(
+            state.as_deref().is_none_or(|s| s.starts_with("Pending")),
+            "the replica in {region} is {state:?}, not pending deletion"
+        );
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_follow_replica_regions() -> Result<()> {
+        skip_unless_acc!();
+        let name = random_name("keyrep");
+        TestCase {
+            own_account: true,
+            terraform: TfVersion::V1_15,
+            steps: vec![
+                Step {
+                    check: check(|ctx| async move { replicated(&ctx, &["eu-west-1"]).await }),
+                    ..Step::config(config(&name, &["eu-west-1"]))
+                },
+                Step {
+                    plan_checks: vec![PlanCheck::ResourceAction(
+                        super::ADDR.into(),
+                        Action::Update,
+                    )],
+                    check: check(|ctx| async move {
+                        replicated(&ctx, &["eu-central-1", "eu-west-1"]).await
+                    }),
+                    ..Step::config(config(&name, &["eu-west-1", "eu-central-1"]))
+                },
+                Step {
+                    plan_checks: vec![PlanCheck::ResourceAction(
+                        super::ADDR.into(),
+                        Action::Update,
+                    )],
+                    check: check(|ctx| async move {
+                        replicated(&ctx, &["eu-central-1"]).await?;
+                        let id = ctx.require_str(super::ADDR, "id")?;
+                        retired(&ctx, &id, "eu-west-1").await
+                    }),
+                    ..Step::config(config(&name, &["eu-central-1"]))
+                },
+            ],
+            check_destroy: check(|ctx| async move {
+                let id = ctx.require_str(super::ADDR, "id")?;
+                for region in ["us-east-1", "eu-west-1", "eu-central-1"] {
+                    retired(&ctx, &id, region).await?;
+                }
+                Ok(())
+            }),
+        }
+        .run()
+        .await
+    }
 }

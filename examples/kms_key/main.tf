@@ -38,10 +38,14 @@ resource "bankplatform_kms_key" "trail" {
   purpose = "trail"
 }
 
-# Usable only through S3, by principals of this account.
+# Usable only through S3, by principals of this account. A multi-Region key with
+# a replica in the recovery Region: the same key material under the same alias,
+# its policy naming that Region, so data copied there can be read there.
 resource "bankplatform_kms_key" "data" {
-  name    = "demo/payments/s3"
-  purpose = "s3"
+  name            = "demo/payments/s3"
+  purpose         = "s3"
+  multi_region    = true
+  replica_regions = ["eu-west-1"]
 
   tags = {
     data_classification = "confidential"
@@ -54,6 +58,10 @@ output "trail_key_arn" {
 
 output "data_key_alias" {
   value = bankplatform_kms_key.data.alias
+}
+
+output "data_key_replicas" {
+  value = bankplatform_kms_key.data.replica_arns
 }
 
 output "compliance" {

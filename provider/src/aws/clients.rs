@@ -28,8 +28,9 @@ pub struct Target {
     pub region: Option<String>,
 }
 
-/// SDK clients for one target, plus its (lazily fetched) account id.
-#[derive(Debug)]
+/// SDK clients for one target, plus its (lazily fetched) account id. Cloning is
+/// cheap (the SDK clients share their connections).
+#[derive(Clone, Debug)]
 pub struct Clients {
     /// S3.
     pub s3: aws_sdk_s3::Client,
@@ -73,6 +74,42 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// These clients in another Region: same account, credentials, endpoints and
+    /// retry policy (a key's DR replica, a Region's copy of a setting).
+    pub fn in_region(&self, region: &str) -> Clients {
+        macro_rules! moved {
+            ($($client:ident: $sdk:ident),*) => {
+                Clients {
+                    $($client: $sdk::Client::from_conf(
+                        self.$client
+                            .config()
+                            .to_builder()
+                            .region(Region::new(region.to_string()))
+                            .build(),
+                    ),)*
+                    region: region.to_string(),
+                    ..self.clone()
+                }
+            };
+        }
+        moved!(
+            s3: aws_sdk_s3, kms: aws_sdk_kms, iam: aws_sdk_iam, sts: aws_sdk_sts,
+            ec2: aws_sdk_ec2, logs: aws_sdk_cloudwatchlogs,
+            tagging: aws_sdk_resourcegroupstagging, cloudtrail: aws_sdk_cloudtrail,
+            cloudwatch: aws_sdk_cloudwatch, sns: aws_sdk_sns, s3control: aws_sdk_s3control,
+            accessanalyzer: aws_sdk_accessanalyzer, config: aws_sdk_config,
+            guardduty: aws_sdk_guardduty, securityhub: aws_sdk_securityhub
+        )
+    }
+
+    /// These clients, for an operation with its own stop signal (its time limit).
+    pub fn with_stop(&self, stop: StopSignal) -> Clients {
+        Clients {
+            stop,
+            ..self.clone()
+        }
+    }
+
     /// The ARN of `resource` (`trail/x`, `log-group:y:*`) of `service` in these
     /// clients' partition, region and account.
     pub async fn arn(&self, service: &str, resource: &str) -> Result<String, String> {
@@ -100,11 +137,24 @@ impl Clients {
     }
 }
 
+/// Clients built once, on first use.
+type ClientsCell = Arc<OnceCell<Arc<Clients>>>;
+
+/// How patient a set of clients is with failing requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Budget {
+    /// The provider's `max_retries`: creates, updates, reads, deletes.
+    Apply,
+    /// Twice as many attempts, for the rollback of a failed create: giving up there
+    /// leaves objects behind, so it waits out throttling an apply would not.
+    Rollback,
+}
+
 /// The configured provider.
 pub struct ProviderCtx {
     settings: ProviderSettings,
     base: SdkConfig,
-    cache: Mutex<HashMap<Target, Arc<OnceCell<Arc<Clients>>>>>,
+    cache: Mutex<HashMap<(Target, Budget), ClientsCell>>,
     /// Raised by StopProvider.
     pub stop: StopSignal,
 }
@@ -185,20 +235,48 @@ impl ProviderCtx {
 
     /// Clients for a target, built once per (role, region) and shared.
     pub async fn clients(&self, target: &Target) -> Result<Arc<Clients>, String> {
+        self.clients_with(target, Budget::Apply).await
+    }
+
+    /// Clients for a target with a retry `budget`, built once per (role, region,
+    /// budget) and shared.
+    pub async fn clients_with(
+        &self,
+        target: &Target,
+        budget: Budget,
+    ) -> Result<Arc<Clients>, String> {
         let cell = {
             let mut cache = self
                 .cache
                 .lock()
                 .map_err(|_| "client cache poisoned".to_string())?;
-            cache.entry(target.clone()).or_default().clone()
+            cache.entry((target.clone(), budget)).or_default().clone()
         };
-        cell.get_or_try_init(|| async { self.build_clients(target).await.map(Arc::new) })
+        cell.get_or_try_init(|| async { self.build_clients(target, budget).await.map(Arc::new) })
             .await
             .cloned()
     }
 
-    async fn build_clients(&self, target: &Target) -> Result<Clients, String> {
-        let mut conf = self.base.clone();
+    /// Attempts per request under `budget`.
+    fn attempts(&self, budget: Budget) -> u32 {
+        let apply = self
+            .settings
+            .max_attempts
+            .unwrap_or(retry::DEFAULT_MAX_RETRIES + 1);
+        match budget {
+            Budget::Apply => apply,
+            Budget::Rollback => retry::rollback_attempts(apply),
+        }
+    }
+
+    async fn build_clients(&self, target: &Target, budget: Budget) -> Result<Clients, String> {
+        let attempts = self.attempts(budget);
+        let mut conf = self
+            .base
+            .clone()
+            .into_builder()
+            .retry_config(retry::retry_config(Some(attempts)))
+            .build();
         if let Some(r) = &target.region {
             conf = conf.into_builder().region(Region::new(r.clone())).build();
         }
@@ -267,10 +345,7 @@ impl ProviderCtx {
             securityhub: client!(aws_sdk_securityhub, "securityhub"),
             region,
             stop: self.stop.clone(),
-            max_attempts: self
-                .settings
-                .max_attempts
-                .unwrap_or(retry::DEFAULT_MAX_RETRIES + 1),
+            max_attempts: attempts,
             account_id: OnceCell::new(),
         })
     }

@@ -9,7 +9,7 @@ mod errors;
 pub mod retry;
 mod s3control_host;
 
-pub use clients::{Clients, ProviderCtx, Target};
+pub use clients::{Budget, Clients, ProviderCtx, Target};
 pub use config::{provider_schema, ProviderSettings};
 pub use errors::{error_code, error_message, is_not_found};
 

@@ -38,6 +38,15 @@ pub fn retry_config(max_attempts: Option<u32>) -> RetryConfig {
         .with_max_backoff(MAX_BACKOFF)
 }
 
+/// Attempts per request for a rollback, when an apply makes `apply_attempts`: twice
+/// as many, and never fewer than the default (a provider block that turned retries
+/// off for a fast-failing apply still wants its leftovers removed).
+pub fn rollback_attempts(apply_attempts: u32) -> u32 {
+    apply_attempts
+        .saturating_mul(2)
+        .max(DEFAULT_MAX_RETRIES + 1)
+}
+
 /// The retry partition every client shares: its own name, and a token
 /// bucket that never runs out (the attempt budget above is the limit).
 pub fn retry_partition() -> RetryPartition {
@@ -56,5 +65,12 @@ mod tests {
         assert_eq!(retry_config(Some(6)).max_attempts(), 6);
         assert!(!retry_config(Some(1)).has_retry());
         assert_eq!(retry_config(None).max_backoff(), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_rollback_is_more_patient_than_its_apply() {
+        assert_eq!(rollback_attempts(26), 52);
+        assert_eq!(rollback_attempts(1), 26);
+        assert_eq!(rollback_attempts(u32::MAX), u32::MAX);
     }
 }

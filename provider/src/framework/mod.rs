@@ -14,7 +14,7 @@ pub mod resource;
 pub mod schema;
 pub mod validators;
 
-pub use cancel::StopSignal;
+pub use cancel::{Deadline, StopSignal};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use resource::{ApplyResult, PlanRequest, Resource, ResourceRegistry};
 pub use schema::{Attribute, AttributeKind, Block, Nesting, PlanModifier, Schema};

@@ -21,20 +21,22 @@ pub mod s3;
 /// Every resource type of the provider.
 pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
     ResourceRegistry::new(vec![
-        Arc::new(kit::composite::Kit(s3::CompliantBucket::new())),
-        Arc::new(kit::composite::Kit(ec2::HardenedVpc::new())),
-        Arc::new(kit::composite::Kit(kms::key::KmsKey::new())),
-        Arc::new(kit::composite::Kit(
+        Arc::new(kit::composite::Kit::new(s3::CompliantBucket::new())),
+        Arc::new(kit::composite::Kit::new(ec2::HardenedVpc::new())),
+        Arc::new(kit::composite::Kit::new(kms::key::KmsKey::new())),
+        Arc::new(kit::composite::Kit::new(
             cloudtrail::audit_trail::AuditTrail::new(),
         )),
-        Arc::new(kit::composite::Kit(
+        Arc::new(kit::composite::Kit::new(
             account::baseline::AccountBaseline::new(),
         )),
-        Arc::new(kit::composite::Kit(config::recorder::ConfigRecorder::new())),
-        Arc::new(kit::composite::Kit(
+        Arc::new(kit::composite::Kit::new(
+            config::recorder::ConfigRecorder::new(),
+        )),
+        Arc::new(kit::composite::Kit::new(
             config::aggregator::ConfigAggregator::new(),
         )),
-        Arc::new(kit::composite::Kit(
+        Arc::new(kit::composite::Kit::new(
             guardduty::threat_detection::ThreatDetection::new(),
         )),
     ])

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::trail_model::{Desired, Names, Observed, EVENT_SETS};
 use crate::aws::{error_code, error_message, is_not_found, partition, Clients};
 use crate::resources::iam::service_role::{self, ServiceRole};
-use crate::resources::kit::calls::GoneIsDone;
+use crate::resources::kit::calls::{settled, GoneIsDone};
 use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
 use crate::resources::kms::key_policy::KeyPolicy;
 use crate::resources::kms::managed_key;
@@ -162,7 +162,7 @@ pub(crate) async fn create_trail(
             .build()
             .ok(),
     );
-    let sent = c
+    let req = c
         .cloudtrail
         .create_trail()
         .name(&n.trail)
@@ -175,9 +175,10 @@ pub(crate) async fn create_trail(
         .kms_key_id(key)
         .cloud_watch_logs_log_group_arn(group_arn(c, &n.log_group).await?)
         .cloud_watch_logs_role_arn(role)
-        .set_tags_list(Some(tags))
-        .send()
-        .await;
+        .set_tags_list(Some(tags));
+    // The log-delivery role is new, the bucket's and key's policies may be too:
+    // CloudTrail answers as if they were wrong until it sees them.
+    let sent = settled(c, "creating the CloudTrail trail", || req.clone().send()).await;
     match sent {
         Ok(_) => Ok(false),
         Err(e) if error_code(&e) == Some("TrailAlreadyExistsException") => {
@@ -253,7 +254,8 @@ pub(crate) async fn update_trail(
     key: &str,
     role: &str,
 ) -> Result<(), String> {
-    c.cloudtrail
+    let req = c
+        .cloudtrail
         .update_trail()
         .name(&n.trail)
         .s3_bucket_name(&d.bucket)
@@ -264,8 +266,8 @@ pub(crate) async fn update_trail(
         .is_organization_trail(d.organization)
         .kms_key_id(key)
         .cloud_watch_logs_log_group_arn(group_arn(c, &n.log_group).await?)
-        .cloud_watch_logs_role_arn(role)
-        .send()
+        .cloud_watch_logs_role_arn(role);
+    settled(c, "updating the CloudTrail trail", || req.clone().send())
         .await
         .map(|_| ())
         .map_err(|e| {

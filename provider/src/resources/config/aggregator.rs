@@ -16,7 +16,7 @@ use crate::aws::{error_message, is_not_found, Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::Diagnostics;
 use crate::resources::iam::service_role::{self, ServiceRole};
-use crate::resources::kit::calls::GoneIsDone;
+use crate::resources::kit::calls::{settled, GoneIsDone};
 use crate::resources::kit::composite::{
     done, imported, with_undo, Composite, Failures, PlanRequest,
 };
@@ -209,13 +209,18 @@ async fn put(c: &Clients, d: &Desired, role: Option<&str>) -> Result<(), String>
                 .map_err(building)?,
         ),
     };
-    req.send().await.map(|_| ()).map_err(|e| {
-        format!(
-            "writing Config aggregator {}: {}",
-            d.name,
-            error_message(&e)
-        )
-    })
+    // The organization role is new on a create: Config may not yet be able to
+    // assume it (InvalidRoleException).
+    settled(c, "writing the Config aggregator", || req.clone().send())
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "writing Config aggregator {}: {}",
+                d.name,
+                error_message(&e)
+            )
+        })
 }
 
 /// The organization mode's role: trusted by Config for this account only.

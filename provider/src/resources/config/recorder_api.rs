@@ -8,7 +8,7 @@ use aws_sdk_config::types as cfg;
 use futures::future::join_all;
 
 use crate::aws::{error_message, is_not_found, partition, Clients};
-use crate::resources::kit::calls::GoneIsDone;
+use crate::resources::kit::calls::{settled, GoneIsDone};
 
 /// The AWS managed rules mirroring the ★ controls of `../shared/research/controls.md`
 /// (§1–§9): the `bank-baseline` pack.
@@ -96,7 +96,8 @@ pub(crate) struct Observed {
 /// The recorder, recording every supported type (global ones when `global_types`).
 pub(crate) async fn put_recorder(c: &Clients, d: &Desired) -> Result<(), String> {
     let role = service_linked_role(c).await?;
-    c.config
+    let req = c
+        .config
         .put_configuration_recorder()
         .configuration_recorder(
             cfg::ConfigurationRecorder::builder()
@@ -109,8 +110,8 @@ pub(crate) async fn put_recorder(c: &Clients, d: &Desired) -> Result<(), String>
                         .build(),
                 )
                 .build(),
-        )
-        .send()
+        );
+    settled(c, "writing the Config recorder", || req.clone().send())
         .await
         .map(|_| ())
         .map_err(|e| format!("writing Config recorder {}: {}", d.name, error_message(&e)))
@@ -119,32 +120,34 @@ pub(crate) async fn put_recorder(c: &Clients, d: &Desired) -> Result<(), String>
 /// The delivery channel (same name as the recorder).
 pub(crate) async fn put_channel(c: &Clients, d: &Desired) -> Result<(), String> {
     let freq = cfg::MaximumExecutionFrequency::from(d.frequency.as_str());
-    c.config
-        .put_delivery_channel()
-        .delivery_channel(
-            cfg::DeliveryChannel::builder()
-                .name(&d.name)
-                .s3_bucket_name(&d.bucket)
-                .set_s3_key_prefix(d.prefix.clone())
-                .set_s3_kms_key_arn(d.kms_key_arn.clone())
-                .set_sns_topic_arn(d.sns_topic_arn.clone())
-                .config_snapshot_delivery_properties(
-                    cfg::ConfigSnapshotDeliveryProperties::builder()
-                        .delivery_frequency(freq)
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            format!(
-                "writing Config delivery channel {}: {}",
-                d.name,
-                error_message(&e)
+    // A bucket or key policy written moments ago (the log archive's, in the same
+    // apply) may not be seen by Config yet: InsufficientDeliveryPolicyException.
+    let req = c.config.put_delivery_channel().delivery_channel(
+        cfg::DeliveryChannel::builder()
+            .name(&d.name)
+            .s3_bucket_name(&d.bucket)
+            .set_s3_key_prefix(d.prefix.clone())
+            .set_s3_kms_key_arn(d.kms_key_arn.clone())
+            .set_sns_topic_arn(d.sns_topic_arn.clone())
+            .config_snapshot_delivery_properties(
+                cfg::ConfigSnapshotDeliveryProperties::builder()
+                    .delivery_frequency(freq)
+                    .build(),
             )
-        })
+            .build(),
+    );
+    settled(c, "writing the Config delivery channel", || {
+        req.clone().send()
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| {
+        format!(
+            "writing Config delivery channel {}: {}",
+            d.name,
+            error_message(&e)
+        )
+    })
 }
 
 /// Starts recording.

@@ -1041,7 +1041,7 @@ mod tests {
 
     #[tokio::test]
     async fn plan_carves_subnets_and_rules_without_aws() {
-        let r = Kit(HardenedVpc::new());
+        let r = Kit::new(HardenedVpc::new());
         let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("name", Value::string("prod"));
         config.set_attr("cidr_block", Value::string("10.0.0.0/16"));
@@ -1084,7 +1084,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_layouts_are_rejected_with_paths_and_numbers() {
-        let r = Kit(HardenedVpc::new());
+        let r = Kit::new(HardenedVpc::new());
         let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("name", Value::string("x"));
         config.set_attr("cidr_block", Value::string("10.0.0.0/22"));
@@ -1118,7 +1118,7 @@ mod tests {
 
     #[test]
     fn transit_gateway_attachment_needs_its_tier_built() {
-        let r = Kit(HardenedVpc::new());
+        let r = Kit::new(HardenedVpc::new());
         let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("name", Value::string("x"));
         config.set_attr("cidr_block", Value::string("10.0.0.0/16"));

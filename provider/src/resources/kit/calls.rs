@@ -249,6 +249,77 @@ pub(crate) fn unsupported<E: ProvideErrorMetadata>(err: &SdkError<E, HttpRespons
         )
 }
 
+/// How long AWS may take to make a just-made IAM role, or a just-written key or
+/// bucket policy, visible to the service that uses it (the AWS provider's IAM
+/// propagation timeout).
+pub(crate) const PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Whether an error is a service not yet seeing a role or policy that was just
+/// written (AWS is eventually consistent there; the same call succeeds seconds later).
+pub(crate) fn propagating<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    let SdkError::ServiceError(e) = err else {
+        return false;
+    };
+    let message = e.err().message().unwrap_or_default().to_ascii_lowercase();
+    match e.err().code() {
+        // CloudTrail: the log-delivery role, the bucket policy, the key policy.
+        Some(
+            "InvalidCloudWatchLogsRoleArnException"
+            | "InvalidCloudWatchLogsLogGroupArnException"
+            | "InsufficientS3BucketPolicyException"
+            | "InsufficientEncryptionPolicyException"
+            // Config: the delivery bucket's policy, the aggregator's role.
+            | "InsufficientDeliveryPolicyException"
+            | "InvalidRoleException",
+        ) => true,
+        // KMS: a key policy naming a role IAM has not yet published.
+        Some("MalformedPolicyDocumentException") => message.contains("invalid principal"),
+        // EC2 and others: "unable to assume the role", "role ... does not exist".
+        Some("InvalidParameterValueException" | "InvalidParameter") => {
+            message.contains("assume") && message.contains("role")
+        }
+        _ => false,
+    }
+}
+
+/// `send`, sent again with backoff while AWS has not yet propagated a role or
+/// policy it depends on ([`propagating`]), for at most [`PROPAGATION`]. Any other
+/// answer (or StopProvider) ends it.
+pub(crate) async fn settled<T, E, S, SF>(
+    c: &Clients,
+    what: &str,
+    mut send: S,
+) -> Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    S: FnMut() -> SF,
+    SF: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match send().await {
+            Err(e) if propagating(&e) && started.elapsed() < PROPAGATION => {
+                tracing::info!(what, attempt, error = %error_message(&e), "not yet visible to the service (IAM propagation); trying again");
+                if pause(c, backoff(attempt + 2), what).await.is_err() {
+                    return Err(e);
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Whether a request got no answer at all (a connection reset or closed, a
+/// timeout, a garbled response), as opposed to an answer refusing it.
+pub(crate) fn unanswered<E>(err: &SdkError<E, HttpResponse>) -> bool {
+    matches!(
+        err,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    )
+}
+
 /// A few attempts only, for calls to APIs an endpoint may lack ([`unsupported`]):
 /// an emulator's 500 page must not cost the full retry budget.
 pub(crate) fn few_retries() -> aws_config::retry::RetryConfig {
@@ -270,5 +341,72 @@ mod tests {
         assert!(backoff(1) >= Duration::from_millis(100));
         assert!(backoff(30) <= Duration::from_secs(15));
         assert!(backoff(30) >= Duration::from_millis(7500));
+    }
+
+    fn answer(
+        status: u16,
+        code: &str,
+        message: &str,
+    ) -> SdkError<aws_sdk_kms::operation::put_key_policy::PutKeyPolicyError, HttpResponse> {
+        let meta = aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build();
+        SdkError::service_error(
+            aws_sdk_kms::operation::put_key_policy::PutKeyPolicyError::generic(meta),
+            HttpResponse::new(
+                status.try_into().unwrap(),
+                aws_smithy_types::body::SdkBody::empty(),
+            ),
+        )
+    }
+
+    #[test]
+    fn what_propagation_delays_look_like() {
+        for (code, message, waits) in [
+            (
+                "InvalidCloudWatchLogsRoleArnException",
+                "Access denied. Verify in IAM that the role has adequate permissions.",
+                true,
+            ),
+            (
+                "InsufficientDeliveryPolicyException",
+                "Insufficient delivery policy to s3 bucket",
+                true,
+            ),
+            ("InvalidRoleException", "The role cannot be assumed", true),
+            (
+                "MalformedPolicyDocumentException",
+                "Policy contains a statement with one or more invalid principals.",
+                true,
+            ),
+            (
+                "MalformedPolicyDocumentException",
+                "The new key policy will not allow you to update the key policy in the future.",
+                false,
+            ),
+            (
+                "InvalidParameterValueException",
+                "Unable to assume the IAM role arn:aws:iam::1:role/x",
+                true,
+            ),
+            ("InvalidParameterValueException", "Invalid CIDR", false),
+            ("AccessDeniedException", "not authorized", false),
+        ] {
+            assert_eq!(
+                propagating(&answer(400, code, message)),
+                waits,
+                "{code}: {message}"
+            );
+        }
+        assert_eq!(
+            outcome(&answer(400, "ThrottlingException", "slow down")),
+            Outcome::Refused
+        );
+        assert_eq!(
+            outcome(&answer(503, "ServiceUnavailable", "")),
+            Outcome::Unknown
+        );
+        assert!(!unanswered(&answer(500, "InternalError", "")));
     }
 }

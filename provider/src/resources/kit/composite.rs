@@ -5,9 +5,12 @@
 //!   interrupted create left is adopted (`kit::ownership`); the children are converged;
 //!   the root is marked `created`; the state is read back from AWS.
 //! - **a failed create** is rolled back (everything the composite owns is removed,
-//!   with a more patient retry budget than the create had); whatever cannot be
-//!   removed is returned as partial state (tainted), never silently lost. A create
-//!   stopped by StopProvider (Ctrl-C) keeps what exists, recorded as tainted.
+//!   with twice the create's retry budget: `aws::Budget::Rollback`); whatever cannot
+//!   be removed is returned as partial state (tainted), never silently lost. A create
+//!   stopped by StopProvider (Ctrl-C) or by its time limit keeps what exists,
+//!   recorded as tainted.
+//! - **time limits**: every composite gets the `timeouts` block (`kit::timeouts`);
+//!   an operation past its limit stops as if Terraform had asked it to.
 //! - **read** observes AWS; a missing root removes the resource from state.
 //! - **update** converges, then reads back; a failed update keeps the prior values
 //!   (refreshed) and reports every failure.
@@ -17,19 +20,57 @@
 
 use async_trait::async_trait;
 
-use crate::aws::{Clients, ProviderCtx, Target};
-use crate::framework::{plan, ApplyResult, Diagnostics, Resource, Schema};
-use crate::resources::common::clients;
+use std::sync::Arc;
+
+use crate::aws::{Budget, Clients, ProviderCtx, Target};
+use crate::framework::{plan, ApplyResult, Deadline, Diagnostics, Resource, Schema};
+use crate::resources::common::{clients, target_of};
 use crate::resources::kit::calls;
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::tags;
-use crate::value::Value;
+use crate::resources::kit::timeouts::{self, Operation};
+use crate::value::{AttrPath, Value};
 
 /// The planning hook's view, for composites (the framework's, with this provider).
 pub(crate) type PlanRequest<'a> = crate::framework::PlanRequest<'a, ProviderCtx>;
 
 /// Failures of one step; each becomes one diagnostic.
 pub(crate) type Failures = Vec<String>;
+
+/// A configuration that apply time finds wrong (what only AWS could tell: the
+/// account, the Region), with the attribute a person must change when there is one.
+#[derive(Debug)]
+pub(crate) struct Invalid {
+    pub(crate) path: Option<AttrPath>,
+    pub(crate) detail: String,
+}
+
+impl Invalid {
+    /// The attribute at `path` is wrong, for the reason `detail`.
+    pub(crate) fn at(path: AttrPath, detail: impl Into<String>) -> Self {
+        Invalid {
+            path: Some(path),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<String> for Invalid {
+    fn from(detail: String) -> Self {
+        Invalid { path: None, detail }
+    }
+}
+
+/// The diagnostic of an [`Invalid`] configuration of a `noun`.
+fn invalid(noun: &str, e: Invalid) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    let summary = format!("Invalid {noun}");
+    match e.path {
+        Some(path) => d.attr_error(path, summary, e.detail),
+        None => d.error(summary, e.detail),
+    }
+    d
+}
 
 /// A composite resource: its schema and planning, typed desired and observed models,
 /// and how its root and children are created, converged, observed and removed.
@@ -60,7 +101,7 @@ pub(crate) trait Composite: Send + Sync + 'static {
         &self,
         _c: &Clients,
         planned: &Value,
-    ) -> Result<(Value, Self::Desired), String> {
+    ) -> Result<(Value, Self::Desired), Invalid> {
         Ok((planned.clone(), self.desired(planned)?))
     }
     /// The root's id in a state (`None` when it has none).
@@ -159,8 +200,94 @@ pub(crate) fn imported<O>(
     Err(d)
 }
 
-/// A [`Composite`] served as a Terraform resource.
-pub(crate) struct Kit<C>(pub(crate) C);
+/// A [`Composite`] served as a Terraform resource: the composite, and its schema
+/// with what the kit adds to every composite (the `timeouts` block).
+pub(crate) struct Kit<C>(pub(crate) C, Schema);
+
+impl<C: Composite> Kit<C> {
+    pub(crate) fn new(composite: C) -> Self {
+        let mut schema = composite.schema().clone();
+        schema.block.blocks.push(timeouts::block());
+        Kit(composite, schema)
+    }
+}
+
+/// The clients of one operation on the resource `v`: the shared ones (`base`, for
+/// what must still happen after the time limit: a read-back, a partial state) and
+/// the same clients stopped by the operation's time limit (`c`), with its deadline.
+struct Op {
+    base: Arc<Clients>,
+    c: Clients,
+    deadline: Deadline,
+}
+
+impl Op {
+    async fn start(ctx: &ProviderCtx, v: &Value, op: Operation) -> Result<Op, Diagnostics> {
+        let base = clients(ctx, v).await?;
+        let deadline = ctx.stop.until(timeouts::limit(v, op));
+        let c = base.with_stop(deadline.signal());
+        Ok(Op { base, c, deadline })
+    }
+
+    /// Why the operation stopped early, when it did: its time limit or Ctrl-C.
+    fn stopped(&self, what: &str) -> Option<String> {
+        if !self.c.stop.is_stopped() {
+            return None;
+        }
+        Some(if self.deadline.expired() {
+            format!(
+                "The {what} did not finish within its time limit of {} (the `timeouts` block; default 60m).",
+                timeouts::display(self.deadline.limit())
+            )
+        } else {
+            format!("Terraform asked the provider to stop (Ctrl-C) during the {what}.")
+        })
+    }
+}
+
+/// How long a step stopped by Ctrl-C or its time limit may take to wind down by
+/// itself (its waits and phases check the stop) before its calls are abandoned.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `step`, bounded by the stop signal of `c`: once it is raised, the step has
+/// [`GRACE`] to return, then it is abandoned (its calls in flight may or may not
+/// complete in AWS, as when the provider is killed; adoption and the tainted
+/// partial state cover both). So a time limit holds even for a step that never
+/// looks at the signal.
+async fn bounded<T>(
+    c: &Clients,
+    step: impl std::future::Future<Output = Result<T, Failures>>,
+) -> Result<T, Failures> {
+    if c.stop.is_stopped() {
+        // Stopped before the step began (a root that took the whole time limit).
+        return Err(vec![format!(
+            "{}: before this step began",
+            super::INTERRUPTED
+        )]);
+    }
+    tokio::pin!(step);
+    tokio::select! {
+        r = &mut step => return r,
+        () = c.stop.stopped() => {}
+    }
+    match tokio::time::timeout(GRACE, &mut step).await {
+        Ok(r) => r,
+        Err(_) => Err(vec![format!(
+            "{}: the calls still running {}s later were abandoned",
+            super::INTERRUPTED,
+            GRACE.as_secs()
+        )]),
+    }
+}
+
+/// `state` with the kit's attributes present (null when the composite did not set
+/// them: an imported state has no `timeouts`).
+fn fit(mut state: Value) -> Value {
+    if matches!(state, Value::Object(_)) && state.get(timeouts::BLOCK).is_null() {
+        state.set_attr(timeouts::BLOCK, Value::Null);
+    }
+    state
+}
 
 fn diags(summary: &str, failures: &[String]) -> Diagnostics {
     let mut d = Diagnostics::new();
@@ -249,7 +376,7 @@ impl<C: Composite> Resource for Kit<C> {
     }
 
     fn schema(&self) -> &Schema {
-        self.0.schema()
+        &self.1
     }
 
     fn validate_config(&self, config: &Value, diags: &mut Diagnostics) {
@@ -273,18 +400,19 @@ impl<C: Composite> Resource for Kit<C> {
     }
 
     async fn create(&self, ctx: &ProviderCtx, planned: &Value) -> ApplyResult {
-        let c = match clients(ctx, planned).await {
-            Ok(c) => c,
+        let op = match Op::start(ctx, planned, Operation::Create).await {
+            Ok(op) => op,
             Err(d) => return ApplyResult::failed(d),
         };
+        let c = &op.c;
         let noun = C::NOUN;
         let planned = tags::resolved(planned.clone(), ctx.default_tags());
-        let (planned, mut d) = match self.0.prepare(&c, &planned).await {
+        let (planned, mut d) = match self.0.prepare(c, &planned).await {
             Ok(p) => p,
-            Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
+            Err(e) => return ApplyResult::failed(invalid(noun, e)),
         };
         let planned = &planned;
-        let (root, _adopted) = match self.0.create_root(&c, &mut d).await {
+        let (root, _adopted) = match self.0.create_root(c, &mut d).await {
             Ok(r) => r,
             Err(e) => {
                 return ApplyResult::failed(diags(
@@ -293,21 +421,33 @@ impl<C: Composite> Resource for Kit<C> {
                 ))
             }
         };
-        if let Err(failures) = self.0.converge(&c, &root, &mut d, None).await {
-            if c.stop.is_stopped() {
-                // Ctrl-C: no rollback (it would take as long again); keep what exists.
-                let mut why = diags(
-                    &format!("{} creation interrupted", capitalized(noun)),
-                    &failures,
-                );
+        if let Err(failures) = bounded(c, self.0.converge(c, &root, &mut d, None)).await {
+            if let Some(cause) = op.stopped("create") {
+                // Ctrl-C or the time limit: no rollback (it would take as long again);
+                // keep what exists. The partial state is read with the shared
+                // clients, which the time limit does not stop.
+                let title = format!("{} creation interrupted", capitalized(noun));
+                let mut why = diags(&title, &failures);
                 why.error(
-                    format!("{} creation interrupted", capitalized(noun)),
-                    format!("{root} and what was created so far are recorded in the state as tainted: the next apply replaces them, `terraform destroy` removes them."),
+                    title,
+                    format!("{cause} {root} and what was created so far are recorded in the state as tainted: the next apply replaces them, `terraform destroy` removes them."),
                 );
-                return self.partial(&c, planned, &root, why).await;
+                return self.partial(&op.base, planned, &root, why).await;
             }
+            // The rollback is more patient than the create: giving up there leaves
+            // objects behind.
+            let rollback = match ctx
+                .clients_with(&target_of(planned), Budget::Rollback)
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no rollback clients; rolling back with the apply's");
+                    op.base.clone()
+                }
+            };
             let state = self.0.applied(planned, &root, &d, true);
-            return match self.0.destroy(&c, &root, &state).await {
+            return match self.0.destroy(&rollback, &root, &state).await {
                 Ok(()) => {
                     let mut why = diags(&format!("Cannot create the {noun}"), &failures);
                     why.error(
@@ -330,18 +470,18 @@ impl<C: Composite> Resource for Kit<C> {
                             "{root} is kept in the state (tainted), so the next apply replaces it."
                         ),
                     );
-                    self.partial(&c, planned, &root, why).await
+                    self.partial(&op.base, planned, &root, why).await
                 }
             };
         }
         let mut r = self
-            .read_back(&c, self.0.applied(planned, &root, &d, true), &root)
+            .read_back(&op.base, self.0.applied(planned, &root, &d, true), &root)
             .await;
         // The marker is the last call, so the window in which a killed provider leaves a
         // finished composite that no state records is this call's round trip. The
         // composite is complete: a marker that cannot be written is a warning, not a
         // reason to throw the composite away.
-        let unmarked = self.0.mark_created(&c, &root).await.err();
+        let unmarked = self.0.mark_created(&op.base, &root).await.err();
         if let Some(e) = unmarked {
             r.diags.warning(
                 format!("The {noun} was created, but not marked as finished"),
@@ -360,7 +500,7 @@ impl<C: Composite> Resource for Kit<C> {
             return (None, Diagnostics::new());
         };
         match self.0.observe(&c, &root).await {
-            Ok(Some(o)) => (Some(self.0.state(&c, state, &o)), Diagnostics::new()),
+            Ok(Some(o)) => (Some(fit(self.0.state(&c, state, &o))), Diagnostics::new()),
             Ok(None) => {
                 tracing::warn!(root = %root, kind = C::TYPE_NAME, "not found, removing from state");
                 (None, Diagnostics::new())
@@ -370,42 +510,57 @@ impl<C: Composite> Resource for Kit<C> {
     }
 
     async fn update(&self, ctx: &ProviderCtx, prior: &Value, planned: &Value) -> ApplyResult {
-        let c = match clients(ctx, planned).await {
-            Ok(c) => c,
+        let op = match Op::start(ctx, planned, Operation::Update).await {
+            Ok(op) => op,
             Err(d) => return ApplyResult::failed(d),
         };
+        let c = &op.c;
         let noun = C::NOUN;
         let root = self.0.root_id(prior).unwrap_or_default();
         let planned = tags::resolved(planned.clone(), ctx.default_tags());
-        let (planned, mut d) = match self.0.prepare(&c, &planned).await {
+        let (planned, mut d) = match self.0.prepare(c, &planned).await {
             Ok(p) => p,
-            Err(e) => return ApplyResult::failed(diags(&format!("Invalid {noun}"), &[e])),
+            Err(e) => return ApplyResult::failed(invalid(noun, e)),
         };
-        let converged = self.0.converge(&c, &root, &mut d, Some(prior)).await;
+        let converged = bounded(c, self.0.converge(c, &root, &mut d, Some(prior))).await;
         let base = match &converged {
             Ok(()) => self.0.applied(&planned, &root, &d, false),
             Err(_) => prior.clone(),
         };
-        let mut result = self.read_back(&c, base, &root).await;
+        let mut result = self.read_back(&op.base, base, &root).await;
         if let Err(failures) = converged {
-            result
-                .diags
-                .extend(diags(&format!("Cannot update the {noun}"), &failures));
+            let title = format!("Cannot update the {noun}");
+            result.diags.extend(diags(&title, &failures));
+            if let Some(cause) = op.stopped("update") {
+                result.diags.error(title, format!("{cause} The state keeps the prior values, refreshed from AWS: apply again to finish."));
+            }
         }
         result
     }
 
     async fn delete(&self, ctx: &ProviderCtx, prior: &Value) -> Diagnostics {
-        let c = match clients(ctx, prior).await {
-            Ok(c) => c,
+        let op = match Op::start(ctx, prior, Operation::Delete).await {
+            Ok(op) => op,
             Err(d) => return d,
         };
         let Some(root) = self.0.root_id(prior) else {
             return Diagnostics::new();
         };
-        match self.0.destroy(&c, &root, prior).await {
+        match bounded(&op.c, self.0.destroy(&op.c, &root, prior)).await {
             Ok(()) => Diagnostics::new(),
-            Err(failures) => diags(&format!("Cannot delete the {}", C::NOUN), &failures),
+            Err(failures) => {
+                let title = format!("Cannot delete the {}", C::NOUN);
+                let mut d = diags(&title, &failures);
+                if let Some(cause) = op.stopped("delete") {
+                    d.error(
+                        title,
+                        format!(
+                            "{cause} {root} stays in the state: run the destroy again to finish."
+                        ),
+                    );
+                }
+                d
+            }
         }
     }
 
@@ -417,7 +572,7 @@ impl<C: Composite> Resource for Kit<C> {
             Err(e) => return ApplyResult::failed(diags("Cannot reach AWS", &[e])),
         };
         match self.0.import(ctx, &c, id).await {
-            Ok(s) => ApplyResult::ok(s),
+            Ok(s) => ApplyResult::ok(fit(s)),
             Err(d) => ApplyResult::failed(d),
         }
     }
@@ -454,6 +609,23 @@ mod tests {
             (d.len(), d[0].summary.as_str(), d[0].detail.as_str()),
             (1, "Cannot read the VPC", "AccessDenied")
         );
+    }
+
+    #[test]
+    fn an_apply_time_problem_names_its_attribute_when_it_has_one() {
+        let d = invalid(
+            "KMS key",
+            Invalid::at(AttrPath::root("replica_regions"), "own Region"),
+        );
+        let d: Vec<_> = d.iter().collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].summary, "Invalid KMS key");
+        assert_eq!(
+            d[0].path.as_ref().map(|p| p.to_string()).as_deref(),
+            Some("replica_regions")
+        );
+        let d = invalid("KMS key", Invalid::from("no account".to_string()));
+        assert!(d.iter().all(|d| d.path.is_none()));
     }
 
     #[test]

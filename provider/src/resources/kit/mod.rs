@@ -13,7 +13,9 @@
 //!   instead of built a second time, and a finished composite is never taken;
 //! - [`tags`]: `default_tags` merged with `tags`, unknown-aware;
 //! - [`wait`]: polling with backoff, stop-aware, with a timeout and fail-fast states;
-//! - [`schema`]: schema pieces every composite shares (the `target` block).
+//! - [`schema`]: schema pieces every composite shares (the `target` block);
+//! - [`timeouts`]: the `timeouts` block the kit adds to every composite, and the
+//!   time limit it puts on each create, update and delete.
 //!
 //! Retries of every request (throttling, 5xx, timeouts, resets) are configured
 //! once for every SDK client in `aws::retry`. Shared children live by service:
@@ -25,7 +27,9 @@ pub(crate) mod controls;
 pub(crate) mod ownership;
 pub(crate) mod schema;
 pub(crate) mod tags;
+pub(crate) mod timeouts;
 pub(crate) mod wait;
 
 /// The first words of the error an apply stopped by StopProvider (Ctrl-C) returns.
-pub(crate) const INTERRUPTED: &str = "interrupted: Terraform asked the provider to stop";
+pub(crate) const INTERRUPTED: &str =
+    "stopped before finishing (Terraform asked the provider to stop, or the time limit in `timeouts` passed)";

@@ -9,20 +9,21 @@
 //! rotation, its alias. The keys other composites make for themselves come from
 //! the same code (`managed_key`, `key_policy`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use super::key_policy::{self, KeyPolicy, PURPOSES, SID_ADMIN, SID_USE};
 use super::managed_key::{self, KEY_DELETION_WINDOW_DAYS};
+use super::replicas::{self, Replica, ReplicaSpec};
 use crate::aws::{error_message, is_not_found, partition, Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators::{self, int_between, one_of};
 use crate::framework::Diagnostics;
 use crate::resources::common::target_of;
 use crate::resources::iam::policy_doc::{canonical_json, parse_statements};
-use crate::resources::kit::composite::{done, Composite, Failures, PlanRequest};
+use crate::resources::kit::composite::{done, Composite, Failures, Invalid, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
 use crate::resources::kit::schema::target_block;
@@ -39,12 +40,18 @@ pub(crate) struct Desired {
     description: String,
     policy: String,
     multi_region: bool,
+    /// Regions to keep a replica in.
+    replicas: BTreeSet<String>,
+    /// The key policy of each replica's Region (set by `prepare`).
+    replica_policies: BTreeMap<String, String>,
+    deletion_window_days: i32,
     tags_all: BTreeMap<String, String>,
     /// Set by `create_root` when it made the key just now with every setting.
     fresh: bool,
 }
 
 /// The key as AWS reports it.
+#[derive(Clone)]
 pub(crate) struct Observed {
     arn: String,
     key_id: String,
@@ -58,6 +65,10 @@ pub(crate) struct Observed {
     tags: BTreeMap<String, String>,
     /// Aliases pointing at the key.
     aliases: Vec<String>,
+    /// Replicas by Region (a multi-Region primary's).
+    replicas: BTreeMap<String, Replica>,
+    /// The Regions the configuration wants replicas in (set when judging).
+    wanted_replicas: BTreeSet<String>,
 }
 
 /// What `compliance` reports.
@@ -97,6 +108,18 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
         title: "Every service principal admitted is restricted by source account, source ARN or encryption context.",
         evidence: "`kms:GetKeyPolicy` → `Policy`",
         judge: |o| Some(o.policy.as_ref().is_some_and(key_policy::services_scoped)),
+    },
+    Control {
+        id: "bank:key-replicated",
+        title: "Every Region of `replica_regions` holds an enabled replica under the key's alias (judged only when replicas are asked for).",
+        evidence: "`kms:DescribeKey` → `MultiRegionConfiguration.ReplicaKeys`; in each Region `DescribeKey` → `KeyState`, `ListAliases`",
+        judge: |o| {
+            (!o.wanted_replicas.is_empty()).then(|| {
+                o.wanted_replicas
+                    .iter()
+                    .all(|r| o.replicas.get(r).is_some_and(|x| x.enabled && x.aliased))
+            })
+        },
     },
 ];
 
@@ -144,6 +167,10 @@ impl KmsKey {
                 .describe("Days between `terraform destroy` and the key's deletion (7 to 30; default 30, the longest AWS allows: a key removed by mistake can be recovered meanwhile)."),
             Attribute::bool("multi_region").default(Value::Bool(false)).requires_replace()
                 .describe("A multi-Region primary key, for DR replicas in other Regions."),
+            Attribute::typed("replica_regions", list()).optional()
+                .describe("Regions to keep a replica of the key in, for disaster recovery (needs `multi_region = true`): each replica has the same key material and id, its own key policy naming its Region, and the same alias, so data encrypted here can be decrypted there without a call back. Adding or removing a Region changes the replicas in place; a removed replica is scheduled for deletion after `deletion_window_days`."),
+            Attribute::typed("replica_arns", Type::map(Type::String)).computed()
+                .describe("Region → ARN of the replica there."),
             Attribute::string("arn").computed().use_state_for_unknown().describe("Key ARN."),
             Attribute::string("alias").computed().use_state_for_unknown().describe("`alias/<name>`."),
             Attribute::string("alias_arn").computed().use_state_for_unknown().describe("Alias ARN."),
@@ -217,10 +244,21 @@ fn alias_of(name: &str) -> String {
     format!("alias/{name}")
 }
 
-/// The controls a policy makes hold (rotation and state are the key's own).
-fn expected(policy: &Json) -> Value {
+fn own_region(region: &str) -> String {
+    format!("replica_regions holds {region}, the key's own Region: a replica must be in another Region.")
+}
+
+/// The Regions of `replica_regions` (unknown or unset: none).
+fn replica_regions(v: &Value) -> BTreeSet<String> {
+    v.get("replica_regions").string_list().into_iter().collect()
+}
+
+/// The controls a policy (and asking for replicas) makes hold (rotation and state
+/// are the key's own).
+fn expected(policy: &Json, replicated: bool) -> Value {
     Value::Map(
         [
+            ("bank:key-replicated", replicated),
             ("KMS.4", true),
             ("CIS 4.6", true),
             ("KMS.3", true),
@@ -235,6 +273,7 @@ fn expected(policy: &Json) -> Value {
             ),
         ]
         .into_iter()
+        .filter(|(k, _)| replicated || *k != "bank:key-replicated")
         .map(|(k, v)| (k.to_string(), Value::Bool(v)))
         .collect(),
     )
@@ -291,6 +330,13 @@ impl KmsKey {
             .into_iter()
             .filter_map(|a| a.alias_name)
             .collect();
+        // Replicas are read whatever the aliases: a replica must never escape a
+        // destroy because the primary's alias was taken away.
+        let replicas = if meta.multi_region().unwrap_or(false) {
+            replicas::observe(c, &meta, &aliases).await?
+        } else {
+            BTreeMap::new()
+        };
         Ok(Some(Observed {
             arn: meta.arn().unwrap_or_default().to_string(),
             customer_managed: meta.key_manager().is_some_and(|m| m.as_str() == "CUSTOMER"),
@@ -305,6 +351,8 @@ impl KmsKey {
             policy,
             tags,
             aliases,
+            replicas,
+            wanted_replicas: BTreeSet::new(),
         }))
     }
 
@@ -339,7 +387,19 @@ impl KmsKey {
             s.set_attr("policy", Value::Null);
         }
         s.set_attr("tags_all", tags::own(&o.tags));
-        s.set_attr("compliance", controls::value(CONTROLS, o));
+        s.set_attr(
+            "replica_arns",
+            Value::string_map(
+                o.replicas
+                    .iter()
+                    .map(|(region, r)| (region.clone(), r.arn.clone())),
+            ),
+        );
+        let judged = Observed {
+            wanted_replicas: replica_regions(base),
+            ..o.clone()
+        };
+        s.set_attr("compliance", controls::value(CONTROLS, &judged));
         s
     }
 
@@ -437,40 +497,13 @@ impl KmsKey {
                 if o.aliases.iter().any(|a| a == &d.alias) {
                     return Ok(());
                 }
-                self.point_alias(c, &d.alias, key).await
+                managed_key::point_alias(c, &d.alias, key).await
             },
         );
         [p, r, desc, tag, untag, alias]
             .into_iter()
             .filter_map(Result::err)
             .collect()
-    }
-
-    /// Points the alias at `key` (creating it, or moving it from a key pending deletion).
-    async fn point_alias(&self, c: &Clients, alias: &str, key: &str) -> Result<(), String> {
-        match c
-            .kms
-            .create_alias()
-            .alias_name(alias)
-            .target_key_id(key)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if crate::aws::error_code(&e) == Some("AlreadyExistsException") => c
-                .kms
-                .update_alias()
-                .alias_name(alias)
-                .target_key_id(key)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("pointing {alias} at KMS Key ({key}): {}", error_message(&e))),
-            Err(e) => Err(format!(
-                "aliasing KMS Key ({key}) as {alias}: {}",
-                error_message(&e)
-            )),
-        }
     }
 }
 
@@ -508,6 +541,15 @@ impl Composite for KmsKey {
             }
         }
         crate::resources::kit::schema::check_account_ids(config, "source_accounts", diags);
+        crate::resources::kit::schema::check_regions(config, "replica_regions", diags);
+        if !replica_regions(config).is_empty() && config.get("multi_region").as_bool() != Some(true)
+        {
+            diags.attr_error(
+                AttrPath::root("replica_regions"),
+                "Replicas need a multi-Region key",
+                "Only a multi-Region key can be replicated: set multi_region = true (on an existing key this replaces it), or remove replica_regions.",
+            );
+        }
         tags::validate(config, diags);
     }
 
@@ -530,6 +572,21 @@ impl Composite for KmsKey {
             .map(|c| c.default_tags().clone())
             .unwrap_or_default();
         p.set_attr("tags_all", tags::merged(&default_tags, config.get("tags")));
+        // The replicas' ARNs are known when the Regions are those already there.
+        let regions = config.get("replica_regions");
+        let arns = if !regions.is_fully_known() {
+            Value::unknown()
+        } else if replica_regions(config).is_empty() {
+            Value::string_map(BTreeMap::<String, String>::new())
+        } else if !req.prior.is_null()
+            && replica_regions(req.prior) == replica_regions(config)
+            && req.prior.get("replica_arns").is_known()
+        {
+            req.prior.get("replica_arns").clone()
+        } else {
+            Value::unknown()
+        };
+        p.set_attr("replica_arns", arns);
         // The policy names the account and region: known at plan when the provider is
         // configured (one STS call, cached).
         let place = match req.ctx {
@@ -551,6 +608,20 @@ impl Composite for KmsKey {
         .all(|a| config.get(a).is_fully_known());
         match place {
             Some((account, region)) if inputs_known => {
+                for (i, r) in config
+                    .get("replica_regions")
+                    .string_list()
+                    .iter()
+                    .enumerate()
+                {
+                    if *r == region {
+                        req.diags.attr_error(
+                            AttrPath::root("replica_regions").index(i as i64),
+                            "Invalid replica Region",
+                            own_region(&region),
+                        );
+                    }
+                }
                 let root = key_policy::account_root(partition(&region), &account);
                 for attr in ["administrators", "users"] {
                     if config.get(attr).is_null() {
@@ -559,7 +630,8 @@ impl Composite for KmsKey {
                 }
                 match policy_of(p, &account, &region) {
                     Ok(doc) => {
-                        p.set_attr("compliance", expected(&doc));
+                        let replicated = !replica_regions(config).is_empty();
+                        p.set_attr("compliance", expected(&doc, replicated));
                         p.set_attr("policy", Value::string(doc.to_string()));
                     }
                     Err(_) => p.set_attr("policy", Value::unknown()),
@@ -608,13 +680,20 @@ impl Composite for KmsKey {
                 .unwrap_or_default()
                 .to_string(),
             multi_region: planned.get("multi_region").as_bool().unwrap_or(false),
+            replicas: replica_regions(planned),
+            replica_policies: BTreeMap::new(),
+            deletion_window_days: planned
+                .get("deletion_window_days")
+                .as_i64()
+                .and_then(|d| i32::try_from(d).ok())
+                .unwrap_or(KEY_DELETION_WINDOW_DAYS),
             tags_all: tags::all(planned),
             fresh: false,
         })
     }
 
     /// The policy, defaults and ARNs when the plan could not know the account.
-    async fn prepare(&self, c: &Clients, planned: &Value) -> Result<(Value, Desired), String> {
+    async fn prepare(&self, c: &Clients, planned: &Value) -> Result<(Value, Desired), Invalid> {
         let mut p = planned.clone();
         let account = c.account_id().await?;
         let root = key_policy::account_root(partition(&c.region), &account);
@@ -627,7 +706,17 @@ impl Composite for KmsKey {
             let doc = policy_of(&p, &account, &c.region)?;
             p.set_attr("policy", Value::string(doc.to_string()));
         }
-        let d = self.desired(&p)?;
+        let mut d = self.desired(&p)?;
+        if d.replicas.contains(&c.region) {
+            return Err(Invalid::at(
+                AttrPath::root("replica_regions"),
+                own_region(&c.region),
+            ));
+        }
+        for region in &d.replicas {
+            let doc = policy_of(&p, &account, region)?;
+            d.replica_policies.insert(region.clone(), doc.to_string());
+        }
         Ok((p, d))
     }
 
@@ -687,7 +776,7 @@ impl Composite for KmsKey {
         d: &mut Desired,
         _prior: Option<&Value>,
     ) -> Result<(), Failures> {
-        if d.fresh {
+        if d.fresh && d.replicas.is_empty() {
             // Made just now with every setting (managed_key::create).
             return Ok(());
         }
@@ -700,7 +789,31 @@ impl Composite for KmsKey {
             }
             Err(e) => return Err(vec![e]),
         };
-        let failures = self.converge_key(c, d, &o).await;
+        let mut failures = if d.fresh {
+            vec![]
+        } else {
+            self.converge_key(c, d, &o).await
+        };
+        if o.multi_region {
+            let mut tags = d.tags_all.clone();
+            tags.insert(PURPOSE_TAG.into(), d.purpose.clone());
+            failures.extend(
+                replicas::converge(
+                    c,
+                    &o.key_id,
+                    &o.replicas,
+                    &d.replicas,
+                    |region| ReplicaSpec {
+                        alias: &d.alias,
+                        description: &d.description,
+                        policy: d.replica_policies.get(region).cloned().unwrap_or_default(),
+                        tags: &tags,
+                    },
+                    d.deletion_window_days,
+                )
+                .await,
+            );
+        }
         done(failures)
     }
 
@@ -731,6 +844,12 @@ impl Composite for KmsKey {
             .as_i64()
             .and_then(|d| i32::try_from(d).ok())
             .unwrap_or(KEY_DELETION_WINDOW_DAYS);
+        // Replicas first: AWS deletes a primary only once it has none.
+        if state.get("multi_region").as_bool() == Some(true) {
+            if let Some(o) = self.read(c, root).await.map_err(|e| vec![e])? {
+                done(replicas::retire_all(c, &o.replicas, days).await)?;
+            }
+        }
         managed_key::retire_after(c, &alias, root, days)
             .await
             .map_err(|e| vec![e])
@@ -820,6 +939,13 @@ impl Composite for KmsKey {
                 );
             }
         }
+        s.set_attr("multi_region", Value::Bool(o.multi_region));
+        if !o.replicas.is_empty() {
+            s.set_attr(
+                "replica_regions",
+                Value::List(o.replicas.keys().map(Value::string).collect()),
+            );
+        }
         Ok(self.state_from(&s, &o))
     }
 }
@@ -831,7 +957,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_with_paths() {
-        let r = Kit(KmsKey::new());
+        let r = Kit::new(KmsKey::new());
         let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("name", Value::string("aws/mine"));
         config.set_attr("purpose", Value::string("trial"));

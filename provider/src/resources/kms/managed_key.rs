@@ -4,7 +4,7 @@
 //! destroy scheduled for deletion with the longest window AWS allows.
 
 use crate::aws::{error_code, error_message, is_not_found, Clients};
-use crate::resources::kit::calls::{create_once, no_retries};
+use crate::resources::kit::calls::{create_once, no_retries, settled};
 
 /// Deletion window for keys this provider created: a key removed by mistake
 /// can be recovered for 30 days.
@@ -123,20 +123,23 @@ pub(crate) async fn create_or_continue(
                 c,
                 &format!("creating KMS key ({description})"),
                 || async {
-                    let out = c
-                        .kms
-                        .create_key()
-                        .description(description)
-                        .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
-                        .set_policy(policy.clone())
-                        .set_multi_region(multi_region.then_some(true))
-                        .set_tags(Some(kms_tags.clone()))
-                        .customize()
-                        .config_override(
-                            aws_sdk_kms::config::Builder::new().retry_config(no_retries()),
-                        )
-                        .send()
-                        .await?;
+                    // A policy naming a role IAM has not yet published is refused
+                    // (invalid principals) until it has: sent again, never twice made.
+                    let out = settled(c, "creating a KMS key", || {
+                        c.kms
+                            .create_key()
+                            .description(description)
+                            .key_usage(aws_sdk_kms::types::KeyUsageType::EncryptDecrypt)
+                            .set_policy(policy.clone())
+                            .set_multi_region(multi_region.then_some(true))
+                            .set_tags(Some(kms_tags.clone()))
+                            .customize()
+                            .config_override(
+                                aws_sdk_kms::config::Builder::new().retry_config(no_retries()),
+                            )
+                            .send()
+                    })
+                    .await?;
                     Ok(out.key_metadata.map(|m| m.arn.unwrap_or(m.key_id)))
                 },
                 || tagged_for(c, alias),
@@ -193,6 +196,34 @@ async fn rotate_and_alias(c: &Clients, alias: &str, arn: &str, key_id: &str) -> 
     Ok(())
 }
 
+/// Points `alias` at `key` (creating it, or moving it from another key: one pending
+/// deletion, or a replica's earlier copy).
+pub(crate) async fn point_alias(c: &Clients, alias: &str, key: &str) -> Result<(), String> {
+    match c
+        .kms
+        .create_alias()
+        .alias_name(alias)
+        .target_key_id(key)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if error_code(&e) == Some("AlreadyExistsException") => c
+            .kms
+            .update_alias()
+            .alias_name(alias)
+            .target_key_id(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("pointing {alias} at KMS Key ({key}): {}", error_message(&e))),
+        Err(e) => Err(format!(
+            "aliasing KMS Key ({key}) as {alias}: {}",
+            error_message(&e)
+        )),
+    }
+}
+
 /// Removes the alias and schedules the key's deletion; already gone or
 /// already pending is fine.
 pub(crate) async fn retire(c: &Clients, alias: &str, key_arn: &str) -> Result<(), String> {
@@ -207,6 +238,11 @@ pub(crate) async fn retire_after(
     days: i32,
 ) -> Result<(), String> {
     let _ = c.kms.delete_alias().alias_name(alias).send().await;
+    schedule_deletion(c, key_arn, days).await
+}
+
+/// Schedules a key's deletion after `days`; already gone or already pending is fine.
+pub(crate) async fn schedule_deletion(c: &Clients, key_arn: &str, days: i32) -> Result<(), String> {
     // The key id (the ARN's last part) works everywhere; moto accepts no ARN here.
     let key_id = key_arn.rsplit('/').next().unwrap_or(key_arn);
     match c
@@ -272,12 +308,15 @@ pub(crate) async fn policy(c: &Clients, key_arn: &str) -> Option<serde_json::Val
 
 /// Replaces a key's policy.
 pub(crate) async fn put_policy(c: &Clients, key_arn: &str, policy: &str) -> Result<(), String> {
-    c.kms
+    // A policy naming a role IAM has not yet published is refused as naming
+    // invalid principals until it has.
+    let req = c
+        .kms
         .put_key_policy()
         .key_id(key_arn)
         .policy_name("default")
-        .policy(policy)
-        .send()
+        .policy(policy);
+    settled(c, "putting a key policy", || req.clone().send())
         .await
         .map(|_| ())
         .map_err(|e| {

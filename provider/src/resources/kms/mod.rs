@@ -4,3 +4,4 @@
 pub mod key;
 pub(crate) mod key_policy;
 pub(crate) mod managed_key;
+pub(crate) mod replicas;

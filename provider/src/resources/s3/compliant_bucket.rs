@@ -27,7 +27,7 @@ use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{self, int_between, one_of};
 use crate::framework::Diagnostics;
 use crate::resources::common::target_of;
-use crate::resources::kit::composite::{imported, with_undo, Composite, PlanRequest};
+use crate::resources::kit::composite::{imported, with_undo, Composite, Invalid, PlanRequest};
 use crate::resources::kit::controls::Control;
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
@@ -657,7 +657,7 @@ impl Composite for CompliantBucket {
 
     /// A name generated from `bucket_prefix` (and the log prefix derived from it),
     /// and the bucket policy when the plan could not know it.
-    async fn prepare(&self, c: &Clients, planned: &Value) -> Result<(Value, Desired), String> {
+    async fn prepare(&self, c: &Clients, planned: &Value) -> Result<(Value, Desired), Invalid> {
         let mut planned = planned.clone();
         if !planned.get("bucket").is_known() || planned.get("bucket").is_null() {
             let name = generated_name(planned.get("bucket_prefix").as_str());
@@ -967,7 +967,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_with_paths() {
-        let r = Kit(CompliantBucket::new());
+        let r = Kit::new(CompliantBucket::new());
         let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("bucket", Value::string("Bad_Bucket"));
         config.set_attr("bucket_prefix", Value::string("x-"));
@@ -1008,7 +1008,7 @@ mod tests {
 
     #[tokio::test]
     async fn plan_fills_purpose_defaults_and_expected_controls() {
-        let r = Kit(CompliantBucket::new());
+        let r = Kit::new(CompliantBucket::new());
         let mut config = Value::null_object(&r.0.schema.block.implied_type());
         config.set_attr("bucket", Value::string("bp-archive-1"));
         config.set_attr("purpose", Value::string("archive"));
