@@ -90,10 +90,7 @@ pub(crate) async fn observe(
             .map_err(|e| what(error_message(&e)))?
             .aliases()
             .iter()
-            .any(|a| {
-                a.alias_name()
-                    .is_some_and(|n| names.iter().any(|x| x == n))
-            });
+            .any(|a| a.alias_name().is_some_and(|n| names.iter().any(|x| x == n)));
         let policy = policy
             .map_err(|e| what(error_message(&e)))?
             .policy
