@@ -25,7 +25,9 @@
 #                     Terraform-level workload (audit: examples/audit_trail beside
 #                     bench/peer/audit, the same layer written with hashicorp/aws;
 #                     baseline: bench/ours/baseline, one account's security
-#                     baseline, beside bench/peer/baseline)
+#                     baseline, beside bench/peer/baseline; security:
+#                     bench/ours/security, the security account's aggregator and
+#                     alarm topic, beside bench/peer/security)
 #   BP_BENCH_RUNS     Terraform-level runs per scenario (default 3)
 #   BP_BENCH_N        provider processes per provider-level probe (default 10)
 #   BP_BENCH_IDLE_WAIT  seconds to wait for other builds/tests to finish
@@ -46,13 +48,14 @@ case "$WORKLOAD" in
   vpc) OURS_ROOT=examples/hardened_vpc ;;
   audit) OURS_ROOT=examples/audit_trail ;;
   baseline) OURS_ROOT=bench/ours/baseline ;;
-  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc, audit or baseline" >&2; exit 2 ;;
+  security) OURS_ROOT=bench/ours/security ;;
+  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc, audit, baseline or security" >&2; exit 2 ;;
 esac
 export BP_BENCH_WORKLOAD="$WORKLOAD"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # The audit and baseline layers' peers are ours to write (../shared/peer has none):
 # bench/peer/<workload>.
-case "$WORKLOAD" in audit|baseline) PEER_SRC="$repo/bench/peer" ;; esac
+case "$WORKLOAD" in audit|baseline|security) PEER_SRC="$repo/bench/peer" ;; esac
 
 PROFILE="${BP_BENCH_PROFILE:-debug}"
 RUNS="${BP_BENCH_RUNS:-3}"

@@ -130,6 +130,7 @@ example_tests!(
     config_aggregator,
     threat_detection,
     account_baseline,
+    alarm_topic,
 );
 
 #[test]

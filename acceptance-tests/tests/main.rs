@@ -16,3 +16,4 @@ mod platform_tree;
 mod provider_functions;
 mod release_install;
 mod s3_compliant_bucket;
+mod sns_alarm_topic;

@@ -91,7 +91,7 @@ impl Stack {
             Stack::Bootstrap => &["state_backend"],
             Stack::LogArchive | Stack::Storage { .. } => &["storage"],
             Stack::Audit => &["audit_trail"],
-            Stack::Security => &["config_aggregator"],
+            Stack::Security => &["config_aggregator", "alarm_topic"],
             Stack::Baseline { .. } => &["account_baseline", "config_recorder", "threat_detection"],
             Stack::Network { .. } => &["network"],
         }

@@ -448,6 +448,29 @@ fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
                 "The aggregator's controls, as read back from AWS.",
                 tr(&["module", "config_aggregator", "compliance"]),
             ));
+            // The topic security alarms and findings of every account go to.
+            main = main.add_block(module_call(
+                "alarm_topic",
+                source("alarm_topic"),
+                vec![
+                    ("name", s(format!("{org}-security-alarms"))),
+                    ("source_accounts", Expression::Array(account_ids(spec))),
+                ],
+            ));
+            for (name, attr, desc) in [
+                (
+                    "alarm_topic_arn",
+                    "arn",
+                    "The topic security alarms and findings go to.",
+                ),
+                (
+                    "alarm_topic_compliance",
+                    "compliance",
+                    "The alarm topic's controls, as read back from AWS.",
+                ),
+            ] {
+                outs = outs.add_block(output(name, desc, tr(&["module", "alarm_topic", attr])));
+            }
         }
         Stack::Baseline { account_wide } => {
             if let Some(la) = unit.depends_on.iter().find(|d| d.ends_with("/log_archive")) {

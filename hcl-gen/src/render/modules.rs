@@ -91,6 +91,7 @@ pub(super) fn render(spec: &Spec) -> Vec<File> {
         config_recorder(),
         config_aggregator(),
         threat_detection(),
+        alarm_topic(),
     ] {
         let dir = format!("{MODULES_PREFIX}{}", m.name);
         files.push(File {
@@ -219,7 +220,8 @@ fn index_readme() -> String {
          | [`account_baseline`](account_baseline/) | `bankplatform_account_baseline` | an account's password policy, EBS encryption, S3 account block and Access Analyzer in one region |\n\
          | [`config_recorder`](config_recorder/) | `bankplatform_config_recorder` | AWS Config recording everything, delivering to the log archive, with the bank-baseline rules |\n\
          | [`config_aggregator`](config_aggregator/) | `bankplatform_config_aggregator` | the security account's Config aggregator over every account and region of the spec |\n\
-         | [`threat_detection`](threat_detection/) | `bankplatform_threat_detection` | GuardDuty with every protection and Security Hub with the FSBP, CIS and PCI standards |\n"
+         | [`threat_detection`](threat_detection/) | `bankplatform_threat_detection` | GuardDuty with every protection and Security Hub with the FSBP, CIS and PCI standards |\n\
+         | [`alarm_topic`](alarm_topic/) | `bankplatform_alarm_topic` | the security account's KMS-encrypted alarm topic, publishable by EventBridge and alarms of every account of the spec |\n"
     )
 }
 
@@ -521,6 +523,49 @@ fn config_aggregator() -> Module {
         ],
         main: Body::builder().add_block(resource).build(),
         outputs: vec![
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
+        ],
+    }
+}
+
+fn alarm_topic() -> Module {
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_alarm_topic")
+        .add_label("this")
+        .add_attribute(("name", var("name")))
+        .add_attribute(("publishers", var("publishers")))
+        .add_attribute(("source_accounts", var("source_accounts")))
+        .add_attribute(("subscriptions", var("subscriptions")))
+        .add_attribute(("tags", var("tags")))
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_alarm_topic", "this", attr]);
+    Module {
+        name: "alarm_topic",
+        summary: "The security account's alarm topic (`bankplatform_alarm_topic`): KMS-encrypted with a key made for it, publishable only by the listed services for the listed accounts and only over TLS; findings and alarms of every account are routed to it.",
+        vars: vec![
+            optional("name", kw("string"), "string", "Topic name.", s("security-alarms"), "\"security-alarms\""),
+            optional("publishers", list_string(), "list(string)", "Services that may publish; CloudWatch alarms and EventBridge rules when null.", Expression::Null, "null"),
+            required("source_accounts", list_string(), "list(string)", "Accounts whose services may publish."),
+            optional(
+                "subscriptions",
+                call(
+                    "list",
+                    vec![call(
+                        "object",
+                        vec![super::obj([("protocol", kw("string")), ("endpoint", kw("string"))])],
+                    )],
+                ),
+                "list(object({ protocol = string, endpoint = string }))",
+                "Who is notified (email, https, sqs, lambda).",
+                Expression::Null,
+                "null",
+            ),
+            optional("tags", map_string(), "map(string)", "Tags on the topic.", super::obj::<&str>([]), "{}"),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
+            Output { name: "arn", description: "The topic ARN.", value: this("arn") },
+            Output { name: "kms_key_arn", description: "The topic's key.", value: this("kms_key_arn") },
             Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
         ],
     }

@@ -17,6 +17,7 @@ mod kit;
 pub mod kms;
 mod logs;
 pub mod s3;
+pub mod sns;
 
 /// Every resource type of the provider.
 pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
@@ -39,6 +40,7 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
         Arc::new(kit::composite::Kit::new(
             guardduty::threat_detection::ThreatDetection::new(),
         )),
+        Arc::new(kit::composite::Kit::new(sns::alarm_topic::AlarmTopic::new())),
     ])
 }
 

@@ -18,6 +18,7 @@ use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCL
 use crate::resources::kms::key_policy::KeyPolicy;
 use crate::resources::kms::managed_key;
 use crate::resources::logs::log_group;
+use crate::resources::sns::topic_policy;
 
 /// The trail's ARN.
 pub(crate) async fn trail_arn(c: &Clients, name: &str) -> Result<String, String> {
@@ -105,15 +106,14 @@ pub(crate) async fn ensure_topic(
     }
     let account = c.account_id().await?;
     let arn = topic_arn(c, &n.topic).await?;
-    let policy = json!({"Version": "2012-10-17", "Statement": [
-        {"Sid": "BankplatformAccountManages", "Effect": "Allow", "Principal": {"AWS": crate::resources::kms::key_policy::account_root(partition(&c.region), &account)},
-         "Action": ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"],
-         "Resource": arn},
-        {"Sid": "BankplatformAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
-         "Action": "SNS:Publish", "Resource": arn, "Condition": {"StringEquals": {"aws:SourceAccount": account}}},
-        {"Sid": "BankplatformDenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "SNS:Publish",
-         "Resource": arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-    ]});
+    // Alarms publish only for this account, and only over TLS.
+    let policy = topic_policy::document(
+        partition(&c.region),
+        &account,
+        &arn,
+        &["cloudwatch".to_string()],
+        std::slice::from_ref(&account),
+    );
     let mut req = c
         .sns
         .create_topic()

@@ -6,3 +6,9 @@ module "config_aggregator" {
   account_ids = ["210000000005", "210000000003", "210000000001", "210000000007", "210000000002", "210000000004", "210000000006"]
   regions     = ["eu-west-1", "eu-central-1"]
 }
+
+module "alarm_topic" {
+  source          = "../../../../../../modules/alarm_topic"
+  name            = "acme-bank-security-alarms"
+  source_accounts = ["210000000005", "210000000003", "210000000001", "210000000007", "210000000002", "210000000004", "210000000006"]
+}

@@ -4,3 +4,13 @@ output "config_aggregator_compliance" {
   description = "The aggregator's controls, as read back from AWS."
   value       = module.config_aggregator.compliance
 }
+
+output "alarm_topic_arn" {
+  description = "The topic security alarms and findings go to."
+  value       = module.alarm_topic.arn
+}
+
+output "alarm_topic_compliance" {
+  description = "The alarm topic's controls, as read back from AWS."
+  value       = module.alarm_topic.compliance
+}
