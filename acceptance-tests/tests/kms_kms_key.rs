@@ -223,8 +223,9 @@ pub(crate) mod standard {
 
 /// A multi-Region key keeps a replica in each Region of `replica_regions`, each read
 /// back in its Region through the SDK (enabled, the alias names it, its policy names
-/// its Region); Regions are added and removed in place, and a removed replica (and,
-/// on destroy, every replica) is scheduled for deletion.
+/// its Region); Regions are added and removed in place, a removed replica (and, on
+/// destroy, every replica) is scheduled for deletion, and one asked for again within
+/// the window is brought back.
 mod replicas {
     use acceptance_tests::checks::{kms, sdk};
     use acceptance_tests::{
@@ -339,6 +340,17 @@ mod replicas {
                         retired(&ctx, &id, "eu-west-1").await
                     }),
                     ..Step::config(config(&name, &["eu-central-1"]))
+                },
+                // Asked for again within the deletion window: the same replica back.
+                Step {
+                    plan_checks: vec![PlanCheck::ResourceAction(
+                        super::ADDR.into(),
+                        Action::Update,
+                    )],
+                    check: check(|ctx| async move {
+                        replicated(&ctx, &["eu-central-1", "eu-west-1"]).await
+                    }),
+                    ..Step::config(config(&name, &["eu-central-1", "eu-west-1"]))
                 },
             ],
             check_destroy: check(|ctx| async move {

@@ -5,9 +5,7 @@
 use aws_sdk_iam::types::PasswordPolicy;
 
 use crate::aws::{error_code, error_message, is_not_found, partition, Clients};
-use crate::resources::kit::calls::{
-    backoff, few_retries, pause, unanswered, unsupported, GoneIsDone,
-};
+use crate::resources::kit::calls::{few_retries, probing, unsupported, GoneIsDone};
 use crate::resources::kms::key_policy::KeyPolicy;
 use crate::resources::kms::managed_key;
 
@@ -88,12 +86,13 @@ pub(crate) async fn observe(c: &Clients, account_wide: bool) -> Result<Observed,
                 false => None,
             }
         },
-        c.accessanalyzer
+        probing(c, "reading IAM Access Analyzer", || c
+            .accessanalyzer
             .list_analyzers()
             .r#type(aws_sdk_accessanalyzer::types::Type::Account)
             .customize()
             .config_override(probe())
-            .send(),
+            .send()),
         c.iam.get_account_summary().send(),
     );
     let mut o = Observed {
@@ -262,36 +261,25 @@ pub(crate) async fn block_s3(c: &Clients) -> Result<(), String> {
 /// Creates the account analyzer. `Ok(false)` when the endpoint has no Access Analyzer
 /// API (an emulator): requested, and reported as not confirmed.
 pub(crate) async fn ensure_analyzer(c: &Clients) -> Result<bool, String> {
-    let mut round = 0;
-    loop {
-        round += 1;
-        match c
-            .accessanalyzer
+    // Safe to send again: an existing analyzer answers ConflictException.
+    let sent = probing(c, "creating IAM Access Analyzer", || {
+        c.accessanalyzer
             .create_analyzer()
             .analyzer_name(ANALYZER)
             .r#type(aws_sdk_accessanalyzer::types::Type::Account)
             .customize()
             .config_override(probe())
             .send()
-            .await
-        {
-            Ok(_) => return Ok(true),
-            Err(e) if error_code(&e) == Some("ConflictException") => return Ok(true),
-            Err(e) if unsupported(&e) => return Ok(false),
-            // No answer after the probe's few attempts (a connection closed or timed
-            // out): the create is safe to repeat (an existing analyzer answers
-            // ConflictException), so it gets the rounds a lost answer deserves.
-            Err(e) if unanswered(&e) && round < 4 => {
-                tracing::debug!(round, error = %error_message(&e), "IAM Access Analyzer create unanswered; trying again");
-                pause(c, backoff(round + 2), "creating IAM Access Analyzer").await?;
-            }
-            Err(e) => {
-                return Err(format!(
-                    "creating IAM Access Analyzer {ANALYZER}: {}",
-                    error_message(&e)
-                ))
-            }
-        }
+    })
+    .await;
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e) if error_code(&e) == Some("ConflictException") => Ok(true),
+        Err(e) if unsupported(&e) => Ok(false),
+        Err(e) => Err(format!(
+            "creating IAM Access Analyzer {ANALYZER}: {}",
+            error_message(&e)
+        )),
     }
 }
 
@@ -371,14 +359,15 @@ pub(crate) async fn remove(
                 .gone_is_done("deleting the S3 account public access block")
         },
         async {
-            match c
-                .accessanalyzer
-                .delete_analyzer()
-                .analyzer_name(ANALYZER)
-                .customize()
-                .config_override(probe())
-                .send()
-                .await
+            match probing(c, "deleting IAM Access Analyzer", || {
+                c.accessanalyzer
+                    .delete_analyzer()
+                    .analyzer_name(ANALYZER)
+                    .customize()
+                    .config_override(probe())
+                    .send()
+            })
+            .await
             {
                 Ok(_) => Ok(()),
                 Err(e) if is_not_found(&e) || unsupported(&e) => Ok(()),

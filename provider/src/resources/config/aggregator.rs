@@ -21,7 +21,7 @@ use crate::resources::kit::composite::{
     done, imported, with_undo, Composite, Failures, PlanRequest,
 };
 use crate::resources::kit::controls::{self, Control};
-use crate::resources::kit::schema::{check_account_ids, check_regions, target_block};
+use crate::resources::kit::schema::{check_account_ids, check_name, check_regions, target_block};
 use crate::value::{AttrPath, Type, Value};
 
 /// The inline policy of the organization mode's role (what AWS's managed
@@ -293,20 +293,7 @@ impl Composite for ConfigAggregator {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(name) = config.get("name").as_str() {
-            let ok = !name.is_empty()
-                && name.len() <= MAX_NAME
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !ok {
-                diags.attr_error(
-                    AttrPath::root("name"),
-                    "Invalid aggregator name",
-                    format!("\"{name}\" must be 1 to {MAX_NAME} letters, digits, '-' or '_'."),
-                );
-            }
-        }
+        check_name(config, "name", MAX_NAME, "aggregator", diags);
         check_account_ids(config, "account_ids", diags);
         check_regions(config, "regions", diags);
         let org = config.get("organization");

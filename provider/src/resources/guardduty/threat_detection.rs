@@ -17,7 +17,7 @@ use crate::aws::{error_code, error_message, is_not_found, partition, Clients, Pr
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators;
 use crate::framework::Diagnostics;
-use crate::resources::kit::calls::{few_retries, unsupported, GoneIsDone};
+use crate::resources::kit::calls::{few_retries, probing, unsupported, GoneIsDone};
 use crate::resources::kit::composite::{done, imported, Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
@@ -171,12 +171,13 @@ impl ThreatDetection {
         // The detector, its export and the hub are read concurrently.
         let (d, dest, hub, standards) = tokio::join!(
             c.guardduty.get_detector().detector_id(id).send(),
-            c.guardduty
+            probing(c, "reading GuardDuty publishing destinations", || c
+                .guardduty
                 .list_publishing_destinations()
                 .detector_id(id)
                 .customize()
                 .config_override(probe_gd())
-                .send(),
+                .send()),
             async {
                 match want_hub {
                     true => Some(c.securityhub.describe_hub().send().await),
@@ -186,12 +187,14 @@ impl ThreatDetection {
             async {
                 match want_hub {
                     true => Some(
-                        c.securityhub
-                            .get_enabled_standards()
-                            .customize()
-                            .config_override(probe_sh())
-                            .send()
-                            .await,
+                        probing(c, "reading Security Hub standards", || {
+                            c.securityhub
+                                .get_enabled_standards()
+                                .customize()
+                                .config_override(probe_sh())
+                                .send()
+                        })
+                        .await,
                     ),
                     false => None,
                 }
@@ -321,14 +324,15 @@ impl ThreatDetection {
                     .build()
             })
             .collect();
-        match c
-            .securityhub
-            .batch_enable_standards()
-            .set_standards_subscription_requests(Some(requests))
-            .customize()
-            .config_override(probe_sh())
-            .send()
-            .await
+        match probing(c, "subscribing Security Hub standards", || {
+            c.securityhub
+                .batch_enable_standards()
+                .set_standards_subscription_requests(Some(requests.clone()))
+                .customize()
+                .config_override(probe_sh())
+                .send()
+        })
+        .await
         {
             Ok(_) => Ok(()),
             Err(e) if unsupported(&e) => {
@@ -360,16 +364,10 @@ impl ThreatDetection {
         want: &BTreeMap<String, String>,
     ) -> Result<(), String> {
         let arn = c.arn("guardduty", &format!("detector/{id}")).await?;
-        let add: BTreeMap<String, String> = want
-            .iter()
-            .filter(|(k, v)| have.get(*k) != Some(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let stale: Vec<String> = have
-            .keys()
-            .filter(|k| !tags::RESERVED.iter().any(|p| k.starts_with(p)) && !want.contains_key(*k))
-            .cloned()
-            .collect();
+        let tags::TagChanges {
+            missing: add,
+            stale,
+        } = tags::changes(have, want);
         if !add.is_empty() {
             c.guardduty
                 .tag_resource()
@@ -589,16 +587,17 @@ impl Composite for ThreatDetection {
             }
         }
         if let (Some(bucket), Some(key)) = (&d.export_bucket_arn, &d.export_kms_key_arn) {
-            match c
-                .guardduty
-                .create_publishing_destination()
-                .detector_id(root)
-                .destination_type(gd::DestinationType::S3)
-                .destination_properties(gd::DestinationProperties::builder().destination_arn(bucket).kms_key_arn(key).build())
-                .customize()
-                .config_override(probe_gd())
-                .send()
-                .await
+            match probing(c, "creating the GuardDuty publishing destination", || {
+                c.guardduty
+                    .create_publishing_destination()
+                    .detector_id(root)
+                    .destination_type(gd::DestinationType::S3)
+                    .destination_properties(gd::DestinationProperties::builder().destination_arn(bucket).kms_key_arn(key).build())
+                    .customize()
+                    .config_override(probe_gd())
+                    .send()
+            })
+            .await
             {
                 Ok(_) => {}
                 Err(e) if unsupported(&e) => tracing::warn!("the endpoint has no GuardDuty publishing destinations: requested, left out of compliance"),

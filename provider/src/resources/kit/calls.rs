@@ -320,6 +320,39 @@ pub(crate) fn unanswered<E>(err: &SdkError<E, HttpResponse>) -> bool {
     )
 }
 
+/// A call to an API the endpoint may lack, sent with [`few_retries`] (an emulator's
+/// 500 page must not cost the whole budget) yet as patient as any other call while
+/// it is only refused (throttled: up to the clients' attempt budget) or unanswered
+/// (a connection closed or timed out: a few rounds). The call must be safe to send
+/// again (a read, a put, or a create whose repeat answers "already exists").
+pub(crate) async fn probing<T, E, S, SF>(
+    c: &Clients,
+    what: &str,
+    mut send: S,
+) -> Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    S: FnMut() -> SF,
+    SF: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    let mut round = 0;
+    loop {
+        round += 1;
+        match send().await {
+            Err(e)
+                if round < c.max_attempts
+                    && (outcome(&e) == Outcome::Refused || (unanswered(&e) && round < 4)) =>
+            {
+                tracing::debug!(what, round, error = %error_message(&e), "sending again");
+                if pause(c, backoff(round + 2), what).await.is_err() {
+                    return Err(e);
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
 /// A few attempts only, for calls to APIs an endpoint may lack ([`unsupported`]):
 /// an emulator's 500 page must not cost the full retry budget.
 pub(crate) fn few_retries() -> aws_config::retry::RetryConfig {

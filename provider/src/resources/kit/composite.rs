@@ -415,10 +415,14 @@ impl<C: Composite> Resource for Kit<C> {
         let (root, _adopted) = match self.0.create_root(c, &mut d).await {
             Ok(r) => r,
             Err(e) => {
+                let cause = op
+                    .stopped("create")
+                    .map(|c| format!("\n\n{c}"))
+                    .unwrap_or_default();
                 return ApplyResult::failed(diags(
                     &format!("Cannot create the {noun}"),
-                    &[format!("{e}\n\nNothing was created (what was made beside it was removed again). Fix the cause and apply again.")],
-                ))
+                    &[format!("{e}{cause}\n\nNothing was created (what was made beside it was removed again). Fix the cause and apply again.")],
+                ));
             }
         };
         if let Err(failures) = bounded(c, self.0.converge(c, &root, &mut d, None)).await {

@@ -64,6 +64,32 @@ pub(crate) fn target_block(what: &str) -> NestedBlock {
     )
 }
 
+/// `attr` (when known) must be 1 to `max` letters, digits, `-` or `_`: AWS's rule
+/// for the names of topics, aggregators and the like. `what` names it in the error.
+pub(crate) fn check_name(
+    config: &Value,
+    attr: &str,
+    max: usize,
+    what: &str,
+    diags: &mut Diagnostics,
+) {
+    let Some(name) = config.get(attr).as_str() else {
+        return;
+    };
+    let ok = !name.is_empty()
+        && name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        diags.attr_error(
+            AttrPath::root(attr),
+            format!("Invalid {what} name"),
+            format!("\"{name}\" must be 1 to {max} letters, digits, '-' or '_'."),
+        );
+    }
+}
+
 /// Each element of the list `attr` must be a region name (checked when known).
 pub(crate) fn check_regions(config: &Value, attr: &str, diags: &mut Diagnostics) {
     for (i, r) in config.get(attr).string_list().iter().enumerate() {

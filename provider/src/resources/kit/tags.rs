@@ -35,6 +35,34 @@ pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
+/// What makes an object's tags (`have`, as AWS reports them) `want`: the tags to
+/// write, and the keys to remove. Reserved keys (the lifecycle marker, a purpose) are
+/// never removed, only written when wanted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct TagChanges {
+    pub(crate) missing: Vec<(String, String)>,
+    pub(crate) stale: Vec<String>,
+}
+
+/// The [`TagChanges`] from `have` to `want`.
+pub(crate) fn changes(
+    have: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) -> TagChanges {
+    TagChanges {
+        missing: want
+            .iter()
+            .filter(|(k, v)| have.get(*k) != Some(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        stale: have
+            .keys()
+            .filter(|k| !reserved(k) && !want.contains_key(*k))
+            .cloned()
+            .collect(),
+    }
+}
+
 /// What AWS reports, without the reserved keys: the `tags_all` of a state.
 pub(crate) fn own(tags: &BTreeMap<String, String>) -> Value {
     Value::string_map(

@@ -40,8 +40,9 @@ pub(crate) struct Desired {
     description: String,
     policy: String,
     multi_region: bool,
-    /// Regions to keep a replica in.
-    replicas: BTreeSet<String>,
+    /// Regions to keep a replica in; `None` (unset): replicas are not managed here
+    /// (made with another tool: never removed by this resource).
+    replicas: Option<BTreeSet<String>>,
     /// The key policy of each replica's Region (set by `prepare`).
     replica_policies: BTreeMap<String, String>,
     deletion_window_days: i32,
@@ -392,6 +393,7 @@ impl KmsKey {
             Value::string_map(
                 o.replicas
                     .iter()
+                    .filter(|(_, r)| !r.pending_deletion)
                     .map(|(region, r)| (region.clone(), r.arn.clone())),
             ),
         );
@@ -411,17 +413,9 @@ impl KmsKey {
             o.policy.as_ref().map(canonical_json) == want_policy.as_ref().map(canonical_json);
         let mut tags_wanted = d.tags_all.clone();
         tags_wanted.insert(PURPOSE_TAG.into(), d.purpose.clone());
-        let stale: Vec<String> = o
-            .tags
-            .keys()
-            .filter(|k| {
-                !tags::RESERVED.iter().any(|p| k.starts_with(p)) && !tags_wanted.contains_key(*k)
-            })
-            .cloned()
-            .collect();
-        let missing: Vec<aws_sdk_kms::types::Tag> = tags_wanted
+        let tags::TagChanges { missing, stale } = tags::changes(&o.tags, &tags_wanted);
+        let missing: Vec<aws_sdk_kms::types::Tag> = missing
             .iter()
-            .filter(|(k, v)| o.tags.get(*k) != Some(v))
             .filter_map(|(k, v)| {
                 aws_sdk_kms::types::Tag::builder()
                     .tag_key(k)
@@ -542,7 +536,10 @@ impl Composite for KmsKey {
         }
         crate::resources::kit::schema::check_account_ids(config, "source_accounts", diags);
         crate::resources::kit::schema::check_regions(config, "replica_regions", diags);
-        if !replica_regions(config).is_empty() && config.get("multi_region").as_bool() != Some(true)
+        let multi_region = config.get("multi_region");
+        if !replica_regions(config).is_empty()
+            && multi_region.is_known()
+            && multi_region.as_bool() != Some(true)
         {
             diags.attr_error(
                 AttrPath::root("replica_regions"),
@@ -574,15 +571,25 @@ impl Composite for KmsKey {
         p.set_attr("tags_all", tags::merged(&default_tags, config.get("tags")));
         // The replicas' ARNs are known when the Regions are those already there.
         let regions = config.get("replica_regions");
+        let prior_arns = req.prior.get("replica_arns");
+        let prior_regions: BTreeSet<String> = prior_arns
+            .as_map()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
         let arns = if !regions.is_fully_known() {
             Value::unknown()
+        } else if regions.is_null() {
+            // Not managed here: whatever AWS has (none on a new key).
+            if req.prior.is_null() {
+                Value::string_map(BTreeMap::<String, String>::new())
+            } else {
+                prior_arns.clone()
+            }
         } else if replica_regions(config).is_empty() {
             Value::string_map(BTreeMap::<String, String>::new())
-        } else if !req.prior.is_null()
-            && replica_regions(req.prior) == replica_regions(config)
-            && req.prior.get("replica_arns").is_known()
-        {
-            req.prior.get("replica_arns").clone()
+        } else if prior_arns.is_known() && prior_regions == replica_regions(config) {
+            // Every configured Region holds a replica already (as refreshed).
+            prior_arns.clone()
         } else {
             Value::unknown()
         };
@@ -680,7 +687,7 @@ impl Composite for KmsKey {
                 .unwrap_or_default()
                 .to_string(),
             multi_region: planned.get("multi_region").as_bool().unwrap_or(false),
-            replicas: replica_regions(planned),
+            replicas: (!planned.get("replica_regions").is_null()).then(|| replica_regions(planned)),
             replica_policies: BTreeMap::new(),
             deletion_window_days: planned
                 .get("deletion_window_days")
@@ -707,13 +714,13 @@ impl Composite for KmsKey {
             p.set_attr("policy", Value::string(doc.to_string()));
         }
         let mut d = self.desired(&p)?;
-        if d.replicas.contains(&c.region) {
+        if d.replicas.as_ref().is_some_and(|r| r.contains(&c.region)) {
             return Err(Invalid::at(
                 AttrPath::root("replica_regions"),
                 own_region(&c.region),
             ));
         }
-        for region in &d.replicas {
+        for region in d.replicas.iter().flatten() {
             let doc = policy_of(&p, &account, region)?;
             d.replica_policies.insert(region.clone(), doc.to_string());
         }
@@ -776,7 +783,7 @@ impl Composite for KmsKey {
         d: &mut Desired,
         _prior: Option<&Value>,
     ) -> Result<(), Failures> {
-        if d.fresh && d.replicas.is_empty() {
+        if d.fresh && d.replicas.as_ref().is_none_or(BTreeSet::is_empty) {
             // Made just now with every setting (managed_key::create).
             return Ok(());
         }
@@ -794,7 +801,7 @@ impl Composite for KmsKey {
         } else {
             self.converge_key(c, d, &o).await
         };
-        if o.multi_region {
+        if let (true, Some(wanted)) = (o.multi_region, &d.replicas) {
             let mut tags = d.tags_all.clone();
             tags.insert(PURPOSE_TAG.into(), d.purpose.clone());
             failures.extend(
@@ -802,7 +809,7 @@ impl Composite for KmsKey {
                     c,
                     &o.key_id,
                     &o.replicas,
-                    &d.replicas,
+                    wanted,
                     |region| ReplicaSpec {
                         alias: &d.alias,
                         description: &d.description,
@@ -844,8 +851,11 @@ impl Composite for KmsKey {
             .as_i64()
             .and_then(|d| i32::try_from(d).ok())
             .unwrap_or(KEY_DELETION_WINDOW_DAYS);
-        // Replicas first: AWS deletes a primary only once it has none.
-        if state.get("multi_region").as_bool() == Some(true) {
+        // Replicas first (AWS deletes a primary only once it has none), when this
+        // resource manages them; replicas made elsewhere are theirs to remove.
+        if state.get("multi_region").as_bool() == Some(true)
+            && !state.get("replica_regions").is_null()
+        {
             if let Some(o) = self.read(c, root).await.map_err(|e| vec![e])? {
                 done(replicas::retire_all(c, &o.replicas, days).await)?;
             }
@@ -940,11 +950,14 @@ impl Composite for KmsKey {
             }
         }
         s.set_attr("multi_region", Value::Bool(o.multi_region));
-        if !o.replicas.is_empty() {
-            s.set_attr(
-                "replica_regions",
-                Value::List(o.replicas.keys().map(Value::string).collect()),
-            );
+        let live: Vec<Value> = o
+            .replicas
+            .iter()
+            .filter(|(_, r)| !r.pending_deletion)
+            .map(|(region, _)| Value::string(region))
+            .collect();
+        if !live.is_empty() {
+            s.set_attr("replica_regions", Value::List(live));
         }
         Ok(self.state_from(&s, &o))
     }

@@ -26,6 +26,8 @@ pub(crate) struct Replica {
     pub(crate) arn: String,
     /// `KeyState = Enabled`.
     pub(crate) enabled: bool,
+    /// Scheduled for deletion (a Region dropped within the deletion window).
+    pub(crate) pending_deletion: bool,
     /// The key's alias points at it in its Region.
     pub(crate) aliased: bool,
     /// Its key policy (canonical JSON), its own: a replica's policy is not the
@@ -47,9 +49,10 @@ fn key_id(arn: &str) -> &str {
 }
 
 /// The replicas of the primary `meta` lists, by Region, each read in its Region
-/// (DescribeKey, ListAliases and GetKeyPolicy per replica, concurrently). A replica
-/// pending deletion counts as gone; one is `aliased` when an alias of the primary
-/// (`names`) names it in its Region.
+/// (DescribeKey, ListAliases and GetKeyPolicy per replica, concurrently), those
+/// pending deletion included (a Region asked for again within the window gets its
+/// replica back); one is `aliased` when an alias of the primary (`names`) names it
+/// in its Region.
 pub(crate) async fn observe(
     c: &Clients,
     meta: &aws_sdk_kms::types::KeyMetadata,
@@ -83,9 +86,7 @@ pub(crate) async fn observe(
             Err(e) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(what(error_message(&e))),
         };
-        if state.starts_with("Pending") && state.contains("Deletion") {
-            return Ok(None);
-        }
+        let pending_deletion = state.starts_with("Pending") && state.contains("Deletion");
         let aliased = aliases
             .map_err(|e| what(error_message(&e)))?
             .aliases()
@@ -100,6 +101,7 @@ pub(crate) async fn observe(
             Replica {
                 arn: arn.clone(),
                 enabled: state == "Enabled",
+                pending_deletion,
                 aliased,
                 policy,
             },
@@ -130,14 +132,23 @@ pub(crate) async fn converge<'a>(
         let spec = spec(region);
         async move {
             let want = canonical(&spec.policy);
+            let there = c.in_region(region);
             let (arn, aliased, policy) = match have.get(region) {
-                Some(r) => (r.arn.clone(), r.aliased, r.policy.clone()),
+                Some(r) => {
+                    if r.pending_deletion || !r.enabled {
+                        // Asked for again within the deletion window, or disabled
+                        // behind Terraform's back: brought back.
+                        restore(&there, &r.arn, r.pending_deletion)
+                            .await
+                            .map_err(|e| format!("{e} (the replica in {region})"))?;
+                    }
+                    (r.arn.clone(), r.aliased, r.policy.clone())
+                }
                 None => {
                     let (arn, policy) = replicate(c, primary, region, &spec).await?;
                     (arn, false, policy)
                 }
             };
-            let there = c.in_region(region);
             let (a, p) = tokio::join!(
                 async {
                     if aliased {
@@ -158,7 +169,7 @@ pub(crate) async fn converge<'a>(
     });
     let drops = have
         .iter()
-        .filter(|(region, _)| !wanted.contains(*region))
+        .filter(|(region, r)| !wanted.contains(*region) && !r.pending_deletion)
         .map(|(region, r)| retire(c, region, &r.arn, days));
     let (made, dropped) = tokio::join!(
         futures::future::join_all(makes),
@@ -179,6 +190,7 @@ pub(crate) async fn retire_all(
 ) -> Vec<String> {
     futures::future::join_all(
         have.iter()
+            .filter(|(_, r)| !r.pending_deletion)
             .map(|(region, r)| retire(c, region, &r.arn, days)),
     )
     .await
@@ -250,6 +262,33 @@ async fn replicate(
             error_message(&e)
         )),
     }
+}
+
+/// Cancels a replica's scheduled deletion (which leaves it disabled) and enables it.
+async fn restore(there: &Clients, arn: &str, pending: bool) -> Result<(), String> {
+    let id = key_id(arn);
+    if pending {
+        there
+            .kms
+            .cancel_key_deletion()
+            .key_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "cancelling the deletion of KMS Key ({arn}): {}",
+                    error_message(&e)
+                )
+            })?;
+    }
+    there
+        .kms
+        .enable_key()
+        .key_id(id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("enabling KMS Key ({arn}): {}", error_message(&e)))
 }
 
 /// Schedules a replica's deletion. Its alias stays until AWS deletes the key with it

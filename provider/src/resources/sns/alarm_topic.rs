@@ -26,7 +26,7 @@ use crate::resources::kit::composite::{
 };
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
-use crate::resources::kit::schema::{check_account_ids, target_block};
+use crate::resources::kit::schema::{check_account_ids, check_name, target_block};
 use crate::resources::kit::tags;
 use crate::resources::kms::key_policy::{self, KeyPolicy};
 use crate::resources::kms::managed_key;
@@ -36,8 +36,9 @@ use crate::value::{AttrPath, Type, Value};
 const DEFAULT_PUBLISHERS: &[&str] = &["cloudwatch", "events"];
 /// Protocols that carry a notification encrypted (no `http`, no `sms`).
 const PROTOCOLS: &[&str] = &["email", "email-json", "https", "sqs", "lambda", "firehose"];
-/// AWS's limit on topic names.
-const MAX_NAME: usize = 256;
+/// AWS's limit on topic names (256), less what the managed key's alias
+/// (`alias/bankplatform/sns/<name>`, at most 256) puts before the name.
+const MAX_NAME: usize = 256 - "alias/bankplatform/sns/".len();
 
 /// The topic as configured.
 pub(crate) struct Desired {
@@ -194,9 +195,17 @@ impl AlarmTopic {
             }
             None => s.set_attr("policy", Value::Null),
         }
-        // Subscriptions as configured when AWS has the same set (pending ones count).
-        let have: BTreeSet<(String, String)> = o.subscriptions.keys().cloned().collect();
-        if subscriptions(base) != have {
+        // Subscriptions as configured when AWS has the same set. A pending one (no
+        // ARN until confirmed, and it cannot be removed: it expires) counts only while
+        // configured, so dropping it from the configuration is not a diff forever.
+        let configured = subscriptions(base);
+        let have: BTreeSet<(String, String)> = o
+            .subscriptions
+            .iter()
+            .filter(|(s, arn)| arn.starts_with("arn:") || configured.contains(*s))
+            .map(|(s, _)| s.clone())
+            .collect();
+        if configured != have {
             s.set_attr(
                 "subscriptions",
                 if have.is_empty() {
@@ -249,6 +258,28 @@ async fn policy_for(c: &Clients, arn: &str, d: &Desired) -> Result<Json, String>
 /// of the source accounts (they encrypt what they publish).
 async fn key_policy_for(c: &Clients, d: &Desired) -> Result<Json, String> {
     let account = c.account_id().await?;
+    // The `sns` purpose admits CloudWatch, EventBridge and S3; any other publisher
+    // must be able to encrypt what it publishes too.
+    let accounts = if d.accounts.is_empty() {
+        vec![account.clone()]
+    } else {
+        d.accounts.clone()
+    };
+    let extra: Vec<Json> = d
+        .publishers
+        .iter()
+        .filter(|p| !["cloudwatch", "events", "s3"].contains(&p.as_str()))
+        .map(|p| {
+            serde_json::json!({
+                "Sid": format!("BankplatformPublisher{}", p.to_ascii_uppercase()),
+                "Effect": "Allow",
+                "Principal": {"Service": format!("{p}.amazonaws.com")},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": accounts}}
+            })
+        })
+        .collect();
     Ok(KeyPolicy {
         partition: partition(&c.region),
         region: &c.region,
@@ -258,7 +289,7 @@ async fn key_policy_for(c: &Clients, d: &Desired) -> Result<Json, String> {
         users: &[],
         source_accounts: &d.accounts,
         source_arns: &[],
-        extra: &[],
+        extra: &extra,
     }
     .document())
 }
@@ -342,20 +373,7 @@ impl Composite for AlarmTopic {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(name) = config.get("name").as_str() {
-            let ok = !name.is_empty()
-                && name.len() <= MAX_NAME
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !ok {
-                diags.attr_error(
-                    AttrPath::root("name"),
-                    "Invalid topic name",
-                    format!("\"{name}\" must be 1 to {MAX_NAME} letters, digits, '-' or '_'."),
-                );
-            }
-        }
+        check_name(config, "name", MAX_NAME, "topic", diags);
         for (i, p) in config.get("publishers").string_list().iter().enumerate() {
             if !PUBLISHERS.contains(&p.as_str()) {
                 diags.attr_error(
@@ -415,6 +433,18 @@ impl Composite for AlarmTopic {
                     .collect(),
             ),
         );
+        // A topic without a customer-managed key (imported with none, or with
+        // `alias/aws/sns`) gets the managed one: not known until apply.
+        if config.get("kms_key_arn").is_null()
+            && !req.prior.is_null()
+            && !req
+                .prior
+                .get("kms_key_arn")
+                .as_str()
+                .is_some_and(|k| k.starts_with("arn:"))
+        {
+            req.planned.set_attr("kms_key_arn", Value::unknown());
+        }
         // The policy is known once the topic is: its ARN names the partition and
         // account (what the policy names besides the configuration).
         let arn: Vec<&str> = req
@@ -511,7 +541,10 @@ impl Composite for AlarmTopic {
                     )
                 })?,
                 // Same name, other attributes: a topic that is not this resource's.
-                Err(e) if error_code(&e) == Some("InvalidParameter") => {
+                Err(e)
+                    if error_code(&e) == Some("InvalidParameter")
+                        && error_message(&e).contains("already exists") =>
+                {
                     return Err(format!("SNS Topic {} already exists with other settings (not made by an unfinished create of this resource). Import it (terraform import <address> {arn}) or choose another name.", d.name));
                 }
                 Err(e) => {
@@ -546,16 +579,15 @@ impl Composite for AlarmTopic {
         c: &Clients,
         root: &str,
         d: &mut Desired,
-        prior: Option<&Value>,
+        _prior: Option<&Value>,
     ) -> Result<(), Failures> {
         let Some(o) = observe(c, root).await.map_err(|e| vec![e])? else {
             return Err(vec![format!("SNS Topic ({root}) is gone.")]);
         };
         if d.key.is_none() {
-            // A managed key kept from the prior state (kms_key_arn is computed).
-            d.key = prior
-                .and_then(|p| p.get("kms_key_arn").as_str().map(str::to_string))
-                .or_else(|| o.key.clone());
+            // Planned unknown: the topic has no customer-managed key yet (an imported
+            // one). The managed key is found by its alias, or made.
+            d.key = Some(ensure_key(c, d).await.map_err(|e| vec![e])?);
         }
         let policy = policy_for(c, root, d).await.map_err(|e| vec![e])?;
         let set = |name: &'static str, value: String| async move {
@@ -576,24 +608,7 @@ impl Composite for AlarmTopic {
         };
         let policy_ok = o.policy.as_ref().map(canonical_json) == Some(canonical_json(&policy));
         let key_ok = o.key == d.key;
-        let mut wanted_tags = d.tags_all.clone();
-        let marker = o.tags.get(LIFECYCLE_TAG).cloned();
-        if let Some(m) = &marker {
-            wanted_tags.insert(LIFECYCLE_TAG.into(), m.clone());
-        }
-        let stale: Vec<String> = o
-            .tags
-            .keys()
-            .filter(|k| {
-                !tags::RESERVED.iter().any(|p| k.starts_with(p)) && !wanted_tags.contains_key(*k)
-            })
-            .cloned()
-            .collect();
-        let missing: Vec<(String, String)> = wanted_tags
-            .iter()
-            .filter(|(k, v)| o.tags.get(*k) != Some(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let tags::TagChanges { missing, stale } = tags::changes(&o.tags, &d.tags_all);
         let subscribe = d
             .subscriptions
             .iter()
