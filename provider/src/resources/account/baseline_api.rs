@@ -198,6 +198,7 @@ pub(crate) async fn ensure_ebs_key(
         users: &[],
         source_accounts: &[],
         source_arns: &[],
+        publishers: &[],
         extra: &[],
     }
     .document();

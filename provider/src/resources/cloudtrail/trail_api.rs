@@ -57,6 +57,7 @@ pub(crate) async fn ensure_key(c: &Clients, d: &Desired, n: &Names) -> Result<St
         users: &[],
         source_accounts: &[],
         source_arns: &[],
+        publishers: &[],
         extra: &[],
     }
     .document();

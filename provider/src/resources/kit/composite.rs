@@ -582,7 +582,8 @@ impl<C: Composite> Resource for Kit<C> {
     }
 }
 
-fn capitalized(s: &str) -> String {
+/// `s` with its first letter upper-case.
+pub(crate) fn capitalized(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(f) => f.to_uppercase().chain(chars).collect(),

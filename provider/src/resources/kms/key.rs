@@ -236,6 +236,7 @@ fn policy_of(v: &Value, account: &str, region: &str) -> Result<Json, String> {
         users: &users,
         source_accounts: &accounts,
         source_arns: &arns,
+        publishers: &[],
         extra: &extra,
     }
     .document())

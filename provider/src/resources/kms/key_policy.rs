@@ -83,6 +83,9 @@ pub(crate) struct KeyPolicy<'a> {
     pub(crate) source_accounts: &'a [String],
     /// ARNs that narrow the service principals further (a trail, a log group).
     pub(crate) source_arns: &'a [String],
+    /// Services that publish encrypted messages (purposes `sns` and `sqs`), by name
+    /// (`events`); empty: the purpose's usual publishers.
+    pub(crate) publishers: &'a [String],
     /// The user's own statements, appended.
     pub(crate) extra: &'a [Json],
 }
@@ -163,6 +166,15 @@ impl KeyPolicy<'_> {
             .collect()
     }
 
+    /// The configured publishers' grants, or `usual`'s.
+    fn publishers_or(&self, usual: &[&str]) -> Vec<ServiceGrant> {
+        if self.publishers.is_empty() {
+            return self.publisher_grants(usual);
+        }
+        let named: Vec<&str> = self.publishers.iter().map(String::as_str).collect();
+        self.publisher_grants(&named)
+    }
+
     fn service_grants(&self) -> Vec<ServiceGrant> {
         match self.purpose {
             "logs" => vec![self.logs_grant()],
@@ -194,8 +206,8 @@ impl KeyPolicy<'_> {
                 g.extend(self.publisher_grants(&["cloudwatch"]));
                 g
             }
-            "sns" => self.publisher_grants(&["cloudwatch", "events", "s3"]),
-            "sqs" => self.publisher_grants(&["sns", "events", "s3"]),
+            "sns" => self.publishers_or(&["cloudwatch", "events", "s3"]),
+            "sqs" => self.publishers_or(&["sns", "events", "s3"]),
             "config" => self.publisher_grants(&["config"]),
             "guardduty" => self.publisher_grants(&["guardduty"]),
             _ => vec![],
@@ -347,9 +359,38 @@ mod tests {
             users: &[],
             source_accounts: &[],
             source_arns: &[],
+            publishers: &[],
             extra: &[],
         }
         .document()
+    }
+
+    #[test]
+    fn a_topic_key_admits_exactly_the_named_publishers() {
+        let named = ["guardduty".to_string()];
+        let p = KeyPolicy {
+            partition: "aws",
+            region: "eu-west-1",
+            account: "111122223333",
+            purpose: "sns",
+            administrators: &[],
+            users: &[],
+            source_accounts: &[],
+            source_arns: &[],
+            publishers: &named,
+            extra: &[],
+        }
+        .document();
+        let services: Vec<String> = statements(&p)
+            .into_iter()
+            .filter_map(|s| s["Principal"]["Service"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(services, ["guardduty.amazonaws.com"], "{p}");
+        assert!(services_scoped(&p));
+        let usual = policy("sns").to_string();
+        assert!(
+            usual.contains("cloudwatch.amazonaws.com") && usual.contains("events.amazonaws.com")
+        );
     }
 
     #[test]

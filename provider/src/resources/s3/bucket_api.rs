@@ -148,6 +148,7 @@ async fn managed_key_policy(c: &Clients, bucket_policy: &str) -> Result<serde_js
         users: &[],
         source_accounts: &[],
         source_arns: &[],
+        publishers: &[],
         extra: &writers,
     }
     .document())

@@ -22,7 +22,7 @@ use crate::framework::{Diagnostics, Nesting};
 use crate::resources::iam::policy_doc::canonical_json;
 use crate::resources::kit::calls::GoneIsDone;
 use crate::resources::kit::composite::{
-    done, imported, with_undo, Composite, Failures, Invalid, PlanRequest,
+    done, imported, with_undo, Composite, Failures, PlanRequest,
 };
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
@@ -258,28 +258,6 @@ async fn policy_for(c: &Clients, arn: &str, d: &Desired) -> Result<Json, String>
 /// of the source accounts (they encrypt what they publish).
 async fn key_policy_for(c: &Clients, d: &Desired) -> Result<Json, String> {
     let account = c.account_id().await?;
-    // The `sns` purpose admits CloudWatch, EventBridge and S3; any other publisher
-    // must be able to encrypt what it publishes too.
-    let accounts = if d.accounts.is_empty() {
-        vec![account.clone()]
-    } else {
-        d.accounts.clone()
-    };
-    let extra: Vec<Json> = d
-        .publishers
-        .iter()
-        .filter(|p| !["cloudwatch", "events", "s3"].contains(&p.as_str()))
-        .map(|p| {
-            serde_json::json!({
-                "Sid": format!("BankplatformPublisher{}", p.to_ascii_uppercase()),
-                "Effect": "Allow",
-                "Principal": {"Service": format!("{p}.amazonaws.com")},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": accounts}}
-            })
-        })
-        .collect();
     Ok(KeyPolicy {
         partition: partition(&c.region),
         region: &c.region,
@@ -289,7 +267,8 @@ async fn key_policy_for(c: &Clients, d: &Desired) -> Result<Json, String> {
         users: &[],
         source_accounts: &d.accounts,
         source_arns: &[],
-        extra: &extra,
+        publishers: &d.publishers,
+        extra: &[],
     }
     .document())
 }
@@ -485,11 +464,6 @@ impl Composite for AlarmTopic {
             subscriptions: subscriptions(planned),
             tags_all: tags::all(planned),
         })
-    }
-
-    async fn prepare(&self, _c: &Clients, planned: &Value) -> Result<(Value, Desired), Invalid> {
-        let d = self.desired(planned)?;
-        Ok((planned.clone(), d))
     }
 
     fn root_id(&self, state: &Value) -> Option<String> {

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value as Json};
 
+use crate::resources::kit::composite::capitalized;
 use crate::resources::kms::key_policy::account_root;
 
 /// Services that may be admitted as publishers (their principal is
@@ -20,13 +21,6 @@ pub(crate) const PUBLISHERS: &[&str] = &[
 
 /// The statement id of the TLS-only rule.
 pub(crate) const SID_TLS: &str = "BankplatformDenyInsecureTransport";
-
-fn capitalized(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
-}
 
 /// The policy of topic `arn` in `account`, admitting `publishers` for `accounts`.
 pub(crate) fn document(

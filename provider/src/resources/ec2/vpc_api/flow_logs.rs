@@ -70,6 +70,7 @@ pub(crate) async fn create_key(
         users: &[],
         source_accounts: &[],
         source_arns: std::slice::from_ref(&group),
+        publishers: &[],
         extra: &[],
     }
     .document();
