@@ -49,6 +49,7 @@ struct Inner {
     config: aws_sdk_config::Client,
     guardduty: aws_sdk_guardduty::Client,
     securityhub: aws_sdk_securityhub::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
     // Clients for other accounts, by account id; only the default account's `Aws` fills it.
     accounts: Mutex<HashMap<String, Aws>>,
 }
@@ -113,6 +114,7 @@ impl Aws {
                 config: aws_sdk_config::Client::new(&config),
                 guardduty: aws_sdk_guardduty::Client::new(&config),
                 securityhub: aws_sdk_securityhub::Client::new(&config),
+                dynamodb: aws_sdk_dynamodb::Client::new(&config),
                 s3control: aws_sdk_s3control::Client::from_conf(
                     aws_sdk_s3control::config::Builder::from(&config)
                         .endpoint_resolver(PlainEndpoint(endpoint.to_string()))
@@ -183,6 +185,11 @@ impl Aws {
     /// SNS.
     pub fn sns(&self) -> &aws_sdk_sns::Client {
         &self.inner.sns
+    }
+
+    /// DynamoDB.
+    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.inner.dynamodb
     }
 
     /// KMS.

@@ -14,8 +14,12 @@ use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 
 /// Controls an example leaves false on purpose, each explained in the example's
-/// opening comment (cross-Region replication needs a bucket in a second Region).
-const LEFT_FALSE: &[(&str, &[&str])] = &[("compliant_bucket", &["transactions_compliance.S3.7"])];
+/// opening comment (cross-Region replication needs a bucket in a second Region;
+/// deletion protection would keep the example's table from being destroyed).
+const LEFT_FALSE: &[(&str, &[&str])] = &[
+    ("compliant_bucket", &["transactions_compliance.S3.7"]),
+    ("dynamodb_table", &["compliance.DynamoDB.6"]),
+];
 
 /// Copies the example's `.tf` files, nothing else (no state, no lock file).
 fn copy_example(name: &str, to: &Path) -> Result<()> {
@@ -131,6 +135,7 @@ example_tests!(
     threat_detection,
     account_baseline,
     alarm_topic,
+    dynamodb_table,
 );
 
 #[test]

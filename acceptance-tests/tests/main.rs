@@ -6,6 +6,7 @@ mod account_account_baseline;
 mod cloudtrail_audit_trail;
 mod config_config_aggregator;
 mod config_config_recorder;
+mod dynamodb_dynamodb_table;
 mod ec2_hardened_vpc;
 mod examples;
 mod faults;

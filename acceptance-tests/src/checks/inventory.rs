@@ -207,6 +207,15 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
     for t in topics.topics() {
         out.push(format!("sns topic {}", t.topic_arn().unwrap_or("")));
     }
+    let tables = aws
+        .dynamodb()
+        .list_tables()
+        .send()
+        .await
+        .map_err(|e| sdk("ListTables", e))?;
+    for t in tables.table_names() {
+        out.push(format!("dynamodb table {t}"));
+    }
     // Account-wide settings (a baseline's): present only when something set them.
     if aws.iam().get_account_password_policy().send().await.is_ok() {
         out.push("iam password-policy".to_string());

@@ -63,6 +63,8 @@ pub struct Clients {
     pub guardduty: aws_sdk_guardduty::Client,
     /// Security Hub.
     pub securityhub: aws_sdk_securityhub::Client,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
     /// Effective region.
     pub region: String,
     /// Raised by StopProvider: long waits and multi-step applies stop early.
@@ -98,7 +100,8 @@ impl Clients {
             tagging: aws_sdk_resourcegroupstagging, cloudtrail: aws_sdk_cloudtrail,
             cloudwatch: aws_sdk_cloudwatch, sns: aws_sdk_sns, s3control: aws_sdk_s3control,
             accessanalyzer: aws_sdk_accessanalyzer, config: aws_sdk_config,
-            guardduty: aws_sdk_guardduty, securityhub: aws_sdk_securityhub
+            guardduty: aws_sdk_guardduty, securityhub: aws_sdk_securityhub,
+            dynamodb: aws_sdk_dynamodb
         )
     }
 
@@ -343,6 +346,7 @@ impl ProviderCtx {
             config: client!(aws_sdk_config, "config"),
             guardduty: client!(aws_sdk_guardduty, "guardduty"),
             securityhub: client!(aws_sdk_securityhub, "securityhub"),
+            dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
             region,
             stop: self.stop.clone(),
             max_attempts: attempts,

@@ -26,6 +26,7 @@ pub(crate) const ENDPOINT_SERVICES: &[&str] = &[
     "config",
     "guardduty",
     "securityhub",
+    "dynamodb",
 ];
 
 /// The provider configuration schema (blocks, as in the AWS provider).

@@ -21,6 +21,9 @@ const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchTagSet",
     "TrailNotFoundException",
     "NoSuchTagSetError",
+    // DynamoDB, CloudWatch Logs, Security Hub, Access Analyzer, ...
+    "ResourceNotFoundException",
+    "TableNotFoundException",
 ];
 
 /// The service error code, if the error came from the service.

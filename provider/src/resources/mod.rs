@@ -10,6 +10,7 @@ pub mod account;
 pub mod cloudtrail;
 mod common;
 pub mod config;
+pub mod dynamodb;
 pub mod ec2;
 pub mod guardduty;
 mod iam;
@@ -41,6 +42,9 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
             guardduty::threat_detection::ThreatDetection::new(),
         )),
         Arc::new(kit::composite::Kit::new(sns::alarm_topic::AlarmTopic::new())),
+        Arc::new(kit::composite::Kit::new(
+            dynamodb::table::DynamodbTable::new(),
+        )),
     ])
 }
 
