@@ -136,6 +136,7 @@ example_tests!(
     account_baseline,
     alarm_topic,
     dynamodb_table,
+    deploy_role,
 );
 
 #[test]

@@ -87,6 +87,7 @@ fault_tests! {
     account_baseline_under_20pct_throttling => survives(&crate::account_account_baseline::standard::SUITE.composite, "fbbt20", FaultPlan::throttling(0.2));
     alarm_topic_under_20pct_throttling => survives(&crate::sns_alarm_topic::standard::SUITE.composite, "fst20", FaultPlan::throttling(0.2));
     dynamodb_table_under_20pct_throttling => survives(&crate::dynamodb_dynamodb_table::standard::SUITE.composite, "fdt20", FaultPlan::throttling(0.2));
+    deploy_role_under_20pct_throttling => survives(&crate::iam_deploy_role::standard::SUITE.composite, "fit20", FaultPlan::throttling(0.2));
     threat_detection_under_20pct_throttling => survives(&crate::guardduty_threat_detection::standard::SUITE.composite, "fgt20", FaultPlan::throttling(0.2));
     bucket_past_its_time_limit_is_kept_tainted => past_time_limit(&BUCKET, "fbl", Duration::from_millis(1500), "3s");
     vpc_past_its_time_limit_is_kept_tainted => past_time_limit(&VPC, "fvl", Duration::from_millis(400), "6s");

@@ -12,6 +12,7 @@ mod examples;
 mod faults;
 mod guardduty_threat_detection;
 mod harness_self_test;
+mod iam_deploy_role;
 mod kms_kms_key;
 mod platform_tree;
 mod provider_functions;

@@ -295,6 +295,15 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
             out.push(format!("iam role {}", r.role_name()));
         }
     }
+    let providers = aws
+        .iam()
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(|e| sdk("ListOpenIDConnectProviders", e))?;
+    for p in providers.open_id_connect_provider_list() {
+        out.push(format!("iam oidc-provider {}", p.arn().unwrap_or("")));
+    }
     let keys = aws
         .kms()
         .list_keys()

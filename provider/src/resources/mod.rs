@@ -13,7 +13,7 @@ pub mod config;
 pub mod dynamodb;
 pub mod ec2;
 pub mod guardduty;
-mod iam;
+pub mod iam;
 mod kit;
 pub mod kms;
 mod logs;
@@ -45,6 +45,7 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
         Arc::new(kit::composite::Kit::new(
             dynamodb::table::DynamodbTable::new(),
         )),
+        Arc::new(kit::composite::Kit::new(iam::deploy_role::DeployRole::new())),
     ])
 }
 
