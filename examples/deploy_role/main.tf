@@ -3,8 +3,10 @@
 # missing), a trust policy admitting only the main branch and the production
 # environment of one repository, one-hour sessions, the permissions the provider's
 # composites need (no `*`, IAM only on `bankplatform-*` service roles, nothing on
-# itself), and the state bucket with its lock table. `compliance` shows each
-# control as read back from AWS.
+# itself), and the state bucket with its lock table. Its plan-only twin is what
+# pull requests and the daily drift check assume: reads, and of the state only
+# reading it and taking its lock. `compliance` shows each control as read back
+# from AWS.
 
 terraform {
   required_version = ">= 1.0.3"
@@ -46,10 +48,26 @@ resource "bankplatform_deploy_role" "github" {
   lock_table_arn = bankplatform_dynamodb_table.lock.arn
 }
 
+resource "bankplatform_deploy_role" "github_plan" {
+  name     = "bankplatform-deploy-plan"
+  access   = "plan"
+  subjects = ["repo:acme-bank/platform:pull_request", "repo:acme-bank/platform:ref:refs/heads/main"]
+
+  state_bucket   = "acme-bank-tfstate-us-east-1"
+  lock_table_arn = bankplatform_dynamodb_table.lock.arn
+
+  # The apply role made the account's GitHub identity provider: it goes last.
+  depends_on = [bankplatform_deploy_role.github]
+}
+
 output "role_arn" {
   value = bankplatform_deploy_role.github.arn
 }
 
 output "compliance" {
   value = bankplatform_deploy_role.github.compliance
+}
+
+output "plan_compliance" {
+  value = bankplatform_deploy_role.github_plan.compliance
 }

@@ -65,6 +65,8 @@ enum Kind {
     Bool,
     /// An object of string values, such as tags.
     StrMap,
+    /// A list of string literals.
+    StrList,
     /// One unlabeled block.
     Block(&'static Schema),
     /// Any number of blocks with one label each.
@@ -126,6 +128,23 @@ const STATE_BACKEND: Schema = Schema {
         ("bucket_prefix", Kind::Str, true),
         ("region", Kind::Str, false),
         ("lock", Kind::Bool, false),
+        ("lock_with", Kind::Enum(LOCK_KINDS), false),
+    ],
+};
+/// How state is locked: S3 lock files (Terraform 1.10 and later) or a DynamoDB table.
+const LOCK_KINDS: &[&str] = &["lockfile", "dynamodb"];
+const PIPELINES: Schema = Schema {
+    fields: &[
+        ("github_actions", Kind::Bool, false),
+        ("gitlab_ci", Kind::Bool, false),
+        ("atlantis", Kind::Bool, false),
+        ("terramate", Kind::Bool, false),
+        ("makefile", Kind::Bool, false),
+        ("deploy_role_name", Kind::Str, false),
+        ("protected_environments", Kind::StrList, false),
+        ("terraform_version", Kind::Str, false),
+        ("repository", Kind::Str, false),
+        ("gitlab_project", Kind::Str, false),
     ],
 };
 const PROVIDER: Schema = Schema {
@@ -152,6 +171,7 @@ const TOP: Schema = Schema {
         ("assume_role_name", Kind::Str, false),
         ("tags", Kind::StrMap, false),
         ("features", Kind::Block(&FEATURES), false),
+        ("pipelines", Kind::Block(&PIPELINES), false),
     ],
 };
 
@@ -214,6 +234,11 @@ pub struct RawPipelines {
     pub protected_environments: Option<Vec<String>>,
     /// The Terraform version pipelines install.
     pub terraform_version: Option<String>,
+    /// The GitHub repository (`<org>/<repo>`) whose workflows may assume the deploy
+    /// roles; no deploy roles are generated when neither it nor `gitlab_project` is set.
+    pub repository: Option<String>,
+    /// The GitLab project (`<group>/<project>`) whose pipelines may assume them.
+    pub gitlab_project: Option<String>,
 }
 
 /// `organization { name, tags }`.
@@ -310,8 +335,11 @@ pub struct RawStateBackend {
     pub bucket_prefix: String,
     /// Defaults to `regions.primary`.
     pub region: Option<String>,
-    /// S3 native state locking (`use_lockfile`); on by default.
+    /// State locking; on by default.
     pub lock: Option<bool>,
+    /// `lockfile` (S3 native locking, Terraform 1.10 and later) or `dynamodb` (a lock
+    /// table, for older Terraform); by default, what `pipelines.terraform_version` supports.
+    pub lock_with: Option<String>,
 }
 
 /// `provider { source, version }`.
@@ -493,6 +521,28 @@ pub struct Pipelines {
     pub protected_environments: Vec<String>,
     /// The Terraform version pipelines install.
     pub terraform_version: String,
+    /// Who may assume the deploy roles: a GitHub repository or a GitLab project.
+    pub trusted: Option<Trusted>,
+}
+
+/// The CI project whose pipelines may assume the deploy roles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trusted {
+    /// `<org>/<repo>` on GitHub (token.actions.githubusercontent.com).
+    GitHub(String),
+    /// `<group>/<project>` on GitLab (gitlab.com).
+    GitLab(String),
+}
+
+/// How the roots lock their state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateLock {
+    /// No locking.
+    None,
+    /// S3 native lock files (`use_lockfile`, Terraform 1.10 and later).
+    LockFile,
+    /// A DynamoDB table made by the bootstrap root (`dynamodb_table`, any version).
+    DynamoDb,
 }
 
 /// The resolved, checked spec that [`crate::layout`] works from.
@@ -512,8 +562,8 @@ pub struct Spec {
     pub state_bucket: String,
     /// The state bucket's region.
     pub state_region: String,
-    /// S3 native locking.
-    pub state_lock: bool,
+    /// How state is locked.
+    pub state_lock: StateLock,
     /// Provider registry address.
     pub provider_source: String,
     /// Provider version constraint.
@@ -531,6 +581,11 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The DynamoDB table locking the state (with `StateLock::DynamoDb`).
+    pub fn lock_table(&self) -> String {
+        format!("{}-lock", self.state_bucket)
+    }
+
     /// The account with `role` (the first by name for workload).
     pub fn account_with_role(&self, role: Role) -> Option<&Account> {
         self.accounts.values().find(|a| a.role == role)
@@ -809,6 +864,20 @@ impl Walk<'_> {
                 }
                 _ => false,
             },
+            Kind::StrList => match expr {
+                EExpr::Array(items) => {
+                    for v in items.iter() {
+                        if !matches!(v, EExpr::String(_)) {
+                            self.errors.push(self.src.error(
+                                v.span(),
+                                format!("items of `{key}` must be strings, not {}", expr_kind(v)),
+                            ));
+                        }
+                    }
+                    true
+                }
+                _ => false,
+            },
             Kind::Block(_) | Kind::Labeled(_) => true,
         };
         if !ok {
@@ -818,6 +887,7 @@ impl Walk<'_> {
                 Kind::Int => "a whole number".to_string(),
                 Kind::Bool => "true or false".to_string(),
                 Kind::StrMap => "an object of strings, such as { team = \"platform\" }".to_string(),
+                Kind::StrList => "a list of strings, such as [\"production\"]".to_string(),
                 Kind::Block(_) | Kind::Labeled(_) => "a block".to_string(),
             };
             self.errors.push(
@@ -1173,6 +1243,7 @@ fn validate(
             .terraform_version
             .clone()
             .unwrap_or_else(|| "1.15.5".into()),
+        trusted: None,
     };
     for name in &pipelines.protected_environments {
         if !envs.contains_key(name) && p.protected_environments.is_some() {
@@ -1197,6 +1268,63 @@ fn validate(
             ),
         ));
     }
+    let project_ok = |p: &str| {
+        let parts: Vec<&str> = p.split('/').collect();
+        parts.len() >= 2
+            && parts.iter().all(|x| {
+                !x.is_empty()
+                    && x.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            })
+    };
+    for (key, value) in [
+        ("repository", &p.repository),
+        ("gitlab_project", &p.gitlab_project),
+    ] {
+        if let Some(v) = value {
+            if !project_ok(v) {
+                errors.push(loc.error(
+                    &[&format!("pipelines.{key}")],
+                    format!("\"{v}\" does not name one project: write it as <org>/<repo> (GitHub) or <group>/<project> (GitLab), without wildcards"),
+                ));
+            }
+        }
+    }
+    let trusted = match (&p.repository, &p.gitlab_project) {
+        (Some(r), None) => Some(Trusted::GitHub(r.clone())),
+        (None, Some(g)) => Some(Trusted::GitLab(g.clone())),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            errors.push(loc.error(
+                &["pipelines.gitlab_project"],
+                "the deploy roles trust one CI: set either repository (GitHub) or gitlab_project (GitLab), not both".to_string(),
+            ));
+            None
+        }
+    };
+    let pipelines = Pipelines {
+        trusted,
+        ..pipelines
+    };
+    // S3 lock files need Terraform 1.10; older versions lock with a DynamoDB table.
+    let native_lock = version_at_least(&pipelines.terraform_version, 1, 10);
+    let state_lock = match (
+        raw.state_backend.lock.unwrap_or(true),
+        raw.state_backend.lock_with.as_deref(),
+    ) {
+        (false, _) => StateLock::None,
+        (true, Some("dynamodb")) => StateLock::DynamoDb,
+        (true, Some(_)) if !native_lock => {
+            errors.push(loc.error(
+                &["state_backend.lock_with"],
+                format!("S3 lock files need Terraform 1.10 or later; pipelines.terraform_version is {}: use lock_with = \"dynamodb\"", pipelines.terraform_version),
+            ));
+            StateLock::LockFile
+        }
+        (true, Some(_)) => StateLock::LockFile,
+        (true, None) if native_lock => StateLock::LockFile,
+        (true, None) => StateLock::DynamoDb,
+    };
     if !errors.is_empty() {
         errors.sort_by_key(|e| (e.location.line, e.location.column));
         return Err(SpecErrors(errors));
@@ -1211,7 +1339,7 @@ fn validate(
         environments: envs,
         state_bucket,
         state_region,
-        state_lock: raw.state_backend.lock.unwrap_or(true),
+        state_lock,
         provider_source: raw
             .provider
             .source
@@ -1407,4 +1535,14 @@ fn check_size(net: Ipv4Net, az: u32) -> Option<String> {
             "{net} is too small for {az} availability zones of the default tiers (public /24, private /20, restricted /22 each): it needs {need} addresses, has {have}; use /18 or larger"
         )
     })
+}
+
+/// Whether a version such as `1.15.5` is at least `major.minor`.
+fn version_at_least(version: &str, major: u64, minor: u64) -> bool {
+    let mut parts = version
+        .trim_start_matches('v')
+        .split('.')
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a, b) >= (major, minor)
 }

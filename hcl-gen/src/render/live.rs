@@ -15,7 +15,7 @@ use hcl::{Block, Body, Expression};
 use super::modules::versions_tf;
 use super::{call, obj, s, str_list, str_map, tr, var, Content, File, Paths};
 use crate::layout::{Layout, Stack, Unit};
-use crate::spec::{Role, Spec};
+use crate::spec::{Role, Spec, StateLock};
 
 /// Depth of a root below the output root: `live/<account>/<region>/<stack>`.
 const ROOT_DEPTH: usize = 4;
@@ -32,10 +32,12 @@ pub(super) fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
                 content: Content::Hcl(body),
             });
         };
-        let required = if spec.state_lock {
+        // S3 lock files need 1.10; the S3 backend's `endpoints` (remote state against
+        // an emulator) need 1.6.
+        let required = if spec.state_lock == StateLock::LockFile {
             ">= 1.10.0"
         } else {
-            ">= 1.3.0"
+            ">= 1.6.0"
         };
         add("versions.tf", versions_tf(spec, required));
         add("variables.tf", variables_tf(spec, unit));
@@ -162,8 +164,14 @@ fn backend_tf(spec: &Spec, unit: &Unit) -> Body {
         .add_attribute(("key", s(state_key(&unit.id))))
         .add_attribute(("region", s(spec.state_region.clone())))
         .add_attribute(("encrypt", Expression::Bool(true)));
-    if spec.state_lock {
-        backend = backend.add_attribute(("use_lockfile", Expression::Bool(true)));
+    match spec.state_lock {
+        StateLock::LockFile => {
+            backend = backend.add_attribute(("use_lockfile", Expression::Bool(true)));
+        }
+        StateLock::DynamoDb => {
+            backend = backend.add_attribute(("dynamodb_table", s(spec.lock_table())));
+        }
+        StateLock::None => {}
     }
     Body::builder()
         .add_block(

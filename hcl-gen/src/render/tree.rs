@@ -133,7 +133,11 @@ fn readme(layout: &Layout, paths: &Paths) -> String {
         modules = paths.modules_rel(),
         role = spec.assume_role_name,
         bucket = spec.state_bucket,
-        lock = if spec.state_lock { ", locked with S3 native locking" } else { "" },
+        lock = match spec.state_lock {
+            crate::spec::StateLock::LockFile => ", locked with S3 native locking".to_string(),
+            crate::spec::StateLock::DynamoDb => format!(", locked in the DynamoDB table `{}`", spec.lock_table()),
+            crate::spec::StateLock::None => String::new(),
+        },
         deploy = spec.pipelines.deploy_role_name,
     );
     for (i, u) in layout.units.iter().enumerate() {

@@ -68,6 +68,45 @@ const ACTIONS: &[&str] = &[
     "iam:DeleteAccountPasswordPolicy",
 ];
 
+/// What a plan needs: reads of everything the composites read, never a write.
+const READ_ACTIONS: &[&str] = &[
+    "s3:Get*",
+    "s3:List*",
+    "ec2:Describe*",
+    "ec2:Get*",
+    "logs:Describe*",
+    "logs:List*",
+    "cloudwatch:Describe*",
+    "cloudwatch:Get*",
+    "cloudwatch:List*",
+    "sns:Get*",
+    "sns:List*",
+    "config:Describe*",
+    "config:Get*",
+    "config:List*",
+    "guardduty:Get*",
+    "guardduty:List*",
+    "securityhub:Describe*",
+    "securityhub:Get*",
+    "securityhub:List*",
+    "access-analyzer:Get*",
+    "access-analyzer:List*",
+    "dynamodb:Describe*",
+    "dynamodb:List*",
+    "tag:GetResources",
+    "sts:GetCallerIdentity",
+    "organizations:Describe*",
+    "organizations:List*",
+    "kms:Describe*",
+    "kms:Get*",
+    "kms:List*",
+    "cloudtrail:Describe*",
+    "cloudtrail:Get*",
+    "cloudtrail:List*",
+    "iam:Get*",
+    "iam:List*",
+];
+
 /// IAM actions on the provider's own service roles (`bankplatform-*`) only.
 const ROLE_ACTIONS: &[&str] = &[
     "iam:CreateRole",
@@ -133,6 +172,8 @@ pub(crate) struct Permissions<'a> {
     /// The role's own name (never editable by itself).
     pub(crate) role: &'a str,
     pub(crate) provider_arn: &'a str,
+    /// Plans only: reads, and of the state only reading it and taking its lock.
+    pub(crate) plan_only: bool,
     /// The state bucket, its key and the lock table, when the role keeps state.
     pub(crate) state_bucket: Option<&'a str>,
     pub(crate) state_key: Option<&'a str>,
@@ -144,25 +185,49 @@ impl Permissions<'_> {
         let p = self.partition;
         let a = self.account;
         let own = format!("arn:{p}:iam::{a}:role/{}", self.role);
-        let mut st = vec![
-            json!({"Sid": "BankplatformDeploy", "Effect": "Allow", "Action": ACTIONS, "Resource": "*"}),
-            json!({"Sid": "BankplatformServiceRoles", "Effect": "Allow", "Action": ROLE_ACTIONS,
-                   "Resource": format!("arn:{p}:iam::{a}:role/bankplatform-*")}),
+        let mut st = if self.plan_only {
+            vec![
+                json!({"Sid": "BankplatformPlan", "Effect": "Allow", "Action": READ_ACTIONS, "Resource": "*"}),
+            ]
+        } else {
+            vec![
+                json!({"Sid": "BankplatformDeploy", "Effect": "Allow", "Action": ACTIONS, "Resource": "*"}),
+                json!({"Sid": "BankplatformServiceRoles", "Effect": "Allow", "Action": ROLE_ACTIONS,
+                       "Resource": format!("arn:{p}:iam::{a}:role/bankplatform-*")}),
+            ]
+        };
+        st.push(
             json!({"Sid": SID_NOT_ITSELF, "Effect": "Deny", "Action": "iam:*",
-                   "Resource": [own, self.provider_arn]}),
-        ];
+                       "Resource": [own, self.provider_arn]}),
+        );
         if let Some(b) = self.state_bucket {
             st.push(
                 json!({"Sid": "BankplatformStateList", "Effect": "Allow", "Action": "s3:ListBucket",
                            "Resource": format!("arn:{p}:s3:::{b}")}),
             );
-            st.push(json!({"Sid": "BankplatformState", "Effect": "Allow",
-                           "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                           "Resource": format!("arn:{p}:s3:::{b}/*")}));
+            if self.plan_only {
+                st.push(
+                    json!({"Sid": "BankplatformState", "Effect": "Allow", "Action": "s3:GetObject",
+                               "Resource": format!("arn:{p}:s3:::{b}/*")}),
+                );
+                st.push(
+                    json!({"Sid": "BankplatformStateLockFile", "Effect": "Allow",
+                               "Action": ["s3:PutObject", "s3:DeleteObject"],
+                               "Resource": format!("arn:{p}:s3:::{b}/*.tflock")}),
+                );
+            } else {
+                st.push(json!({"Sid": "BankplatformState", "Effect": "Allow",
+                               "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                               "Resource": format!("arn:{p}:s3:::{b}/*")}));
+            }
         }
         if let Some(k) = self.state_key {
-            st.push(json!({"Sid": "BankplatformStateKey", "Effect": "Allow",
-                           "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], "Resource": k}));
+            let actions: &[&str] = if self.plan_only {
+                &["kms:Decrypt", "kms:GenerateDataKey"]
+            } else {
+                &["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
+            };
+            st.push(json!({"Sid": "BankplatformStateKey", "Effect": "Allow", "Action": actions, "Resource": k}));
         }
         if let Some(t) = self.lock_table {
             st.push(json!({"Sid": "BankplatformStateLock", "Effect": "Allow",
@@ -308,12 +373,43 @@ mod tests {
             account: "111122223333",
             role: "bankplatform-deploy",
             provider_arn: &arn,
+            plan_only: false,
             state_bucket: Some("acme-tfstate"),
             state_key: None,
             lock_table: None,
         }
         .document();
         assert!(not_admin(&p));
+        let plan = Permissions {
+            partition: "aws",
+            account: "111122223333",
+            role: "bankplatform-deploy-plan",
+            provider_arn: &arn,
+            plan_only: true,
+            state_bucket: Some("acme-tfstate"),
+            state_key: None,
+            lock_table: None,
+        }
+        .document();
+        assert!(not_admin(&plan));
+        // A plan role writes nothing but the state's lock files.
+        let writes: Vec<String> = statements(&plan)
+            .into_iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| {
+                actions(s)
+                    .into_iter()
+                    .map(move |a| format!("{a} {}", s["Resource"]))
+            })
+            .filter(|a| !(a.contains(":Get") || a.contains(":List") || a.contains(":Describe")))
+            .collect();
+        assert_eq!(
+            writes,
+            [
+                "s3:PutObject \"arn:aws:s3:::acme-tfstate/*.tflock\"",
+                "s3:DeleteObject \"arn:aws:s3:::acme-tfstate/*.tflock\""
+            ]
+        );
         assert!(denies_itself(
             &p,
             "arn:aws:iam::111122223333:role/bankplatform-deploy"

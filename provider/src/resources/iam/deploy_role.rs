@@ -20,7 +20,7 @@ use super::deploy_policy::{self as doc, Permissions, POLICY_NAME};
 use super::policy_doc::canonical_json;
 use crate::aws::{error_code, error_message, is_not_found, partition, Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, Schema};
-use crate::framework::validators::{arn, int_between};
+use crate::framework::validators::{arn, int_between, one_of};
 use crate::framework::Diagnostics;
 use crate::resources::kit::calls::GoneIsDone;
 use crate::resources::kit::composite::{
@@ -50,6 +50,7 @@ pub(crate) struct Desired {
     audience: String,
     subjects: Vec<String>,
     session_seconds: i32,
+    plan_only: bool,
     state_bucket: Option<String>,
     state_key: Option<String>,
     lock_table: Option<String>,
@@ -126,6 +127,9 @@ impl DeployRole {
                 .describe("The tokens' `aud` claim (GitHub's default; set the same in GitLab's `id_tokens`)."),
             Attribute::typed("subjects", Type::list(Type::String)).required()
                 .describe("Subjects (`sub` claims) admitted, each naming one project: `repo:<org>/<repo>:ref:refs/heads/main`, `repo:<org>/<repo>:environment:production`, `project_path:<group>/<project>:ref_type:branch:ref:main`. Wildcards may follow the project, never stand for it."),
+            Attribute::string("access").default(Value::string("apply"))
+                .validate(one_of("Invalid access", &["apply", "plan"]))
+                .describe("`apply`: what the composites need to create, change and delete (the default). `plan`: reads only, and of the state only reading it and taking its lock (for plans on pull requests and drift checks)."),
             Attribute::number("max_session_hours").default(Value::number(1))
                 .validate(int_between("Invalid session length", 1, 12))
                 .describe("Longest session, in hours (1 to 12). More than 1 weakens `bank:deploy-session-1h`, visibly in the plan."),
@@ -228,6 +232,7 @@ async fn documents(c: &Clients, d: &Desired) -> Result<(String, Json, Json), Str
         account: &account,
         role: &d.name,
         provider_arn: &provider,
+        plan_only: d.plan_only,
         state_bucket: d.state_bucket.as_deref(),
         state_key: d.state_key.as_deref(),
         lock_table: d.lock_table.as_deref(),
@@ -490,6 +495,7 @@ impl Composite for DeployRole {
             audience: opt(planned, "audience").unwrap_or_else(|| "sts.amazonaws.com".into()),
             subjects: planned.get("subjects").string_list(),
             session_seconds: planned.get("max_session_hours").as_i64().unwrap_or(1) as i32 * 3600,
+            plan_only: planned.get("access").as_str() == Some("plan"),
             state_bucket: opt(planned, "state_bucket"),
             state_key: opt(planned, "state_kms_key_arn"),
             lock_table: opt(planned, "lock_table_arn"),
@@ -772,6 +778,8 @@ impl Composite for DeployRole {
         if let Some(k) = resource("BankplatformStateKey") {
             s.set_attr("state_kms_key_arn", Value::string(k));
         }
+        let plan = statements.iter().any(|st| st["Sid"] == "BankplatformPlan");
+        s.set_attr("access", Value::string(if plan { "plan" } else { "apply" }));
         if let Some(t) = resource("BankplatformStateLock") {
             s.set_attr("lock_table_arn", Value::string(t));
         }
