@@ -37,7 +37,18 @@ def summary(account, account_id, region, stack):
             shown.append(f"{k}={val}")
         elif isinstance(val, dict) and k.endswith("compliance"):
             ok = sum(1 for x in val.values() if x)
-            shown.append(f"{k}: {ok}/{len(val)} controls hold")
+            failing = sorted(c for c, x in val.items() if not x)
+            note = f" (not: {', '.join(failing)})" if failing else ""
+            shown.append(f"{k}: {ok}/{len(val)} controls hold{note}")
+        elif isinstance(val, dict) and k == "deploy_access":
+            # Each account's pipeline roles: how many of their controls hold.
+            ok = total = 0
+            for roles in val.values():
+                for key in ("apply_compliance", "plan_compliance"):
+                    controls = roles.get(key) or {}
+                    total += len(controls)
+                    ok += sum(1 for x in controls.values() if x)
+            shown.append(f"deploy roles of {len(val)} accounts: {ok}/{total} controls hold")
     print(f"  {account} ({account_id}) {region} {stack}: " + ", ".join(shown))
 
 

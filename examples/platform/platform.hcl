@@ -4,7 +4,9 @@
 # shared_services, and one workload account per environment. Each environment's
 # dr_strategy (backup_restore, pilot_light, warm_standby, multi_region) decides what
 # runs in the secondary region. Network CIDRs come from the supernet unless an
-# environment sets network { cidr = "..." }; see hcl-gen/README.md for every key.
+# environment sets network { cidr = "..." }. pipelines.repository is the GitHub
+# repository whose workflows may assume the deploy roles the bootstrap root makes in
+# every account: set it to yours. See hcl-gen/README.md for every key.
 
 organization {
   name = "acme-bank"
@@ -48,6 +50,11 @@ features {
   central_flow_logs = true
   gateway_endpoints = true
   replicate_storage = true
+}
+
+pipelines {
+  repository        = "acme-bank/platform"
+  terraform_version = "1.15.5"
 }
 
 account "management" {

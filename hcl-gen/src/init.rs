@@ -136,6 +136,12 @@ pub fn spec_body(p: &SpecParams) -> Body {
                 .add_attribute(("gateway_endpoints", Expression::Bool(true)))
                 .add_attribute(("replicate_storage", Expression::Bool(true)))
                 .build(),
+        )
+        .add_block(
+            Block::builder("pipelines")
+                .add_attribute(("repository", s(format!("{org}/platform"))))
+                .add_attribute(("terraform_version", s("1.15.5")))
+                .build(),
         );
     for (name, role, id) in SHARED {
         let mut b = Block::builder("account")
@@ -194,7 +200,9 @@ pub fn spec_text(p: &SpecParams) -> String {
          # shared_services, and one workload account per environment. Each environment's\n\
          # dr_strategy (backup_restore, pilot_light, warm_standby, multi_region) decides what\n\
          # runs in the secondary region. Network CIDRs come from the supernet unless an\n\
-         # environment sets network {{ cidr = \"...\" }}; see hcl-gen/README.md for every key.\n\n{}",
+         # environment sets network {{ cidr = \"...\" }}. pipelines.repository is the GitHub\n\
+         # repository whose workflows may assume the deploy roles the bootstrap root makes in\n\
+         # every account: set it to yours. See hcl-gen/README.md for every key.\n\n{}",
         align(&text)
     )
 }

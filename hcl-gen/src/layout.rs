@@ -170,8 +170,14 @@ impl Layout {
     /// Whether applying `u` waits for an approval: its account hosts a protected
     /// environment, or is the management, security or log-archive account.
     pub fn protected(&self, u: &Unit) -> bool {
+        self.protected_account(&u.account)
+    }
+
+    /// Whether applies to `account` wait for an approval: the management, security and
+    /// log-archive accounts, and the accounts of protected environments.
+    pub fn protected_account(&self, account: &str) -> bool {
         let spec = &self.spec;
-        let role = spec.accounts.get(&u.account).map(|a| a.role);
+        let role = spec.accounts.get(account).map(|a| a.role);
         matches!(
             role,
             Some(Role::Management | Role::Security | Role::LogArchive)
@@ -180,7 +186,7 @@ impl Layout {
             .protected_environments
             .iter()
             .filter_map(|e| spec.environments.get(e))
-            .any(|e| e.account == u.account)
+            .any(|e| e.account == account)
     }
 }
 

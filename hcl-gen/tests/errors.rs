@@ -211,3 +211,61 @@ fn expressions_are_refused() {
         .unwrap()
         .contains("literal values only"));
 }
+
+#[test]
+fn pipelines_name_one_project_and_locks_fit_the_terraform_version() {
+    let base = example();
+    // Both CIs: the deploy roles trust one.
+    let both = base.replace(
+        "  repository        = \"acme-bank/platform\"",
+        "  repository        = \"acme-bank/platform\"\n  gitlab_project    = \"acme-bank/platform\"",
+    );
+    let e = errors(&both);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].message.contains("either repository"),
+        "{}",
+        e[0].message
+    );
+    assert_eq!(at(&e[0]).0, pos(&both, "gitlab_project", 0).0);
+    // A wildcard where the project goes.
+    let wide = base.replace("\"acme-bank/platform\"", "\"acme-bank/*\"");
+    let e = errors(&wide);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].message.contains("does not name one project"),
+        "{}",
+        e[0].message
+    );
+    // S3 lock files asked of a Terraform that has none.
+    let old = base
+        .replace(
+            "terraform_version = \"1.15.5\"",
+            "terraform_version = \"1.9.8\"",
+        )
+        .replace(
+            "  lock          = true",
+            "  lock          = true\n  lock_with     = \"lockfile\"",
+        );
+    let e = errors(&old);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].message.contains("lock_with = \"dynamodb\""),
+        "{}",
+        e[0].message
+    );
+    assert_eq!(at(&e[0]).0, pos(&old, "lock_with", 0).0);
+    // A list where the spec expects one, with a non-string item.
+    let list = base.replace(
+        "  terraform_version = \"1.15.5\"",
+        "  terraform_version = \"1.15.5\"\n  protected_environments = [\"prod\", 3]",
+    );
+    let e = errors(&list);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].message
+            .contains("items of `protected_environments` must be strings"),
+        "{}",
+        e[0].message
+    );
+}

@@ -12,5 +12,15 @@ output "arn" {
 
 output "kms_key_arn" {
   description = "The KMS key encrypting the state."
-  value       = bankplatform_compliant_bucket.state.kms_key_arn
+  value       = bankplatform_kms_key.state.arn
+}
+
+output "lock_table_arn" {
+  description = "The lock table's ARN, or null."
+  value       = one(bankplatform_dynamodb_table.lock[*].arn)
+}
+
+output "compliance" {
+  description = "Control id to whether it holds, as read back from AWS."
+  value       = bankplatform_compliant_bucket.state.compliance
 }

@@ -5,8 +5,37 @@ variable "bucket" {
   type        = string
 }
 
+variable "region" {
+  description = "The bucket's region (S3 is the only service the key admits the roles through)."
+  type        = string
+}
+
+variable "account_ids" {
+  description = "Accounts whose admitted roles reach the state."
+  type        = list(string)
+  default     = []
+}
+
+variable "admitted_role_arns" {
+  description = "Roles (ARN patterns) that alone may read and write state objects: the deploy and plan roles, and the operator's role. Any principal may when empty."
+  type        = list(string)
+  default     = []
+}
+
+variable "lock_table" {
+  description = "Make the DynamoDB lock table `<bucket>-lock` (Terraform before 1.10)."
+  type        = bool
+  default     = false
+}
+
+variable "deletion_protection" {
+  description = "Deletion protection of the lock table."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
-  description = "Tags on the bucket."
+  description = "Tags on everything."
   type        = map(string)
   default     = {}
 }

@@ -15,7 +15,7 @@ use hcl::{Block, Body, Expression};
 use super::modules::versions_tf;
 use super::{call, obj, s, str_list, str_map, tr, var, Content, File, Paths};
 use crate::layout::{Layout, Stack, Unit};
-use crate::spec::{Role, Spec, StateLock};
+use crate::spec::{Role, Spec, StateLock, Trusted};
 
 /// Depth of a root below the output root: `live/<account>/<region>/<stack>`.
 const ROOT_DEPTH: usize = 4;
@@ -45,7 +45,7 @@ pub(super) fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
         if unit.stack != Stack::Bootstrap {
             add("backend.tf", backend_tf(spec, unit));
         }
-        let (main, outputs) = stack(spec, unit, paths);
+        let (main, outputs) = stack(layout, unit, paths);
         add("main.tf", main);
         add("outputs.tf", outputs);
     }
@@ -88,6 +88,19 @@ fn variables_tf(spec: &Spec, unit: &Unit) -> Body {
             v = v.add_attribute(("default", s(id.clone())));
         }
         body = body.add_block(v.build());
+    }
+    if unit.stack == Stack::Bootstrap && spec.state_lock == StateLock::DynamoDb {
+        body = body.add_block(
+            Block::builder("variable")
+                .add_label("protect_state")
+                .add_attribute((
+                    "description",
+                    s("Deletion protection of the state lock table: set false (TF_VAR_protect_state=false) only to destroy the bootstrap root."),
+                ))
+                .add_attribute(("type", super::kw("bool")))
+                .add_attribute(("default", Expression::Bool(true)))
+                .build(),
+        );
     }
     body
         .add_block(
@@ -298,40 +311,174 @@ fn env_tags(spec: &Spec, env: &str, stack: &str) -> BTreeMap<String, String> {
     tags
 }
 
+/// The bootstrap root: the state backend, and (when the spec names the CI project)
+/// each account's deploy and plan roles, made from here into every account through the
+/// provider's `target` (the pipelines cannot make the roles they assume).
+fn bootstrap(
+    layout: &Layout,
+    paths: &Paths,
+    mut main: hcl::BodyBuilder,
+    mut outs: hcl::BodyBuilder,
+) -> (hcl::BodyBuilder, hcl::BodyBuilder) {
+    let spec = &layout.spec;
+    let source = |m: &str| paths.module_source(ROOT_DEPTH, m);
+    let p = &spec.pipelines;
+    let tags = || str_map(&BTreeMap::from([("stack".into(), "bootstrap".into())]));
+    // Accounts whose id the spec gives: the deploy roles need it.
+    let mut with_ids: Vec<(&String, &String)> = spec
+        .accounts
+        .iter()
+        .filter_map(|(name, a)| a.id.as_ref().map(|id| (name, id)))
+        .collect();
+    with_ids.sort_by_key(|(_, id)| *id);
+    let role_arn = |id: Expression, role: &str| {
+        call(
+            "format",
+            vec![s("arn:aws:iam::%s:role/%s"), id, s(role.to_string())],
+        )
+    };
+    let mut state_args = vec![
+        ("bucket", s(spec.state_bucket.clone())),
+        ("region", s(spec.state_region.clone())),
+    ];
+    if p.trusted.is_some() {
+        let mut admitted = vec![role_arn(var("account_id"), &spec.assume_role_name)];
+        for (_, id) in &with_ids {
+            for r in [
+                p.deploy_role_name.clone(),
+                format!("{}-plan", p.deploy_role_name),
+            ] {
+                admitted.push(s(format!("arn:aws:iam::{id}:role/{r}")));
+            }
+        }
+        state_args.push((
+            "account_ids",
+            str_list(
+                &with_ids
+                    .iter()
+                    .map(|(_, id)| id.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+        ));
+        state_args.push(("admitted_role_arns", Expression::Array(admitted)));
+    }
+    if spec.state_lock == StateLock::DynamoDb {
+        state_args.push(("lock_table", Expression::Bool(true)));
+        state_args.push(("deletion_protection", var("protect_state")));
+    }
+    state_args.push(("tags", tags()));
+    main = main.add_block(module_call(
+        "state_backend",
+        source("state_backend"),
+        state_args,
+    ));
+    for (name, attr, desc) in [
+        (
+            "state_bucket",
+            "bucket",
+            "The state bucket every other root's backend uses.",
+        ),
+        ("state_bucket_arn", "arn", "The state bucket's ARN."),
+        (
+            "state_kms_key_arn",
+            "kms_key_arn",
+            "The KMS key encrypting the state.",
+        ),
+        (
+            "state_lock_table_arn",
+            "lock_table_arn",
+            "The DynamoDB table locking the state, or null (S3 lock files).",
+        ),
+        (
+            "state_compliance",
+            "compliance",
+            "The state bucket's controls, as read back from AWS.",
+        ),
+    ] {
+        outs = outs.add_block(output(name, desc, tr(&["module", "state_backend", attr])));
+    }
+    if let Some(trusted) = &p.trusted {
+        let (issuer, plan_subjects): (&str, Vec<String>) = match trusted {
+            Trusted::GitHub(r) => (
+                "https://token.actions.githubusercontent.com",
+                vec![
+                    format!("repo:{r}:pull_request"),
+                    format!("repo:{r}:ref:refs/heads/main"),
+                ],
+            ),
+            Trusted::GitLab(g) => (
+                "https://gitlab.com",
+                vec![format!("project_path:{g}:ref_type:branch:ref:*")],
+            ),
+        };
+        let accounts = with_ids.iter().map(|(name, id)| {
+            // GitHub puts a job's environment in its token: the apply jobs of an
+            // account run in `production` (approval) or in the account's own.
+            let apply = match trusted {
+                Trusted::GitHub(r) => {
+                    let env = if layout.protected_account(name) {
+                        "production"
+                    } else {
+                        name.as_str()
+                    };
+                    format!("repo:{r}:environment:{env}")
+                }
+                Trusted::GitLab(g) => format!("project_path:{g}:ref_type:branch:ref:main"),
+            };
+            (
+                name.to_string(),
+                obj([
+                    ("account_id", s(id.to_string())),
+                    ("apply_subjects", str_list(&[apply])),
+                    ("plan_subjects", str_list(&plan_subjects)),
+                ]),
+            )
+        });
+        let each = |attr: &str| tr(&["each", "value", attr]);
+        main = main.add_block(module_call(
+            "deploy_access",
+            source("deploy_access"),
+            vec![
+                ("for_each", obj(accounts)),
+                ("account_id", each("account_id")),
+                ("assume_role_name", s(spec.assume_role_name.clone())),
+                ("name", s(p.deploy_role_name.clone())),
+                ("issuer_url", s(issuer)),
+                ("apply_subjects", each("apply_subjects")),
+                ("plan_subjects", each("plan_subjects")),
+                ("state_bucket", tr(&["module", "state_backend", "bucket"])),
+                (
+                    "state_kms_key_arn",
+                    tr(&["module", "state_backend", "kms_key_arn"]),
+                ),
+                (
+                    "lock_table_arn",
+                    tr(&["module", "state_backend", "lock_table_arn"]),
+                ),
+                ("tags", tags()),
+            ],
+        ));
+        outs = outs.add_block(output(
+            "deploy_access",
+            "Each account's apply and plan roles (`apply_role_arn`, `plan_role_arn`) and their controls as read back from AWS (`apply_compliance`, `plan_compliance`).",
+            tr(&["module", "deploy_access"]),
+        ));
+    }
+    (main, outs)
+}
+
 /// `main.tf` and `outputs.tf` of one root.
-fn stack(spec: &Spec, unit: &Unit, paths: &Paths) -> (Body, Body) {
+fn stack(layout: &Layout, unit: &Unit, paths: &Paths) -> (Body, Body) {
+    let spec = &layout.spec;
     let source = |m: &str| paths.module_source(ROOT_DEPTH, m);
     let org = spec.organization.as_str();
     let mut main = Body::builder();
     let mut outs = Body::builder();
     match &unit.stack {
         Stack::Bootstrap => {
-            main = main.add_block(module_call(
-                "state_backend",
-                source("state_backend"),
-                vec![
-                    ("bucket", s(spec.state_bucket.clone())),
-                    (
-                        "tags",
-                        str_map(&BTreeMap::from([("stack".into(), "bootstrap".into())])),
-                    ),
-                ],
-            ));
-            for (name, attr, desc) in [
-                (
-                    "state_bucket",
-                    "bucket",
-                    "The state bucket every other root's backend uses.",
-                ),
-                ("state_bucket_arn", "arn", "The state bucket's ARN."),
-                (
-                    "state_kms_key_arn",
-                    "kms_key_arn",
-                    "The KMS key encrypting the state.",
-                ),
-            ] {
-                outs = outs.add_block(output(name, desc, tr(&["module", "state_backend", attr])));
-            }
+            let (main_, outs_) = bootstrap(layout, paths, main, outs);
+            main = main_;
+            outs = outs_;
         }
         Stack::LogArchive => {
             let mut buckets = vec![

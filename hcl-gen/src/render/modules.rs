@@ -1,6 +1,7 @@
 //! The reusable modules under `modules/`: `network` (wraps `bankplatform_hardened_vpc`),
 //! `storage` (wraps `bankplatform_compliant_bucket`, with an optional replica in another
-//! region) and `state_backend` (the state bucket).
+//! region), `state_backend` (the state's key, bucket and lock table), `deploy_access`
+//! (an account's pipeline roles) and one per security-baseline composite.
 //!
 //! Each module is described once as a [`Module`] (variables, resources, outputs), and
 //! `variables.tf`, `main.tf`, `outputs.tf`, `versions.tf` and `README.md` all come from
@@ -8,7 +9,9 @@
 
 use hcl::{Attribute, Block, Body, Expression};
 
-use super::{call, if_null, kw, s, tr, var, Content, File, HEADER, MODULES_PREFIX};
+use super::{
+    call, if_null, kw, parsed, parsed_expr, s, tr, var, Content, File, HEADER, MODULES_PREFIX,
+};
 use crate::spec::Spec;
 
 /// A module variable.
@@ -86,6 +89,7 @@ pub(super) fn render(spec: &Spec) -> Vec<File> {
         network(),
         storage(),
         state_backend(),
+        deploy_access(),
         audit_trail(),
         account_baseline(),
         config_recorder(),
@@ -215,7 +219,8 @@ fn index_readme() -> String {
          | module | wraps | what it makes |\n|---|---|---|\n\
          | [`network`](network/) | `bankplatform_hardened_vpc` | a 3-tier VPC (public, private, restricted) with flow logs and gateway endpoints |\n\
          | [`storage`](storage/) | `bankplatform_compliant_bucket` | a compliant bucket, optionally replicated to a bucket in another region |\n\
-         | [`state_backend`](state_backend/) | `bankplatform_compliant_bucket` | the S3 bucket holding every root's Terraform state |\n\
+         | [`state_backend`](state_backend/) | `bankplatform_kms_key`, `bankplatform_compliant_bucket`, `bankplatform_dynamodb_table` | every root's Terraform state: its key, the bucket only the deploy roles reach, the lock table for Terraform before 1.10 |\n\
+         | [`deploy_access`](deploy_access/) | `bankplatform_deploy_role` | one account's apply and plan roles, assumed by the pipelines through OIDC |\n\
          | [`audit_trail`](audit_trail/) | `bankplatform_audit_trail` | a multi-Region (organization) trail with its key, log group and CIS alarms |\n\
          | [`account_baseline`](account_baseline/) | `bankplatform_account_baseline` | an account's password policy, EBS encryption, S3 account block and Access Analyzer in one region |\n\
          | [`config_recorder`](config_recorder/) | `bankplatform_config_recorder` | AWS Config recording everything, delivering to the log archive, with the bank-baseline rules |\n\
@@ -386,27 +391,145 @@ fn storage() -> Module {
 }
 
 fn state_backend() -> Module {
-    let resource = Block::builder("resource")
-        .add_label("bankplatform_compliant_bucket")
-        .add_label("state")
-        .add_attribute(("bucket", var("bucket")))
-        .add_attribute(("purpose", s("transaction")))
-        .add_attribute(("force_destroy", Expression::Bool(false)))
-        .add_attribute(("tags", var("tags")))
-        .build();
+    let main = parsed(
+        r#"
+resource "bankplatform_kms_key" "state" {
+  name    = "${var.bucket}-state"
+  purpose = "s3"
+  # The admitted roles of every account may use the key, through S3 only.
+  policy_statements = length(var.admitted_role_arns) > 0 ? jsonencode([{
+    Sid       = "StateRoles"
+    Effect    = "Allow"
+    Principal = { AWS = [for a in var.account_ids : "arn:aws:iam::${a}:root"] }
+    Action    = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
+    Resource  = "*"
+    Condition = {
+      ArnLike      = { "aws:PrincipalArn" = var.admitted_role_arns }
+      StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" }
+    }
+  }]) : null
+  tags = var.tags
+}
+
+resource "bankplatform_compliant_bucket" "state" {
+  bucket        = var.bucket
+  purpose       = "transaction"
+  kms_key_arn   = bankplatform_kms_key.state.arn
+  force_destroy = false
+  # State objects: only the admitted roles (the deploy and plan roles, and the
+  # operator's role in this account) may read or write them.
+  policy_statements = length(var.admitted_role_arns) > 0 ? jsonencode([
+    {
+      Sid       = "StateOnlyForAdmittedRoles"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      Resource  = "arn:aws:s3:::${var.bucket}/*"
+      Condition = { ArnNotLike = { "aws:PrincipalArn" = var.admitted_role_arns } }
+    },
+    {
+      Sid       = "StateForAdmittedRoles"
+      Effect    = "Allow"
+      Principal = { AWS = [for a in var.account_ids : "arn:aws:iam::${a}:root"] }
+      Action    = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      Resource  = ["arn:aws:s3:::${var.bucket}", "arn:aws:s3:::${var.bucket}/*"]
+      Condition = { ArnLike = { "aws:PrincipalArn" = var.admitted_role_arns } }
+    },
+  ]) : null
+  tags = var.tags
+}
+
+resource "bankplatform_dynamodb_table" "lock" {
+  count               = var.lock_table ? 1 : 0
+  name                = "${var.bucket}-lock"
+  hash_key            = "LockID"
+  deletion_protection = var.deletion_protection
+  tags                = var.tags
+}
+"#,
+    );
     let this = |attr: &str| tr(&["bankplatform_compliant_bucket", "state", attr]);
     Module {
         name: "state_backend",
-        summary: "The S3 bucket holding the Terraform state of every root (`bankplatform_compliant_bucket`, purpose `transaction`: SSE-KMS, versioning, object lock, never force-destroyed). Roots lock their state with S3 native locking (`use_lockfile`).",
+        summary: "The Terraform state of every root: a customer-managed key (`bankplatform_kms_key`), the bucket (`bankplatform_compliant_bucket`, purpose `transaction`: SSE-KMS with that key, versioning, object lock, never force-destroyed) whose objects only the admitted roles may read and write, and, for Terraform before 1.10, the DynamoDB lock table (`bankplatform_dynamodb_table`: point-in-time recovery, deletion protection).",
         vars: vec![
             required("bucket", kw("string"), "string", "Name of the state bucket."),
-            optional("tags", map_string(), "map(string)", "Tags on the bucket.", super::obj::<&str>([]), "{}"),
+            required("region", kw("string"), "string", "The bucket's region (S3 is the only service the key admits the roles through)."),
+            optional("account_ids", list_string(), "list(string)", "Accounts whose admitted roles reach the state.", super::str_list::<&str>(&[]), "[]"),
+            optional("admitted_role_arns", list_string(), "list(string)", "Roles (ARN patterns) that alone may read and write state objects: the deploy and plan roles, and the operator's role. Any principal may when empty.", super::str_list::<&str>(&[]), "[]"),
+            optional("lock_table", kw("bool"), "bool", "Make the DynamoDB lock table `<bucket>-lock` (Terraform before 1.10).", Expression::Bool(false), "false"),
+            optional("deletion_protection", kw("bool"), "bool", "Deletion protection of the lock table.", Expression::Bool(true), "true"),
+            optional("tags", map_string(), "map(string)", "Tags on everything.", super::obj::<&str>([]), "{}"),
         ],
-        main: Body::builder().add_block(resource).build(),
+        main,
         outputs: vec![
             Output { name: "bucket", description: "The state bucket's name.", value: this("bucket") },
             Output { name: "arn", description: "The state bucket's ARN.", value: this("arn") },
-            Output { name: "kms_key_arn", description: "The KMS key encrypting the state.", value: this("kms_key_arn") },
+            Output { name: "kms_key_arn", description: "The KMS key encrypting the state.", value: tr(&["bankplatform_kms_key", "state", "arn"]) },
+            Output { name: "lock_table_arn", description: "The lock table's ARN, or null.", value: parsed_expr("one(bankplatform_dynamodb_table.lock[*].arn)") },
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
+        ],
+    }
+}
+
+fn deploy_access() -> Module {
+    let main = parsed(
+        r#"
+resource "bankplatform_deploy_role" "apply" {
+  name              = var.name
+  issuer_url        = var.issuer_url
+  subjects          = var.apply_subjects
+  state_bucket      = var.state_bucket
+  state_kms_key_arn = var.state_kms_key_arn
+  lock_table_arn    = var.lock_table_arn
+  tags              = var.tags
+
+  target {
+    assume_role_arn = "arn:aws:iam::${var.account_id}:role/${var.assume_role_name}"
+  }
+}
+
+resource "bankplatform_deploy_role" "plan" {
+  name              = "${var.name}-plan"
+  access            = "plan"
+  issuer_url        = var.issuer_url
+  subjects          = var.plan_subjects
+  state_bucket      = var.state_bucket
+  state_kms_key_arn = var.state_kms_key_arn
+  lock_table_arn    = var.lock_table_arn
+  tags              = var.tags
+
+  target {
+    assume_role_arn = "arn:aws:iam::${var.account_id}:role/${var.assume_role_name}"
+  }
+
+  # The apply role makes the account's identity provider: first in, last out.
+  depends_on = [bankplatform_deploy_role.apply]
+}
+"#,
+    );
+    let role = |r: &str, attr: &str| tr(&["bankplatform_deploy_role", r, attr]);
+    Module {
+        name: "deploy_access",
+        summary: "What a pipeline assumes in one account through OIDC (`bankplatform_deploy_role` twice): the apply role, trusted for the main branch or protected environments, and its plan-only twin `<name>-plan`, trusted for pull requests and the drift check; both reach the state and its lock. Made from the bootstrap root into each account (the provider's `target`).",
+        vars: vec![
+            required("account_id", kw("string"), "string", "The account the roles are made in."),
+            optional("assume_role_name", kw("string"), "string", "Role assumed to reach the account.", s("OrganizationAccountAccessRole"), "\"OrganizationAccountAccessRole\""),
+            optional("name", kw("string"), "string", "The apply role's name; the plan role is `<name>-plan`.", s("bankplatform-deploy"), "\"bankplatform-deploy\""),
+            optional("issuer_url", kw("string"), "string", "The CI's OIDC issuer.", s("https://token.actions.githubusercontent.com"), "\"https://token.actions.githubusercontent.com\""),
+            required("apply_subjects", list_string(), "list(string)", "Token subjects that may apply."),
+            required("plan_subjects", list_string(), "list(string)", "Token subjects that may plan."),
+            optional("state_bucket", kw("string"), "string", "The state bucket.", Expression::Null, "null"),
+            optional("state_kms_key_arn", kw("string"), "string", "The state's key.", Expression::Null, "null"),
+            optional("lock_table_arn", kw("string"), "string", "The state's lock table, if any.", Expression::Null, "null"),
+            optional("tags", map_string(), "map(string)", "Tags on the roles.", super::obj::<&str>([]), "{}"),
+        ],
+        main,
+        outputs: vec![
+            Output { name: "apply_role_arn", description: "The apply role's ARN.", value: role("apply", "arn") },
+            Output { name: "plan_role_arn", description: "The plan role's ARN.", value: role("plan", "arn") },
+            Output { name: "apply_compliance", description: "The apply role's controls, as read back from AWS.", value: role("apply", "compliance") },
+            Output { name: "plan_compliance", description: "The plan role's controls, as read back from AWS.", value: role("plan", "compliance") },
         ],
     }
 }

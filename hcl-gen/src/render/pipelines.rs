@@ -204,10 +204,25 @@ fn makefile(layout: &Layout) -> String {
 // ---------------------------------------------------------------------------------------
 // GitHub Actions.
 
-fn role_arn_expr(p: &crate::spec::Pipelines, account_expr: &str) -> String {
+/// Which of an account's two roles a job assumes: the apply role, or its plan-only
+/// twin `<deploy_role_name>-plan` (pull-request plans and drift checks).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Apply,
+    Plan,
+}
+
+fn role_name(p: &crate::spec::Pipelines, access: Access) -> String {
+    match access {
+        Access::Apply => p.deploy_role_name.clone(),
+        Access::Plan => format!("{}-plan", p.deploy_role_name),
+    }
+}
+
+fn role_arn_expr(p: &crate::spec::Pipelines, account_expr: &str, access: Access) -> String {
     format!(
         "arn:aws:iam::${{{{ {account_expr} }}}}:role/{}",
-        p.deploy_role_name
+        role_name(p, access)
     )
 }
 
@@ -221,7 +236,7 @@ fn gh_matrix_entry(layout: &Layout, u: &Unit) -> Value {
     })
 }
 
-fn gh_terraform_steps(layout: &Layout, extra: Vec<Value>) -> Vec<Value> {
+fn gh_terraform_steps(layout: &Layout, access: Access, extra: Vec<Value>) -> Vec<Value> {
     let p = &layout.spec.pipelines;
     let mut steps = vec![
         json!({"uses": "actions/checkout@v4"}),
@@ -229,7 +244,7 @@ fn gh_terraform_steps(layout: &Layout, extra: Vec<Value>) -> Vec<Value> {
             "name": "Assume the deploy role in the root's account (OIDC)",
             "uses": "aws-actions/configure-aws-credentials@v4",
             "with": {
-                "role-to-assume": role_arn_expr(p, "matrix.account_id"),
+                "role-to-assume": role_arn_expr(p, "matrix.account_id", access),
                 "aws-region": "${{ matrix.region }}",
             },
         }),
@@ -310,7 +325,7 @@ fn github_actions(layout: &Layout, paths: &Paths) -> String {
                 "max-parallel": 20,
                 "matrix": {"include": "${{ fromJSON(needs.changes.outputs.roots) }}"},
             },
-            "steps": gh_terraform_steps(layout, vec![
+            "steps": gh_terraform_steps(layout, Access::Plan, vec![
                 json!({
                     "name": "terraform plan",
                     "env": {"ROOT": "${{ matrix.root }}"},
@@ -351,7 +366,7 @@ fn github_actions(layout: &Layout, paths: &Paths) -> String {
                     "environment": "${{ matrix.environment }}",
                     "concurrency": {"group": "apply-${{ matrix.root }}", "cancel-in-progress": false},
                     "strategy": {"fail-fast": false, "matrix": {"include": include}},
-                    "steps": gh_terraform_steps(layout, vec![json!({
+                    "steps": gh_terraform_steps(layout, Access::Apply, vec![json!({
                         "name": "terraform apply",
                         "env": {"ROOT": "${{ matrix.root }}"},
                         "run": "terraform -chdir=\"live/$ROOT\" apply -input=false -auto-approve\n",
@@ -379,7 +394,7 @@ fn github_actions(layout: &Layout, paths: &Paths) -> String {
                 "runs-on": "ubuntu-latest",
                 "permissions": {"contents": "read", "id-token": "write"},
                 "strategy": {"fail-fast": false, "max-parallel": 20, "matrix": {"include": include}},
-                "steps": gh_terraform_steps(layout, vec![json!({
+                "steps": gh_terraform_steps(layout, Access::Plan, vec![json!({
                     "name": "terraform plan -detailed-exitcode; the compliance maps into the summary",
                     "env": {"ROOT": "${{ matrix.root }}"},
                     "run": "set +e\n\
@@ -434,7 +449,7 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> String {
             "before_script": [
                 "echo \"$AWS_ID_TOKEN\" > \"$CI_PROJECT_DIR/.aws-web-identity-token\"",
                 "export AWS_WEB_IDENTITY_TOKEN_FILE=\"$CI_PROJECT_DIR/.aws-web-identity-token\"",
-                format!("export AWS_ROLE_ARN=\"arn:aws:iam::$ACCOUNT_ID:role/{}\"", p.deploy_role_name),
+                "export AWS_ROLE_ARN=\"arn:aws:iam::$ACCOUNT_ID:role/$DEPLOY_ROLE\"",
                 "export AWS_REGION=\"$REGION\"",
                 "terraform -chdir=\"live/$ROOT\" init -input=false",
             ],
@@ -449,6 +464,11 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> String {
         }),
     );
     let modules = paths.modules_rel();
+    let with_role = |vars: &Value, access: Access| {
+        let mut v = vars.clone();
+        v["DEPLOY_ROLE"] = json!(role_name(p, access));
+        v
+    };
     for u in ci_units(layout) {
         let vars = json!({
             "ROOT": u.id,
@@ -468,7 +488,7 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> String {
                 "extends": ".terraform",
                 "stage": "plan",
                 "needs": ["scan"],
-                "variables": vars,
+                "variables": with_role(&vars, Access::Plan),
                 "rules": [{"if": "$CI_PIPELINE_SOURCE == \"merge_request_event\"", "changes": changes}],
                 "script": ["terraform -chdir=\"live/$ROOT\" plan -input=false -no-color"],
             }),
@@ -490,7 +510,7 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> String {
                 "extends": ".terraform",
                 "stage": "apply",
                 "needs": needs,
-                "variables": vars,
+                "variables": with_role(&vars, Access::Apply),
                 "resource_group": u.id,
                 "environment": {"name": if protected { "production".to_string() } else { u.account.clone() }},
                 "rules": [rule],
@@ -503,7 +523,7 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> String {
                 "extends": ".terraform",
                 "stage": "drift",
                 "needs": [],
-                "variables": vars,
+                "variables": with_role(&vars, Access::Plan),
                 "rules": [{"if": "$CI_PIPELINE_SOURCE == \"schedule\""}],
                 "script": ["terraform -chdir=\"live/$ROOT\" plan -input=false -no-color -detailed-exitcode"],
             }),

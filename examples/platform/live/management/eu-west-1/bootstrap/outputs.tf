@@ -14,3 +14,18 @@ output "state_kms_key_arn" {
   description = "The KMS key encrypting the state."
   value       = module.state_backend.kms_key_arn
 }
+
+output "state_lock_table_arn" {
+  description = "The DynamoDB table locking the state, or null (S3 lock files)."
+  value       = module.state_backend.lock_table_arn
+}
+
+output "state_compliance" {
+  description = "The state bucket's controls, as read back from AWS."
+  value       = module.state_backend.compliance
+}
+
+output "deploy_access" {
+  description = "Each account's apply and plan roles (`apply_role_arn`, `plan_role_arn`) and their controls as read back from AWS (`apply_compliance`, `plan_compliance`)."
+  value       = module.deploy_access
+}
