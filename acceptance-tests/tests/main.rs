@@ -14,6 +14,7 @@ mod guardduty_threat_detection;
 mod harness_self_test;
 mod iam_deploy_role;
 mod kms_kms_key;
+mod network_sizes;
 mod platform_tree;
 mod provider_functions;
 mod release_install;

@@ -74,12 +74,12 @@ pub fn render(layout: &Layout, format: Format) -> String {
     match format {
         Format::Mermaid => {
             out.push_str("flowchart LR\n");
+            let by_account = layout.by_account();
             for acct in spec.accounts.values() {
-                let units: Vec<&Unit> = layout
-                    .units
-                    .iter()
-                    .filter(|u| u.account == acct.name)
-                    .collect();
+                let units: &[&Unit] = by_account
+                    .get(acct.name.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
                     "  subgraph {}[\"{} ({}{})\"]",
@@ -106,6 +106,7 @@ pub fn render(layout: &Layout, format: Format) -> String {
             out.push_str(
                 "digraph platform {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
             );
+            let by_account = layout.by_account();
             for acct in spec.accounts.values() {
                 let _ = writeln!(
                     out,
@@ -114,7 +115,7 @@ pub fn render(layout: &Layout, format: Format) -> String {
                     acct.name,
                     acct.role.as_str()
                 );
-                for u in layout.units.iter().filter(|u| u.account == acct.name) {
+                for u in by_account.get(acct.name.as_str()).into_iter().flatten() {
                     let _ = writeln!(
                         out,
                         "    \"{}\" [label=\"{}\"];",

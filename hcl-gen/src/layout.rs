@@ -135,12 +135,34 @@ pub struct Layout {
     pub spec: Spec,
     /// Roots in dependency order (ties broken by id).
     pub units: Vec<Unit>,
+    /// Position of each root in `units`, by id.
+    index: BTreeMap<String, usize>,
 }
 
 impl Layout {
     /// The root with `id`.
     pub fn unit(&self, id: &str) -> Option<&Unit> {
-        self.units.iter().find(|u| u.id == id)
+        self.index.get(id).map(|&i| &self.units[i])
+    }
+
+    /// The roots that depend on each root, by id (in apply order).
+    pub fn dependents(&self) -> BTreeMap<&str, Vec<&Unit>> {
+        let mut out: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
+        for u in &self.units {
+            for d in &u.depends_on {
+                out.entry(d.as_str()).or_default().push(u);
+            }
+        }
+        out
+    }
+
+    /// The roots of each account, by account name (in apply order).
+    pub fn by_account(&self) -> BTreeMap<&str, Vec<&Unit>> {
+        let mut out: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
+        for u in &self.units {
+            out.entry(u.account.as_str()).or_default().push(u);
+        }
+        out
     }
 
     /// The roots in waves: a root's wave is one more than the latest wave of the roots
@@ -359,9 +381,16 @@ pub fn resolve(spec: &Spec) -> Layout {
             },
         );
     }
+    let units = topo_sort(units);
+    let index = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.id.clone(), i))
+        .collect();
     Layout {
         spec: spec.clone(),
-        units: topo_sort(units),
+        units,
+        index,
     }
 }
 

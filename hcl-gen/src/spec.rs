@@ -1526,13 +1526,37 @@ fn slot_name(env: &str, secondary: bool) -> String {
     }
 }
 
-/// Checks a VPC CIDR can hold the default tiers (public /24, private /20, restricted /22) in `az` zones.
+/// Subnet prefix lengths of the three tiers in a VPC of prefix `vpc`: the provider's
+/// defaults for a /16 (public /24, private /20, restricted /24), each as many bits
+/// longer as the VPC is, and at most /28 (AWS's smallest subnet).
+pub fn tier_prefixes(vpc: u8) -> [(&'static str, u8); 3] {
+    let grown = |bits: u8| (vpc + bits).min(28);
+    [
+        ("public", grown(8)),
+        ("private", grown(4)),
+        ("restricted", grown(8)),
+    ]
+}
+
+/// Checks a VPC CIDR can hold the three tiers sized by [`tier_prefixes`]: the provider
+/// reserves 8 subnets per tier (one per zone letter a to h, so zones can be added
+/// without renumbering), each tier in an aligned block of its own.
 fn check_size(net: Ipv4Net, az: u32) -> Option<String> {
-    let need: u64 = u64::from(az) * ((1 << 8) + (1 << 12) + (1 << 10));
-    let have: u64 = 1 << (32 - u32::from(net.prefix_len()));
-    (have < need).then(|| {
+    let p = net.prefix_len();
+    let tiers = tier_prefixes(p);
+    let need: u64 = tiers
+        .iter()
+        .map(|(_, t)| 8u64 << (32 - u32::from(*t)))
+        .sum();
+    let have: u64 = 1 << (32 - u32::from(p));
+    let shown = tiers
+        .iter()
+        .map(|(n, t)| format!("{n} /{t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (have < need || az > 8).then(|| {
         format!(
-            "{net} is too small for {az} availability zones of the default tiers (public /24, private /20, restricted /22 each): it needs {need} addresses, has {have}; use /18 or larger"
+            "{net} is too small for the three tiers ({shown}; 8 subnets reserved per tier, one per zone letter, for up to 8 availability zones; {az} asked): they need {need} addresses, it has {have}; use /23 or larger"
         )
     })
 }

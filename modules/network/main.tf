@@ -8,6 +8,12 @@ resource "bankplatform_hardened_vpc" "this" {
   gateway_endpoints    = var.gateway_endpoints
   tags                 = var.tags
 
+  tier_prefix_lengths {
+    public     = var.public_subnet_prefix
+    private    = var.private_subnet_prefix
+    restricted = var.restricted_subnet_prefix
+  }
+
   flow_logs {
     retention_days = var.flow_logs_retention_days
     s3_bucket_arn  = var.flow_logs_s3_bucket_arn

@@ -46,6 +46,24 @@ variable "transit_gateway_id" {
   default     = null
 }
 
+variable "public_subnet_prefix" {
+  description = "Prefix length of the public subnets; /24 when null (sized for a /16 VPC)."
+  type        = number
+  default     = null
+}
+
+variable "private_subnet_prefix" {
+  description = "Prefix length of the private subnets; /20 when null."
+  type        = number
+  default     = null
+}
+
+variable "restricted_subnet_prefix" {
+  description = "Prefix length of the restricted subnets; /24 when null."
+  type        = number
+  default     = null
+}
+
 variable "tags" {
   description = "Tags on every resource."
   type        = map(string)

@@ -740,6 +740,18 @@ fn stack(layout: &Layout, unit: &Unit, paths: &Paths) -> (Body, Body) {
                     Expression::from(u64::from(spec.flow_logs_retention_days)),
                 ),
             ];
+            // A VPC smaller than /16 gets subnets sized to it (a /16 keeps the
+            // provider's defaults, so existing networks never renumber).
+            if cidr.prefix_len() > 16 {
+                for (tier, len) in crate::spec::tier_prefixes(cidr.prefix_len()) {
+                    let key = match tier {
+                        "public" => "public_subnet_prefix",
+                        "private" => "private_subnet_prefix",
+                        _ => "restricted_subnet_prefix",
+                    };
+                    attrs.push((key, Expression::from(u64::from(len))));
+                }
+            }
             if spec.features.central_flow_logs {
                 let la = unit
                     .depends_on

@@ -241,6 +241,13 @@ fn network() -> Module {
         .add_attribute(("gateway_endpoints", var("gateway_endpoints")))
         .add_attribute(("tags", var("tags")))
         .add_block(
+            Block::builder("tier_prefix_lengths")
+                .add_attribute(("public", var("public_subnet_prefix")))
+                .add_attribute(("private", var("private_subnet_prefix")))
+                .add_attribute(("restricted", var("restricted_subnet_prefix")))
+                .build(),
+        )
+        .add_block(
             Block::builder("flow_logs")
                 .add_attribute(("retention_days", var("flow_logs_retention_days")))
                 .add_attribute(("s3_bucket_arn", var("flow_logs_s3_bucket_arn")))
@@ -275,6 +282,9 @@ fn network() -> Module {
             optional("flow_logs_retention_days", kw("number"), "number", "Retention of the flow logs, in days.", Expression::from(365), "365"),
             optional("flow_logs_s3_bucket_arn", kw("string"), "string", "Bucket receiving the flow logs (the log-archive account's); CloudWatch Logs when null.", Expression::Null, "null"),
             optional("transit_gateway_id", kw("string"), "string", "Transit Gateway to attach the private subnets to; none when null.", Expression::Null, "null"),
+            optional("public_subnet_prefix", kw("number"), "number", "Prefix length of the public subnets; /24 when null (sized for a /16 VPC).", Expression::Null, "null"),
+            optional("private_subnet_prefix", kw("number"), "number", "Prefix length of the private subnets; /20 when null.", Expression::Null, "null"),
+            optional("restricted_subnet_prefix", kw("number"), "number", "Prefix length of the restricted subnets; /24 when null.", Expression::Null, "null"),
             optional("tags", map_string(), "map(string)", "Tags on every resource.", super::obj::<&str>([]), "{}"),
         ],
         main: Body::builder().add_block(resource).build(),

@@ -166,6 +166,7 @@ fn makefile(layout: &Layout) -> String {
          drift: $(addprefix drift/,$(ROOTS))\n\
          destroy: $(addprefix destroy/,$(ROOTS))\n",
     );
+    let dependents = layout.dependents();
     for (wave, units) in layout.waves().iter().enumerate() {
         out.push_str(&format!("\n# Wave {}.\n", wave + 1));
         for u in units {
@@ -175,10 +176,10 @@ fn makefile(layout: &Layout) -> String {
                 " $(BACKEND_ARGS)"
             };
             let deps: String = u.depends_on.iter().map(|d| format!(" apply/{d}")).collect();
-            let dependents: String = layout
-                .units
-                .iter()
-                .filter(|o| o.depends_on.contains(&u.id))
+            let dependents: String = dependents
+                .get(u.id.as_str())
+                .into_iter()
+                .flatten()
                 .map(|o| format!(" destroy/{}", o.id))
                 .collect();
             let id = &u.id;
