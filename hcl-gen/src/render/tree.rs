@@ -29,6 +29,11 @@ struct Root<'a> {
     depends_on: &'a [String],
     /// Module directories it calls, relative to the output root.
     modules: Vec<String>,
+    /// Its wave in the CI pipelines (1-based; null for the bootstrap root, which CI
+    /// does not run): the GitHub workflow reads large matrices from here.
+    ci_wave: Option<usize>,
+    /// The environment its CI applies run in (`production` asks for an approval).
+    approval_environment: String,
 }
 
 /// The manifest, the apply script and the README.
@@ -51,6 +56,7 @@ pub(super) fn render(layout: &Layout, paths: &Paths) -> Vec<File> {
 
 fn manifest(layout: &Layout, paths: &Paths) -> String {
     let spec = &layout.spec;
+    let wave_of = super::pipelines::ci_wave_of(layout);
     let m = Manifest {
         generated: HEADER,
         organization: &spec.organization,
@@ -74,6 +80,8 @@ fn manifest(layout: &Layout, paths: &Paths) -> String {
                 },
                 depends_on: &u.depends_on,
                 modules: super::pipelines::module_dirs(u, paths),
+                ci_wave: wave_of.get(u.id.as_str()).copied(),
+                approval_environment: super::pipelines::approval_environment(layout, u),
             })
             .collect(),
     };
