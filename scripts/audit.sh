@@ -57,7 +57,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PROWLER_VERSION=5.46.0
 PROWLER_VENV="$BP_HOME/prowler-venv"
 REGION=us-east-1
-SERVICES=(s3 kms cloudwatch ec2 iam vpc cloudtrail config guardduty securityhub accessanalyzer sns)
+SERVICES=(s3 kms cloudwatch ec2 iam vpc cloudtrail config guardduty securityhub accessanalyzer sns dynamodb)
 OUT="$repo/.work/audit"
 HELPER="$repo/scripts/audit_report.py"
 

@@ -49,13 +49,14 @@ case "$WORKLOAD" in
   audit) OURS_ROOT=examples/audit_trail ;;
   baseline) OURS_ROOT=bench/ours/baseline ;;
   security) OURS_ROOT=bench/ours/security ;;
-  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc, audit, baseline or security" >&2; exit 2 ;;
+  pipeline) OURS_ROOT=bench/ours/pipeline ;;
+  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc, audit, baseline, security or pipeline" >&2; exit 2 ;;
 esac
 export BP_BENCH_WORKLOAD="$WORKLOAD"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # The audit and baseline layers' peers are ours to write (../shared/peer has none):
 # bench/peer/<workload>.
-case "$WORKLOAD" in audit|baseline|security) PEER_SRC="$repo/bench/peer" ;; esac
+case "$WORKLOAD" in audit|baseline|security|pipeline) PEER_SRC="$repo/bench/peer" ;; esac
 
 PROFILE="${BP_BENCH_PROFILE:-debug}"
 RUNS="${BP_BENCH_RUNS:-3}"

@@ -544,6 +544,26 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> Vec<File> {
             "script": ["trivy config --severity HIGH,CRITICAL --exit-code 1 ."],
         }),
     );
+    // The drift check of one root: exit 2 (drift) is a warning, not a failure; the
+    // controls the plan's `compliance` maps say fail go into the job log and an artifact.
+    doc.insert(
+        ".drift".into(),
+        json!({
+            "extends": ".terraform",
+            "stage": "drift",
+            "needs": [],
+            "rules": [{"if": "$CI_PIPELINE_SOURCE == \"schedule\""}],
+            "allow_failure": {"exit_codes": [2]},
+            "script": [
+                "apk add --no-cache jq >/dev/null",
+                "set +e; terraform -chdir=\"live/$ROOT\" plan -input=false -no-color -detailed-exitcode -out=tfplan > plan.txt; rc=$?; set -e",
+                "if [ \"$rc\" -eq 1 ]; then cat plan.txt; exit 1; fi",
+                "terraform -chdir=\"live/$ROOT\" show -json tfplan | jq -r --arg root \"$ROOT\" '[.. | objects | .compliance? // empty | to_entries[] | select(.value == false) | .key] as $failing | \"| \\($root) | \\(if $failing == [] then \"all controls hold\" else ($failing | join(\", \")) end) |\"' | tee drift-summary.md",
+                "if [ \"$rc\" -eq 2 ]; then echo \"$ROOT has drifted\"; cat plan.txt; exit 2; fi",
+            ],
+            "artifacts": {"when": "always", "paths": ["drift-summary.md"]},
+        }),
+    );
     let modules = paths.modules_rel();
     let with_role = |vars: &Value, access: Access| {
         let mut v = vars.clone();
@@ -601,12 +621,8 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> Vec<File> {
         doc.insert(
             format!("drift:{}", u.id),
             json!({
-                "extends": ".terraform",
-                "stage": "drift",
-                "needs": [],
+                "extends": ".drift",
                 "variables": with_role(&vars, Access::Plan),
-                "rules": [{"if": "$CI_PIPELINE_SOURCE == \"schedule\""}],
-                "script": ["terraform -chdir=\"live/$ROOT\" plan -input=false -no-color -detailed-exitcode"],
             }),
         );
     }
@@ -620,7 +636,7 @@ fn gitlab_ci(layout: &Layout, paths: &Paths) -> Vec<File> {
     }
     // Too large for one file: the per-root jobs go into included files, each within
     // the budget; `needs` reach across them (GitLab merges includes into one pipeline).
-    let shared = ["stages", "variables", ".terraform", "scan"];
+    let shared = ["stages", "variables", ".terraform", ".drift", "scan"];
     let mut top = Map::new();
     let mut parts: Vec<Map<String, Value>> = vec![Map::new()];
     let mut size = 0;

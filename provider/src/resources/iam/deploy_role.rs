@@ -734,6 +734,12 @@ impl Composite for DeployRole {
         CONTROLS
     }
 
+    fn audit_notes(&self) -> Option<&'static str> {
+        Some(
+            "- `iam_inline_policy_allows_privilege_escalation` (high), on the `apply` role only: Prowler flags any inline policy that may write IAM policies (`iam:PutRolePolicy`, `iam:UpdateAssumeRolePolicy`), whatever its `Resource`. A role that applies the composites must: they make service roles (flow logs, Config, the trail's CloudWatch delivery). The grant is limited to roles named `bankplatform-*`, the role is denied every IAM action on itself and its identity provider (`bank:deploy-not-itself`), and it is assumable only by the named project's tokens (`bank:deploy-trust-scoped`). The `plan` role has no IAM write and passes.",
+        )
+    }
+
     fn import_help(&self) -> &'static str {
         "Import by role name, in the provider's own account. `issuer_url`, `audience` and `subjects` are read from the trust policy; `state_bucket`, `state_kms_key_arn` and `lock_table_arn` from the role's policy."
     }
