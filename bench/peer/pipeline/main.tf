@@ -99,23 +99,26 @@ resource "aws_iam_role_policy" "deploy" {
   for_each = local.roles
   name     = "deploy"
   role     = aws_iam_role.deploy[each.key].id
-  policy = jsonencode({
+  # Two documents (their statement lists differ in type, so each is encoded first).
+  policy = each.key == "apply" ? jsonencode({
     Version = "2012-10-17"
-    Statement = concat(
-      each.key == "apply" ? [
-        { Effect = "Allow", Action = local.services, Resource = "*" },
-        { Effect = "Allow", Action = ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole"], Resource = "arn:${local.p}:iam::${local.account}:role/bankplatform-*" },
-        { Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = "arn:${local.p}:s3:::${local.state}/*" },
-        ] : [
-        { Effect = "Allow", Action = local.reads, Resource = "*" },
-        { Effect = "Allow", Action = "s3:GetObject", Resource = "arn:${local.p}:s3:::${local.state}/*" },
-        { Effect = "Allow", Action = ["s3:PutObject", "s3:DeleteObject"], Resource = "arn:${local.p}:s3:::${local.state}/*.tflock" },
-      ],
-      [
-        { Effect = "Deny", Action = "iam:*", Resource = [aws_iam_role.deploy[each.key].arn, aws_iam_openid_connect_provider.github.arn] },
-        { Effect = "Allow", Action = "s3:ListBucket", Resource = "arn:${local.p}:s3:::${local.state}" },
-        { Effect = "Allow", Action = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], Resource = aws_dynamodb_table.lock.arn },
-      ]
-    )
+    Statement = [
+      { Effect = "Allow", Action = local.services, Resource = "*" },
+      { Effect = "Allow", Action = ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole"], Resource = "arn:${local.p}:iam::${local.account}:role/bankplatform-*" },
+      { Effect = "Allow", Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource = "arn:${local.p}:s3:::${local.state}/*" },
+      { Effect = "Deny", Action = "iam:*", Resource = [aws_iam_role.deploy[each.key].arn, aws_iam_openid_connect_provider.github.arn] },
+      { Effect = "Allow", Action = "s3:ListBucket", Resource = "arn:${local.p}:s3:::${local.state}" },
+      { Effect = "Allow", Action = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], Resource = aws_dynamodb_table.lock.arn },
+    ]
+    }) : jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Effect = "Allow", Action = local.reads, Resource = "*" },
+      { Effect = "Allow", Action = "s3:GetObject", Resource = "arn:${local.p}:s3:::${local.state}/*" },
+      { Effect = "Allow", Action = ["s3:PutObject", "s3:DeleteObject"], Resource = "arn:${local.p}:s3:::${local.state}/*.tflock" },
+      { Effect = "Deny", Action = "iam:*", Resource = [aws_iam_role.deploy[each.key].arn, aws_iam_openid_connect_provider.github.arn] },
+      { Effect = "Allow", Action = "s3:ListBucket", Resource = "arn:${local.p}:s3:::${local.state}" },
+      { Effect = "Allow", Action = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], Resource = aws_dynamodb_table.lock.arn },
+    ]
   })
 }

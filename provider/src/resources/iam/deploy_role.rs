@@ -341,14 +341,13 @@ async fn observe(c: &Clients, name: &str) -> Result<Option<Observed>, String> {
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(what(error_message(&e))),
     };
-    let (policy, attached, tags) = tokio::join!(
+    let (policy, attached) = tokio::join!(
         c.iam
             .get_role_policy()
             .role_name(name)
             .policy_name(POLICY_NAME)
             .send(),
         c.iam.list_attached_role_policies().role_name(name).send(),
-        c.iam.list_role_tags().role_name(name).send()
     );
     let policy = match policy {
         Ok(p) => doc::from_iam(p.policy_document()),
@@ -361,8 +360,8 @@ async fn observe(c: &Clients, name: &str) -> Result<Option<Observed>, String> {
         .iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
         .collect();
-    let tags = tags
-        .map_err(|e| what(error_message(&e)))?
+    // GetRole carries the role's tags (at most 50, all of them).
+    let tags = role
         .tags()
         .iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
@@ -573,10 +572,22 @@ impl Composite for DeployRole {
             return Err(vec![format!("IAM Role ({root}) is gone.")]);
         };
         let (provider, trust, permissions) = documents(c, d).await.map_err(|e| vec![e])?;
-        // The identity provider first: the trust policy names it.
-        ensure_provider(c, d, &provider)
-            .await
-            .map_err(|e| vec![e])?;
+        // The identity provider first: the trust policy names it (the observation
+        // read it when the role trusts it already).
+        let trusted_provider = o
+            .trust
+            .as_ref()
+            .and_then(|t| t["Statement"][0]["Principal"]["Federated"].as_str())
+            == Some(provider.as_str());
+        let provider_ready = trusted_provider
+            && o.provider_audiences
+                .as_ref()
+                .is_some_and(|a| a.contains(&d.audience));
+        if !provider_ready {
+            ensure_provider(c, d, &provider)
+                .await
+                .map_err(|e| vec![e])?;
+        }
         let tags::TagChanges { missing, stale } = tags::changes(&o.tags, &d.tags_all);
         let (t, s, p, tg, ut) = tokio::join!(
             async {
