@@ -813,6 +813,13 @@ impl Composite for DynamodbTable {
         CONTROLS
     }
 
+    fn audit_notes(&self) -> Option<&'static str> {
+        Some(
+            "- `dynamodb_table_deletion_protection_enabled`: only where the configuration turns it off, visibly (the examples do, so that they can be destroyed); `DynamoDB.6` then reads false in the plan and in `compliance`.
+- `dynamodb_table_protected_by_backup_plan`: the table has point-in-time recovery (`DynamoDB.2`, 35 days of restore points), but no AWS Backup plan: vaulted, cross-account copies belong to the data layer's backup composite, not yet built.",
+        )
+    }
+
     fn import_help(&self) -> &'static str {
         "Import by table name, in the provider's own account and region."
     }
