@@ -44,30 +44,28 @@ pub(crate) async fn ensure_key(c: &Clients, d: &Desired, n: &Names) -> Result<St
     if let Some(k) = &d.kms_key_arn {
         return Ok(k.clone());
     }
-    if let Some(k) = managed_key::find(c, &n.key_alias).await? {
-        return managed_key::reuse(c, k).await;
-    }
-    let account = c.account_id().await?;
-    let policy = KeyPolicy {
-        partition: partition(&c.region),
-        region: &c.region,
-        account: &account,
-        purpose: "trail",
-        administrators: &[],
-        users: &[],
-        source_accounts: &[],
-        source_arns: &[],
-        publishers: &[],
-        extra: &[],
-    }
-    .document();
-    managed_key::create(
+    let policy = async {
+        let account = c.account_id().await?;
+        Ok(KeyPolicy {
+            partition: partition(&c.region),
+            region: &c.region,
+            account: &account,
+            purpose: "trail",
+            administrators: &[],
+            users: &[],
+            source_accounts: &[],
+            source_arns: &[],
+            publishers: &[],
+            extra: &[],
+        }
+        .document())
+    };
+    managed_key::ensure(
         c,
         &n.key_alias,
         &format!("CloudTrail {} (bankplatform)", n.trail),
-        &tag_list(&d.tags_all),
-        Some(policy.to_string()),
-        false,
+        &d.tags_all,
+        policy,
     )
     .await
 }

@@ -247,7 +247,7 @@ fn sse(key: &str) -> t::SseSpecification {
 }
 
 /// The managed key's policy: DynamoDB's use of it in this account and Region.
-async fn key_policy_for(c: &Clients) -> Result<String, String> {
+async fn key_policy_for(c: &Clients) -> Result<serde_json::Value, String> {
     let account = c.account_id().await?;
     Ok(KeyPolicy {
         partition: partition(&c.region),
@@ -261,28 +261,17 @@ async fn key_policy_for(c: &Clients) -> Result<String, String> {
         publishers: &[],
         extra: &[],
     }
-    .document()
-    .to_string())
+    .document())
 }
 
 /// The managed key: found by its alias (an interrupted create's), or made.
 async fn ensure_key(c: &Clients, d: &Desired) -> Result<String, String> {
-    let alias = key_alias(&d.name);
-    if let Some(k) = managed_key::find(c, &alias).await? {
-        return managed_key::reuse(c, k).await;
-    }
-    let tags: Vec<(String, String)> = d
-        .tags_all
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    managed_key::create(
+    managed_key::ensure(
         c,
-        &alias,
+        &key_alias(&d.name),
         &format!("DynamoDB table {} (bankplatform)", d.name),
-        &tags,
-        Some(key_policy_for(c).await?),
-        false,
+        &d.tags_all,
+        key_policy_for(c),
     )
     .await
 }
@@ -727,36 +716,43 @@ impl Composite for DynamodbTable {
             }
             set_pitr(c, root, d.pitr).await
         };
-        let tags::TagChanges { missing, stale } = tags::changes(&o.tags, &d.tags_all);
-        let tag = async {
-            if missing.is_empty() {
-                return Ok(());
-            }
-            let tags: Result<Vec<_>, String> = missing.iter().map(|(k, v)| ddb_tag(k, v)).collect();
-            c.dynamodb
-                .tag_resource()
-                .resource_arn(&o.arn)
-                .set_tags(Some(tags?))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("tagging DynamoDB Table ({root}): {}", error_message(&e)))
-        };
-        let untag = async {
-            if stale.is_empty() {
-                return Ok(());
-            }
-            c.dynamodb
-                .untag_resource()
-                .resource_arn(&o.arn)
-                .set_tag_keys(Some(stale.clone()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("untagging DynamoDB Table ({root}): {}", error_message(&e)))
-        };
-        let (a, b, t1, t2) = tokio::join!(table, backups, tag, untag);
-        done([a, b, t1, t2].into_iter().filter_map(Result::err).collect())
+        let arn = o.arn.as_str();
+        let tagged = tags::write(
+            &o.tags,
+            &d.tags_all,
+            |missing| async move {
+                let tags: Result<Vec<_>, String> =
+                    missing.iter().map(|(k, v)| ddb_tag(k, v)).collect();
+                c.dynamodb
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tags?))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("tagging DynamoDB Table ({root}): {}", error_message(&e)))
+            },
+            |stale| async move {
+                c.dynamodb
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        format!("untagging DynamoDB Table ({root}): {}", error_message(&e))
+                    })
+            },
+        );
+        let (a, b, t) = tokio::join!(table, backups, tagged);
+        done(
+            [a, b]
+                .into_iter()
+                .filter_map(Result::err)
+                .chain(t)
+                .collect(),
+        )
     }
 
     async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String> {
@@ -793,16 +789,9 @@ impl Composite for DynamodbTable {
             }
             delete_table(c, root).await.map_err(|e| vec![e])?;
         }
-        let alias = key_alias(root);
-        // The key this resource made: the one behind its alias (a given key is not
-        // behind it, and stays).
-        match managed_key::find(c, &alias).await {
-            Ok(Some(k)) => managed_key::retire(c, &alias, &k)
-                .await
-                .map_err(|e| vec![e]),
-            Ok(None) => Ok(()),
-            Err(e) => Err(vec![e]),
-        }
+        managed_key::retire_behind(c, &key_alias(root))
+            .await
+            .map_err(|e| vec![e])
     }
 
     fn state(&self, _c: &Clients, base: &Value, o: &Observed) -> Value {

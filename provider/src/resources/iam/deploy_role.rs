@@ -588,8 +588,7 @@ impl Composite for DeployRole {
                 .await
                 .map_err(|e| vec![e])?;
         }
-        let tags::TagChanges { missing, stale } = tags::changes(&o.tags, &d.tags_all);
-        let (t, s, p, tg, ut) = tokio::join!(
+        let (t, s, p, tagged) = tokio::join!(
             async {
                 if o.trust.as_ref().map(canonical_json) == Some(canonical_json(&trust)) {
                     return Ok(());
@@ -645,39 +644,38 @@ impl Composite for DeployRole {
                         )
                     })
             },
-            async {
-                if missing.is_empty() {
-                    return Ok(());
-                }
-                let tags: Result<Vec<_>, String> =
-                    missing.iter().map(|(k, v)| iam_tag(k, v)).collect();
-                c.iam
-                    .tag_role()
-                    .role_name(root)
-                    .set_tags(Some(tags?))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("tagging IAM Role ({root}): {}", error_message(&e)))
-            },
-            async {
-                if stale.is_empty() {
-                    return Ok(());
-                }
-                c.iam
-                    .untag_role()
-                    .role_name(root)
-                    .set_tag_keys(Some(stale.clone()))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("untagging IAM Role ({root}): {}", error_message(&e)))
-            },
+            tags::write(
+                &o.tags,
+                &d.tags_all,
+                |missing| async move {
+                    let tags: Result<Vec<_>, String> =
+                        missing.iter().map(|(k, v)| iam_tag(k, v)).collect();
+                    c.iam
+                        .tag_role()
+                        .role_name(root)
+                        .set_tags(Some(tags?))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("tagging IAM Role ({root}): {}", error_message(&e)))
+                },
+                |stale| async move {
+                    c.iam
+                        .untag_role()
+                        .role_name(root)
+                        .set_tag_keys(Some(stale))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("untagging IAM Role ({root}): {}", error_message(&e)))
+                },
+            ),
         );
         done(
-            [t, s, p, tg, ut]
+            [t, s, p]
                 .into_iter()
                 .filter_map(Result::err)
+                .chain(tagged)
                 .collect(),
         )
     }

@@ -63,6 +63,41 @@ pub(crate) fn changes(
     }
 }
 
+/// Brings an object's tags (`have`) to `want` with the service's own calls: `tag`
+/// writes the missing or changed ones, `untag` removes the stale keys, concurrently;
+/// neither is called when it has nothing to do. Each returns the error text.
+pub(crate) async fn write<T, U, TF, UF>(
+    have: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+    tag: T,
+    untag: U,
+) -> Vec<String>
+where
+    T: FnOnce(Vec<(String, String)>) -> TF,
+    U: FnOnce(Vec<String>) -> UF,
+    TF: std::future::Future<Output = Result<(), String>>,
+    UF: std::future::Future<Output = Result<(), String>>,
+{
+    let TagChanges { missing, stale } = changes(have, want);
+    let (t, u) = tokio::join!(
+        async {
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                tag(missing).await
+            }
+        },
+        async {
+            if stale.is_empty() {
+                Ok(())
+            } else {
+                untag(stale).await
+            }
+        },
+    );
+    [t, u].into_iter().filter_map(Result::err).collect()
+}
+
 /// What AWS reports, without the reserved keys: the `tags_all` of a state.
 pub(crate) fn own(tags: &BTreeMap<String, String>) -> Value {
     Value::string_map(

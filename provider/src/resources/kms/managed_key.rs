@@ -224,6 +224,36 @@ pub(crate) async fn point_alias(c: &Clients, alias: &str, key: &str) -> Result<(
     }
 }
 
+/// The key a resource makes for itself under `alias`: the one an earlier (or
+/// interrupted) create left behind the alias, taken again with rotation on, or a new
+/// one with `tags` and the policy `policy` computes (only then).
+pub(crate) async fn ensure<P>(
+    c: &Clients,
+    alias: &str,
+    description: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+    policy: P,
+) -> Result<String, String>
+where
+    P: std::future::Future<Output = Result<serde_json::Value, String>>,
+{
+    if let Some(k) = find(c, alias).await? {
+        return reuse(c, k).await;
+    }
+    let tags: Vec<(String, String)> = tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let policy = policy.await?.to_string();
+    create(c, alias, description, &tags, Some(policy), false).await
+}
+
+/// Retires the key behind `alias` (the one a resource made for itself; a key the user
+/// gave is not behind it, and stays). No key behind it is done.
+pub(crate) async fn retire_behind(c: &Clients, alias: &str) -> Result<(), String> {
+    match find(c, alias).await? {
+        Some(k) => retire(c, alias, &k).await,
+        None => Ok(()),
+    }
+}
+
 /// Removes the alias and schedules the key's deletion; already gone or
 /// already pending is fine.
 pub(crate) async fn retire(c: &Clients, alias: &str, key_arn: &str) -> Result<(), String> {

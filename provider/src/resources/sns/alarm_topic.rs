@@ -276,23 +276,12 @@ async fn key_policy_for(c: &Clients, d: &Desired) -> Result<Json, String> {
 /// The managed key: found by its alias (an interrupted create's), or made with a
 /// policy admitting the publishers for the accounts.
 async fn ensure_key(c: &Clients, d: &Desired) -> Result<String, String> {
-    let alias = key_alias(&d.name);
-    if let Some(k) = managed_key::find(c, &alias).await? {
-        return managed_key::reuse(c, k).await;
-    }
-    let policy = key_policy_for(c, d).await?;
-    let tags: Vec<(String, String)> = d
-        .tags_all
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    managed_key::create(
+    managed_key::ensure(
         c,
-        &alias,
+        &key_alias(&d.name),
         &format!("SNS topic {} (bankplatform)", d.name),
-        &tags,
-        Some(policy.to_string()),
-        false,
+        &d.tags_all,
+        key_policy_for(c, d),
     )
     .await
 }
@@ -582,7 +571,6 @@ impl Composite for AlarmTopic {
         };
         let policy_ok = o.policy.as_ref().map(canonical_json) == Some(canonical_json(&policy));
         let key_ok = o.key == d.key;
-        let tags::TagChanges { missing, stale } = tags::changes(&o.tags, &d.tags_all);
         let subscribe = d
             .subscriptions
             .iter()
@@ -631,7 +619,7 @@ impl Composite for AlarmTopic {
             }
             managed_key::put_policy(c, &k, &wanted.to_string()).await
         };
-        let (p, k, kp, t, u, subs, unsubs) = tokio::join!(
+        let (p, k, kp, tagged, subs, unsubs) = tokio::join!(
             async {
                 if policy_ok {
                     return Ok(());
@@ -645,42 +633,41 @@ impl Composite for AlarmTopic {
                 }
             },
             managed_key_policy,
-            async {
-                if missing.is_empty() {
-                    return Ok(());
-                }
-                let tags: Result<Vec<_>, String> =
-                    missing.iter().map(|(k, v)| sns_tag(k, v)).collect();
-                c.sns
-                    .tag_resource()
-                    .resource_arn(root)
-                    .set_tags(Some(tags?))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("tagging SNS Topic ({root}): {}", error_message(&e)))
-            },
-            async {
-                if stale.is_empty() {
-                    return Ok(());
-                }
-                c.sns
-                    .untag_resource()
-                    .resource_arn(root)
-                    .set_tag_keys(Some(stale.clone()))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("untagging SNS Topic ({root}): {}", error_message(&e)))
-            },
+            tags::write(
+                &o.tags,
+                &d.tags_all,
+                |missing| async move {
+                    let tags: Result<Vec<_>, String> =
+                        missing.iter().map(|(k, v)| sns_tag(k, v)).collect();
+                    c.sns
+                        .tag_resource()
+                        .resource_arn(root)
+                        .set_tags(Some(tags?))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("tagging SNS Topic ({root}): {}", error_message(&e)))
+                },
+                |stale| async move {
+                    c.sns
+                        .untag_resource()
+                        .resource_arn(root)
+                        .set_tag_keys(Some(stale))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("untagging SNS Topic ({root}): {}", error_message(&e)))
+                },
+            ),
             futures::future::join_all(subscribe),
             futures::future::join_all(unsubscribe),
         );
-        let failures: Failures = [p, k, kp, t, u]
+        let failures: Failures = [p, k, kp]
             .into_iter()
             .chain(subs)
             .chain(unsubs)
             .filter_map(Result::err)
+            .chain(tagged)
             .collect();
         done(failures)
     }
@@ -710,16 +697,9 @@ impl Composite for AlarmTopic {
             .gone_is_done(&format!("deleting SNS Topic ({root})"))
             .map_err(|e| vec![e])?;
         let name = root.rsplit(':').next().unwrap_or_default();
-        let alias = key_alias(name);
-        // The key this resource made: the one behind its alias (a given key is not
-        // behind it, and stays).
-        match managed_key::find(c, &alias).await {
-            Ok(Some(k)) => managed_key::retire(c, &alias, &k)
-                .await
-                .map_err(|e| vec![e]),
-            Ok(None) => Ok(()),
-            Err(e) => Err(vec![e]),
-        }
+        managed_key::retire_behind(c, &key_alias(name))
+            .await
+            .map_err(|e| vec![e])
     }
 
     fn state(&self, _c: &Clients, base: &Value, o: &Observed) -> Value {
