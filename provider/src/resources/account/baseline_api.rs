@@ -320,17 +320,18 @@ pub(crate) async fn remove(
             // Back to the AWS-managed default key before the managed one is retired
             // (an endpoint without ResetEbsDefaultKmsKeyId, the emulator, keeps it:
             // encryption by default is off anyway).
-            match c
-                .ec2
-                .reset_ebs_default_kms_key_id()
-                .customize()
-                .config_override(
-                    aws_sdk_ec2::config::Builder::new().retry_config(
-                        aws_config::retry::RetryConfig::standard().with_max_attempts(3),
-                    ),
-                )
-                .send()
-                .await
+            // A probe (moto lacks the API): few SDK attempts for its 500 page, but
+            // as patient as any call while throttled (it is safe to send again).
+            match probing(c, "resetting the EBS default key", || {
+                c.ec2
+                    .reset_ebs_default_kms_key_id()
+                    .customize()
+                    .config_override(
+                        aws_sdk_ec2::config::Builder::new().retry_config(few_retries()),
+                    )
+                    .send()
+            })
+            .await
             {
                 Ok(_) => {}
                 Err(e) if unsupported(&e) => {
