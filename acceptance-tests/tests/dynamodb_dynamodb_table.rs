@@ -214,8 +214,9 @@ mod protection {
                 Step {
                     expect_error: Some(Regex::new(r"(?is)deletion protection.*deletion_protection = false")?),
                     check: check(|ctx| async move {
-                        let name = ctx.require_str(super::ADDR, "name").ok();
-                        ensure!(name.is_some(), "the protected table left the state");
+                        // Still in AWS, still protected, and still in the state.
+                        let (.., protected) = super::read_back(&ctx).await?;
+                        ensure!(protected, "the table lost its deletion protection");
                         Ok(())
                     }),
                     ..Step::config("# The table is removed from the configuration.\n")

@@ -11,7 +11,7 @@ const ADDR: &str = "bankplatform_deploy_role.test";
 const GITHUB: &str = "token.actions.githubusercontent.com";
 
 pub(crate) mod standard {
-    use acceptance_tests::checks::sdk;
+    use acceptance_tests::checks::{iam, sdk};
     use acceptance_tests::fault_cases::Composite;
     use acceptance_tests::suite::Suite;
     use acceptance_tests::StepCtx;
@@ -27,34 +27,6 @@ pub(crate) mod standard {
 
     fn basic(name: &str) -> String {
         with(name, "")
-    }
-
-    /// A policy document as IAM returns it (URL-encoded on AWS, plain on moto).
-    fn document(text: &str) -> Result<Value> {
-        let decoded = if text.trim_start().starts_with('{') {
-            text.to_string()
-        } else {
-            percent_decode(text)
-        };
-        Ok(serde_json::from_str(&decoded)?)
-    }
-
-    fn percent_decode(s: &str) -> String {
-        let b = s.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'%' && i + 2 < b.len() {
-                if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(b[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// The role's trust, session and policy, read back; `subjects` and `bucket` as
@@ -75,7 +47,7 @@ pub(crate) mod standard {
             "sessions last {:?}s",
             role.max_session_duration()
         );
-        let trust = document(
+        let trust = iam::document(
             role.assume_role_policy_document()
                 .context("no trust policy")?,
         )?;
@@ -126,7 +98,7 @@ pub(crate) mod standard {
             .send()
             .await
             .map_err(|e| sdk("GetRolePolicy", e))?;
-        let policy = document(policy.policy_document())?;
+        let policy = iam::document(policy.policy_document())?;
         let statements = policy["Statement"].as_array().context("no statements")?;
         let actions = |s: &Value| -> Vec<String> {
             match &s["Action"] {

@@ -297,9 +297,8 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
                 ("bankplatform-deploy", "repo:acme-bank/platform:environment:development"),
                 ("bankplatform-deploy-plan", "repo:acme-bank/platform:pull_request"),
             ] {
-                let r = aws.in_account("210000000005").await?.iam().get_role().role_name(role).send().await.with_context(|| format!("GetRole {role} in development"))?;
-                let trust = r.role().and_then(|r| r.assume_role_policy_document()).unwrap_or_default().to_string();
-                let trust = if trust.starts_with('{') { trust } else { urlencoding_decode(&trust) };
+                let dev = aws.in_account("210000000005").await?;
+                let trust = acceptance_tests::checks::iam::trust_policy(dev.iam(), role).await?.to_string();
                 ensure!(trust.contains(subject) && trust.contains("token.actions.githubusercontent.com"), "{role} in development is not trusted for {subject}: {trust}");
             }
             let dev_config = aws_config_in(&endpoint, "210000000005", &region).await?;
@@ -471,23 +470,4 @@ async fn check_bucket_controls(a: &Aws, bucket: &str, values: &Value) -> Result<
         "compliance {compliance:?} reports {failing:?} as not holding"
     );
     Ok(())
-}
-
-/// A policy document as IAM returns it on AWS (percent-encoded).
-fn urlencoding_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -31,12 +31,20 @@ pub async fn trust_policy(iam: &Client, name_or_arn: &str) -> Result<serde_json:
         .send()
         .await
         .map_err(|e| sdk_error("GetRole", name, e))?;
-    let encoded = role
-        .role()
-        .and_then(|r| r.assume_role_policy_document())
-        .unwrap_or_default();
+    document(
+        role.role()
+            .and_then(|r| r.assume_role_policy_document())
+            .unwrap_or_default(),
+    )
+}
+
+/// A policy document as IAM returns it: URL-encoded on AWS, plain on the emulator.
+pub fn document(text: &str) -> Result<serde_json::Value> {
+    if text.trim_start().starts_with('{') {
+        return Ok(serde_json::from_str(text)?);
+    }
     let mut decoded = Vec::new();
-    let mut bytes = encoded.bytes();
+    let mut bytes = text.bytes();
     while let Some(b) = bytes.next() {
         if b == b'%' {
             let hex: String = bytes.by_ref().take(2).map(char::from).collect();

@@ -571,7 +571,7 @@ pub(crate) async fn observe(c: &Clients, n: &Names) -> Result<Option<Observed>, 
     }
     let filters = match filters {
         Ok(f) => f.metric_filters,
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => None,
+        Err(e) if is_not_found(&e) => None,
         Err(e) => return Err(what(error_message(&e))),
     };
     for f in filters.unwrap_or_default() {

@@ -3,7 +3,7 @@
 //! Creating is idempotent (an existing group of the name is brought to these
 //! settings), and so is removing (already gone is done).
 
-use crate::aws::{error_code, error_message, Clients};
+use crate::aws::{error_code, error_message, is_not_found, Clients};
 
 /// Creates the group (or keeps the existing one) with `key` and `retention_days`.
 pub(crate) async fn ensure(
@@ -74,7 +74,7 @@ pub(crate) async fn read(
 pub(crate) async fn remove(c: &Clients, name: &str) -> Result<(), String> {
     match c.logs.delete_log_group().log_group_name(name).send().await {
         Ok(_) => Ok(()),
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(format!("deleting log group {name}: {}", error_message(&e))),
     }
 }
