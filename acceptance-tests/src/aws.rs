@@ -50,6 +50,7 @@ struct Inner {
     guardduty: aws_sdk_guardduty::Client,
     securityhub: aws_sdk_securityhub::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    organizations: aws_sdk_organizations::Client,
     // Clients for other accounts, by account id; only the default account's `Aws` fills it.
     accounts: Mutex<HashMap<String, Aws>>,
 }
@@ -115,6 +116,7 @@ impl Aws {
                 guardduty: aws_sdk_guardduty::Client::new(&config),
                 securityhub: aws_sdk_securityhub::Client::new(&config),
                 dynamodb: aws_sdk_dynamodb::Client::new(&config),
+                organizations: aws_sdk_organizations::Client::new(&config),
                 s3control: aws_sdk_s3control::Client::from_conf(
                     aws_sdk_s3control::config::Builder::from(&config)
                         .endpoint_resolver(PlainEndpoint(endpoint.to_string()))
@@ -190,6 +192,11 @@ impl Aws {
     /// DynamoDB.
     pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
         &self.inner.dynamodb
+    }
+
+    /// Organizations.
+    pub fn organizations(&self) -> &aws_sdk_organizations::Client {
+        &self.inner.organizations
     }
 
     /// KMS.

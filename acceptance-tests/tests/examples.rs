@@ -15,10 +15,20 @@ use serde_json::Value;
 
 /// Controls an example leaves false on purpose, each explained in the example's
 /// opening comment (cross-Region replication needs a bucket in a second Region;
-/// deletion protection would keep the example's table from being destroyed).
+/// deletion protection would keep the example's table from being destroyed; a new
+/// organization has no member to delegate the security services to).
 const LEFT_FALSE: &[(&str, &[&str])] = &[
     ("compliant_bucket", &["transactions_compliance.S3.7"]),
     ("dynamodb_table", &["compliance.DynamoDB.6"]),
+    (
+        "organization",
+        &[
+            "compliance.bank:delegated-access-analyzer",
+            "compliance.bank:delegated-config",
+            "compliance.bank:delegated-guardduty",
+            "compliance.bank:delegated-securityhub",
+        ],
+    ),
 ];
 
 /// Copies the example's `.tf` files, nothing else (no state, no lock file).
@@ -137,6 +147,7 @@ example_tests!(
     alarm_topic,
     dynamodb_table,
     deploy_role,
+    organization,
 );
 
 #[test]

@@ -15,6 +15,7 @@ mod harness_self_test;
 mod iam_deploy_role;
 mod kms_kms_key;
 mod network_sizes;
+mod organizations_organization;
 mod platform_tree;
 mod provider_functions;
 mod release_install;

@@ -207,6 +207,7 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
     for t in topics.topics() {
         out.push(format!("sns topic {}", t.topic_arn().unwrap_or("")));
     }
+    organization(aws, &mut out).await?;
     let tables = aws
         .dynamodb()
         .list_tables()
@@ -343,6 +344,126 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// The account's organization, when it manages one: the organization, every OU
+/// (by path), every customer-managed SCP, trusted service access, delegated
+/// administrators (Organizations' and GuardDuty's) and accounts placed in OUs.
+async fn organization(aws: &Aws, out: &mut Vec<String>) -> Result<()> {
+    let orgs = aws.organizations();
+    let o = match orgs.describe_organization().send().await {
+        Ok(o) => o,
+        Err(e)
+            if aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
+                == Some("AWSOrganizationsNotInUseException") =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(sdk("DescribeOrganization", e)),
+    };
+    let id = o.organization().and_then(|o| o.id()).unwrap_or("");
+    out.push(format!("organizations organization {id}"));
+    let roots = orgs
+        .list_roots()
+        .send()
+        .await
+        .map_err(|e| sdk("ListRoots", e))?;
+    let mut level: Vec<(String, String)> = roots
+        .roots()
+        .iter()
+        .map(|r| (String::new(), r.id().unwrap_or("").to_string()))
+        .collect();
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for (path, parent) in &level {
+            let ous = orgs
+                .list_organizational_units_for_parent()
+                .parent_id(parent)
+                .send()
+                .await
+                .map_err(|e| sdk("ListOrganizationalUnitsForParent", e))?;
+            for u in ous.organizational_units() {
+                let name = u.name().unwrap_or("");
+                let p = if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}/{name}")
+                };
+                out.push(format!("organizations ou {p}"));
+                next.push((p, u.id().unwrap_or("").to_string()));
+            }
+            if !path.is_empty() {
+                let accounts = orgs
+                    .list_accounts_for_parent()
+                    .parent_id(parent)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("ListAccountsForParent", e))?;
+                for a in accounts.accounts() {
+                    out.push(format!(
+                        "organizations placed {} {path}",
+                        a.id().unwrap_or("")
+                    ));
+                }
+            }
+        }
+        level = next;
+    }
+    let policies = orgs
+        .list_policies()
+        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .map_err(|e| sdk("ListPolicies", e))?;
+    for p in policies.policies() {
+        if !p.aws_managed() {
+            out.push(format!("organizations scp {}", p.name().unwrap_or("")));
+        }
+    }
+    let access = orgs
+        .list_aws_service_access_for_organization()
+        .send()
+        .await
+        .map_err(|e| sdk("ListAWSServiceAccessForOrganization", e))?;
+    for s in access.enabled_service_principals() {
+        out.push(format!(
+            "organizations service-access {}",
+            s.service_principal().unwrap_or("")
+        ));
+    }
+    let admins = orgs
+        .list_delegated_administrators()
+        .send()
+        .await
+        .map_err(|e| sdk("ListDelegatedAdministrators", e))?;
+    for a in admins.delegated_administrators() {
+        let account = a.id().unwrap_or("");
+        let services = orgs
+            .list_delegated_services_for_account()
+            .account_id(account)
+            .send()
+            .await
+            .map_err(|e| sdk("ListDelegatedServicesForAccount", e))?;
+        for s in services.delegated_services() {
+            out.push(format!(
+                "organizations delegated {} {account}",
+                s.service_principal().unwrap_or("")
+            ));
+        }
+    }
+    let gd = aws
+        .guardduty()
+        .list_organization_admin_accounts()
+        .send()
+        .await
+        .map_err(|e| sdk("ListOrganizationAdminAccounts", e))?;
+    for a in gd.admin_accounts() {
+        out.push(format!(
+            "guardduty org-admin {}",
+            a.admin_account_id().unwrap_or("")
+        ));
+    }
+    Ok(())
 }
 
 /// The lines of `objects` that start with `prefix` (e.g. `"ec2 vpc "`).

@@ -65,6 +65,8 @@ pub struct Clients {
     pub securityhub: aws_sdk_securityhub::Client,
     /// DynamoDB.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Organizations (a global service, served from the partition's home Region).
+    pub organizations: aws_sdk_organizations::Client,
     /// Effective region.
     pub region: String,
     /// Raised by StopProvider: long waits and multi-step applies stop early.
@@ -101,7 +103,7 @@ impl Clients {
             cloudwatch: aws_sdk_cloudwatch, sns: aws_sdk_sns, s3control: aws_sdk_s3control,
             accessanalyzer: aws_sdk_accessanalyzer, config: aws_sdk_config,
             guardduty: aws_sdk_guardduty, securityhub: aws_sdk_securityhub,
-            dynamodb: aws_sdk_dynamodb
+            dynamodb: aws_sdk_dynamodb, organizations: aws_sdk_organizations
         )
     }
 
@@ -347,6 +349,7 @@ impl ProviderCtx {
             guardduty: client!(aws_sdk_guardduty, "guardduty"),
             securityhub: client!(aws_sdk_securityhub, "securityhub"),
             dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
+            organizations: client!(aws_sdk_organizations, "organizations"),
             region,
             stop: self.stop.clone(),
             max_attempts: attempts,

@@ -27,6 +27,7 @@ pub(crate) const ENDPOINT_SERVICES: &[&str] = &[
     "guardduty",
     "securityhub",
     "dynamodb",
+    "organizations",
 ];
 
 /// The provider configuration schema (blocks, as in the AWS provider).

@@ -17,6 +17,7 @@ pub mod iam;
 mod kit;
 pub mod kms;
 mod logs;
+pub mod organizations;
 pub mod s3;
 pub mod sns;
 
@@ -46,6 +47,9 @@ pub fn registry() -> ResourceRegistry<crate::aws::ProviderCtx> {
             dynamodb::table::DynamodbTable::new(),
         )),
         Arc::new(kit::composite::Kit::new(iam::deploy_role::DeployRole::new())),
+        Arc::new(kit::composite::Kit::new(
+            organizations::organization::Organization::new(),
+        )),
     ])
 }
 
