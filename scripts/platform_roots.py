@@ -1,7 +1,7 @@
 """Helpers for scripts/demo.sh over a bankplatform-gen tree.
 
 `platform_roots.py MANIFEST ACCOUNT` prints, in run order, the bootstrap root,
-the organization's audit root (the organization trail), the security
+the organization root (OUs, guardrails, delegation), the audit root (the organization trail), the security
 account's root (the Config aggregator), the given account's
 roots and everything they depend on, one per line as
 `path|backend|account|account_id|region|stack`.
@@ -17,7 +17,7 @@ import sys
 def roots(manifest_path, account):
     m = json.load(open(manifest_path))
     by_id = {r["id"]: r for r in m["roots"]}
-    want = {r["id"] for r in m["roots"] if r["account"] == account or r["stack"] in ("bootstrap", "audit", "security")}
+    want = {r["id"] for r in m["roots"] if r["account"] == account or r["stack"] in ("bootstrap", "organization", "audit", "security")}
     while True:
         more = {d for i in want for d in by_id[i]["depends_on"]} - want
         if not more:

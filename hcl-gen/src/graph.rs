@@ -55,6 +55,7 @@ fn label(layout: &Layout, u: &Unit) -> String {
         ),
         Stack::Audit => format!("{} organization trail<br/>CIS alarms", u.region),
         Stack::Security => format!("{} security<br/>Config aggregator", u.region),
+        Stack::Organization => format!("{} organization<br/>OUs, guardrails, delegation", u.region),
         Stack::Baseline { account_wide } => format!(
             "{} baseline{}",
             u.region,

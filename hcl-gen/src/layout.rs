@@ -5,6 +5,8 @@
 //! positions, so adding an account or environment never renames an existing root (and
 //! never moves its state). Which roots exist follows the seed's architecture:
 //! - `bootstrap` in the management account, in the state region: the state bucket; first.
+//! - `organization` in the management account, primary region: OUs, guardrail SCPs,
+//!   the security account as delegated administrator; before the security root.
 //! - `log_archive` in the log-archive account: audit, archive and flow-log buckets; the
 //!   audit bucket admits only the organization trail.
 //! - `audit` in the management account, primary region: the organization trail
@@ -31,6 +33,9 @@ use crate::spec::{DrStrategy, Role, Spec};
 pub enum Stack {
     /// The state bucket.
     Bootstrap,
+    /// The organization (management account): OUs, guardrail SCPs, trusted access,
+    /// the security account as delegated administrator, accounts placed in OUs.
+    Organization,
     /// Audit, archive and flow-log buckets.
     LogArchive,
     /// The organization trail (management account), writing to the log archive's
@@ -76,6 +81,7 @@ impl Stack {
     pub fn dir_name(&self) -> &'static str {
         match self {
             Stack::Bootstrap => "bootstrap",
+            Stack::Organization => "organization",
             Stack::LogArchive => "log_archive",
             Stack::Audit => "audit",
             Stack::Security => "security",
@@ -89,6 +95,7 @@ impl Stack {
     pub fn modules(&self) -> &'static [&'static str] {
         match self {
             Stack::Bootstrap => &["state_backend"],
+            Stack::Organization => &["organization"],
             Stack::LogArchive | Stack::Storage { .. } => &["storage"],
             Stack::Audit => &["audit_trail"],
             Stack::Security => &["config_aggregator", "alarm_topic"],
@@ -104,6 +111,7 @@ impl Stack {
                 Some(environment)
             }
             Stack::Bootstrap
+            | Stack::Organization
             | Stack::LogArchive
             | Stack::Audit
             | Stack::Security
@@ -233,6 +241,18 @@ pub fn resolve(spec: &Spec) -> Layout {
             depends_on: vec![],
         },
     );
+    // The organization: its OUs, guardrails and delegated administration.
+    let organization = unit_id(&mgmt.name, &spec.primary_region, "organization");
+    units.insert(
+        organization.clone(),
+        Unit {
+            id: organization.clone(),
+            account: mgmt.name.clone(),
+            region: spec.primary_region.clone(),
+            stack: Stack::Organization,
+            depends_on: vec![bootstrap.clone()],
+        },
+    );
     let mut log_archive = None;
     if spec.features.log_archive {
         let acct = spec
@@ -275,7 +295,9 @@ pub fn resolve(spec: &Spec) -> Layout {
                 account: acct.name.clone(),
                 region: spec.primary_region.clone(),
                 stack: Stack::Security,
-                depends_on: vec![bootstrap.clone()],
+                // The security account administers the security services once the
+                // organization delegates them.
+                depends_on: vec![bootstrap.clone(), organization.clone()],
             },
         );
     }

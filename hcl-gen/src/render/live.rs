@@ -89,6 +89,19 @@ fn variables_tf(spec: &Spec, unit: &Unit) -> Body {
         }
         body = body.add_block(v.build());
     }
+    if unit.stack == Stack::Organization {
+        body = body.add_block(
+            Block::builder("variable")
+                .add_label("members_joined")
+                .add_attribute((
+                    "description",
+                    s("Whether the spec's accounts are members of the organization yet (invited or created): placement in OUs and delegation to the security account need it. The local emulator joins only accounts it creates itself, so the demo sets false."),
+                ))
+                .add_attribute(("type", super::kw("bool")))
+                .add_attribute(("default", Expression::Bool(true)))
+                .build(),
+        );
+    }
     if unit.stack == Stack::Bootstrap && spec.state_lock == StateLock::DynamoDb {
         body = body.add_block(
             Block::builder("variable")
@@ -580,6 +593,76 @@ fn stack(layout: &Layout, unit: &Unit, paths: &Paths) -> (Body, Body) {
                 ),
             ] {
                 outs = outs.add_block(output(name, desc, tr(&["module", "trail", attr])));
+            }
+        }
+        Stack::Organization => {
+            let regions: Vec<Expression> = std::iter::once(&spec.primary_region)
+                .chain(spec.secondary_region.iter())
+                .map(|r| s(r.clone()))
+                .collect();
+            // The operator's role, and the pipelines' apply role, may still change the
+            // baseline; nobody else in a member account.
+            let mut exempt = vec![s(spec.assume_role_name.clone())];
+            if spec.pipelines.trusted.is_some() {
+                exempt.push(s(spec.pipelines.deploy_role_name.clone()));
+            }
+            // Each account with an id in the OU its role and environment say.
+            let placed: Vec<(String, String)> =
+                spec.accounts
+                    .values()
+                    .filter_map(|a| {
+                        let ou = match a.role {
+                            Role::Management => return None,
+                            Role::Security | Role::LogArchive => "Security",
+                            Role::SharedServices => "Infrastructure",
+                            Role::Workload
+                                if layout.protected_account(&a.name)
+                                    || spec.environments.values().any(|e| {
+                                        e.account == a.name && e.name.starts_with("prod")
+                                    }) =>
+                            {
+                                "Workloads/Prod"
+                            }
+                            Role::Workload => "Workloads/NonProd",
+                        };
+                        Some((a.id.clone()?, ou.to_string()))
+                    })
+                    .collect();
+            let mut attrs = vec![
+                ("name", s(org.to_string())),
+                ("allowed_regions", Expression::Array(regions)),
+                ("exempt_role_names", Expression::Array(exempt)),
+                ("members_joined", tr(&["var", "members_joined"])),
+                ("accounts", str_map(&placed.into_iter().collect())),
+            ];
+            if let Some(id) = spec
+                .account_with_role(Role::Security)
+                .and_then(|a| a.id.clone())
+            {
+                attrs.push(("security_account_id", s(id)));
+            }
+            attrs.push((
+                "tags",
+                str_map(&BTreeMap::from([(
+                    "stack".to_string(),
+                    "organization".to_string(),
+                )])),
+            ));
+            main = main.add_block(module_call("organization", source("organization"), attrs));
+            for (name, attr, desc) in [
+                ("organization_id", "id", "The organization id."),
+                (
+                    "organizational_unit_ids",
+                    "organizational_unit_ids",
+                    "OU path to OU id.",
+                ),
+                (
+                    "compliance",
+                    "compliance",
+                    "The organization's controls, as read back from AWS.",
+                ),
+            ] {
+                outs = outs.add_block(output(name, desc, tr(&["module", "organization", attr])));
             }
         }
         Stack::Security => {

@@ -96,6 +96,7 @@ pub(super) fn render(spec: &Spec) -> Vec<File> {
         config_aggregator(),
         threat_detection(),
         alarm_topic(),
+        organization(),
     ] {
         let dir = format!("{MODULES_PREFIX}{}", m.name);
         files.push(File {
@@ -226,6 +227,7 @@ fn index_readme() -> String {
          | [`config_recorder`](config_recorder/) | `bankplatform_config_recorder` | AWS Config recording everything, delivering to the log archive, with the bank-baseline rules |\n\
          | [`config_aggregator`](config_aggregator/) | `bankplatform_config_aggregator` | the security account's Config aggregator over every account and region of the spec |\n\
          | [`threat_detection`](threat_detection/) | `bankplatform_threat_detection` | GuardDuty with every protection and Security Hub with the FSBP, CIS and PCI standards |\n\
+         | [`organization`](organization/) | `bankplatform_organization` | the management account's organization: OUs, guardrail SCPs, the security account as delegated administrator, accounts placed in OUs |\n\
          | [`alarm_topic`](alarm_topic/) | `bankplatform_alarm_topic` | the security account's KMS-encrypted alarm topic, publishable by EventBridge and alarms of every account of the spec |\n"
     )
 }
@@ -656,6 +658,48 @@ fn config_aggregator() -> Module {
         ],
         main: Body::builder().add_block(resource).build(),
         outputs: vec![
+            Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
+        ],
+    }
+}
+
+fn organization() -> Module {
+    // Placement and delegation need the accounts to be members: until they are
+    // (invited or created), `members_joined = false` leaves both out.
+    let joined = |v: &str| {
+        Expression::from(hcl::expr::Conditional::new(
+            var("members_joined"),
+            var(v),
+            Expression::Null,
+        ))
+    };
+    let resource = Block::builder("resource")
+        .add_label("bankplatform_organization")
+        .add_label("this")
+        .add_attribute(("name", var("name")))
+        .add_attribute(("allowed_regions", var("allowed_regions")))
+        .add_attribute(("exempt_role_names", var("exempt_role_names")))
+        .add_attribute(("security_account_id", joined("security_account_id")))
+        .add_attribute(("accounts", joined("accounts")))
+        .add_attribute(("tags", var("tags")))
+        .build();
+    let this = |attr: &str| tr(&["bankplatform_organization", "this", attr]);
+    Module {
+        name: "organization",
+        summary: "The management account's organization (`bankplatform_organization`): all features, OUs by environment and sensitivity, the guardrail SCPs on the root (the security baseline cannot be turned off, no root user, no leaving, allowed Regions only; the listed roles excepted), trusted access and delegated administration of GuardDuty, Security Hub, Config and Access Analyzer to the security account, and the spec's accounts placed in their OUs.",
+        vars: vec![
+            optional("name", kw("string"), "string", "Names the guardrail policies.", s("bankplatform"), "\"bankplatform\""),
+            required("allowed_regions", list_string(), "list(string)", "Regions member accounts may act in (global services excepted)."),
+            required("exempt_role_names", list_string(), "list(string)", "Roles the baseline and Region guardrails let through: the deploy role and the operator's role."),
+            optional("security_account_id", kw("string"), "string", "The delegated administrator of the security services.", Expression::Null, "null"),
+            optional("accounts", map_string(), "map(string)", "Account id to OU path.", Expression::Null, "null"),
+            optional("members_joined", kw("bool"), "bool", "Whether the accounts are members yet (invited or created); false leaves placement and delegation out.", Expression::Bool(true), "true"),
+            optional("tags", map_string(), "map(string)", "Tags on the root, the OUs and the policies.", super::obj::<&str>([]), "{}"),
+        ],
+        main: Body::builder().add_block(resource).build(),
+        outputs: vec![
+            Output { name: "id", description: "The organization id.", value: this("id") },
+            Output { name: "organizational_unit_ids", description: "OU path to OU id.", value: this("organizational_unit_ids") },
             Output { name: "compliance", description: "Control id to whether it holds, as read back from AWS.", value: this("compliance") },
         ],
     }

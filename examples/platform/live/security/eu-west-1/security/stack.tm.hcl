@@ -5,5 +5,5 @@ stack {
   id          = "security_eu-west-1_security"
   description = "security in security (eu-west-1)"
   tags        = ["account-security", "region-eu-west-1", "stack-security", "protected"]
-  after       = ["../../../management/eu-west-1/bootstrap"]
+  after       = ["../../../management/eu-west-1/bootstrap", "../../../management/eu-west-1/organization"]
 }
