@@ -10,7 +10,7 @@
 #   2. For each examples/<name>/ (all but examples/platform; new examples
 #      join by being there) and each peer root (../shared/peer/bucket ↔
 #      compliant_bucket, ../shared/peer/vpc ↔ hardened_vpc, bench/peer/audit
-#      ↔ audit_trail; `<dir>/standalone` applied, the peer provider installed
+#      ↔ audit_trail, bench/peer/organization ↔ organization; `<dir>/standalone` applied, the peer provider installed
 #      by lib.sh's install_peer): a fresh moto, an inventory of the emulator,
 #      `terraform init` + `apply -var aws_endpoint=…`, `terraform show -json`,
 #      a second inventory, one Prowler scan (services $SERVICES, region
@@ -57,7 +57,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PROWLER_VERSION=5.46.0
 PROWLER_VENV="$BP_HOME/prowler-venv"
 REGION=us-east-1
-SERVICES=(s3 kms cloudwatch ec2 iam vpc cloudtrail config guardduty securityhub accessanalyzer sns dynamodb)
+SERVICES=(s3 kms cloudwatch ec2 iam vpc cloudtrail config guardduty securityhub accessanalyzer sns dynamodb organizations)
 OUT="$repo/.work/audit"
 HELPER="$repo/scripts/audit_report.py"
 
@@ -148,6 +148,7 @@ peer_src_for() {
     compliant_bucket) echo "$PEER_SRC/bucket" ;;
     hardened_vpc) echo "$PEER_SRC/vpc" ;;
     audit_trail) echo "$repo/bench/peer/audit" ;;
+    organization) echo "$repo/bench/peer/organization" ;;
     *) echo "" ;;
   esac
 }

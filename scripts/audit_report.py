@@ -383,6 +383,9 @@ INVENTORY = [
     ("guardduty", "list_detectors", {}, "DetectorIds", [None]),
     ("securityhub", "describe_hub", {}, None, ["HubArn"]),
     ("accessanalyzer", "list_analyzers", {}, "analyzers", ["name", "arn"]),
+    ("organizations", "describe_organization", {}, "Organization", ["Id", "Arn"]),
+    ("organizations", "list_roots", {}, "Roots", ["Id", "Arn"]),
+    ("organizations", "list_policies", {"Filter": "SERVICE_CONTROL_POLICY"}, "Policies", ["Id", "Arn"]),
 ]
 
 
@@ -405,6 +408,8 @@ def inventory(region):
             continue
         for page in pages:
             items = page.get(key, []) if key else [page]
+            if isinstance(items, dict):  # a single object (the organization)
+                items = [items]
             for item in items:
                 for field in fields:
                     v = item if field is None else (item.get(field) if isinstance(item, dict) else None)

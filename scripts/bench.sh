@@ -21,7 +21,9 @@
 # Usage: scripts/bench.sh [--provider-only | --terraform-only] [--no-peer]
 # Environment:
 #   BP_BENCH_PROFILE  debug (default) or release: which build of our provider
-#   BP_BENCH_WORKLOAD bucket (default), vpc, audit or baseline: the
+#   BP_BENCH_WORKLOAD bucket (default), vpc, audit, baseline, security, pipeline
+#                     or organization (bench/ours/organization beside
+#                     bench/peer/organization): the
 #                     Terraform-level workload (audit: examples/audit_trail beside
 #                     bench/peer/audit, the same layer written with hashicorp/aws;
 #                     baseline: bench/ours/baseline, one account's security
@@ -50,13 +52,14 @@ case "$WORKLOAD" in
   baseline) OURS_ROOT=bench/ours/baseline ;;
   security) OURS_ROOT=bench/ours/security ;;
   pipeline) OURS_ROOT=bench/ours/pipeline ;;
-  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc, audit, baseline, security or pipeline" >&2; exit 2 ;;
+  organization) OURS_ROOT=bench/ours/organization ;;
+  *) echo "BP_BENCH_WORKLOAD must be bucket, vpc, audit, baseline, security, pipeline or organization" >&2; exit 2 ;;
 esac
 export BP_BENCH_WORKLOAD="$WORKLOAD"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # The audit and baseline layers' peers are ours to write (../shared/peer has none):
 # bench/peer/<workload>.
-case "$WORKLOAD" in audit|baseline|security|pipeline) PEER_SRC="$repo/bench/peer" ;; esac
+case "$WORKLOAD" in audit|baseline|security|pipeline|organization) PEER_SRC="$repo/bench/peer" ;; esac
 
 PROFILE="${BP_BENCH_PROFILE:-debug}"
 RUNS="${BP_BENCH_RUNS:-3}"

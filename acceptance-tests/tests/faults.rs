@@ -89,6 +89,9 @@ fault_tests! {
     dynamodb_table_under_20pct_throttling => survives(&crate::dynamodb_dynamodb_table::standard::SUITE.composite, "fdt20", FaultPlan::throttling(0.2));
     deploy_role_under_20pct_throttling => survives(&crate::iam_deploy_role::standard::SUITE.composite, "fit20", FaultPlan::throttling(0.2));
     threat_detection_under_20pct_throttling => survives(&crate::guardduty_threat_detection::standard::SUITE.composite, "fgt20", FaultPlan::throttling(0.2));
+    organization_under_20pct_throttling => survives(&crate::organizations_organization::standard::SUITE.composite, "fot20", FaultPlan::throttling(0.2));
+    // Killed with the organization made and marked, its OUs and guardrails half made.
+    organization_killed_after_6_calls => killed_create(&crate::organizations_organization::standard::SUITE.composite, "fok6", 6, TfVersion::V1_15);
     bucket_past_its_time_limit_is_kept_tainted => past_time_limit(&BUCKET, "fbl", Duration::from_millis(1500), "3s");
     vpc_past_its_time_limit_is_kept_tainted => past_time_limit(&VPC, "fvl", Duration::from_millis(400), "6s");
 }

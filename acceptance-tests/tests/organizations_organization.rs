@@ -344,7 +344,8 @@ pub(crate) mod standard {
 
 /// A member account (made through the SDK: the emulator joins only the accounts
 /// its organization creates) is placed in the Security OU and becomes the delegated
-/// administrator; taking the delegation away deregisters it; destroy moves the
+/// administrator, whose threat detection then administers the organization (Security
+/// Hub in every new member); taking the delegation away deregisters it; destroy moves the
 /// account back to the root, removes everything the resource made, and keeps the
 /// organization (it has a member).
 mod delegation {
@@ -355,14 +356,21 @@ mod delegation {
 
     const MEMBER_FILE: &str = "security_account.txt";
 
+    /// The organization placing the member in Security; `delegated`: delegating to
+    /// it, and the member's threat detection administering the organization.
     fn config(name: &str, delegated: bool) -> String {
         let body = if delegated {
             "  security_account_id = local.security\n  accounts = { (local.security) = \"Security\" }\n"
         } else {
             "  accounts = { (local.security) = \"Security\" }\n"
         };
+        let admin = if delegated {
+            "\nresource \"bankplatform_threat_detection\" \"security\" {\n  organization_admin = true\n  target {\n    assume_role_arn = \"arn:aws:iam::${local.security}:role/OrganizationAccountAccessRole\"\n  }\n  depends_on = [bankplatform_organization.test]\n}\n"
+        } else {
+            ""
+        };
         format!(
-            "locals {{\n  security = trimspace(file(\"${{path.module}}/{MEMBER_FILE}\"))\n}}\n\nresource \"bankplatform_organization\" \"test\" {{\n  name = \"{name}\"\n{body}}}\n"
+            "locals {{\n  security = trimspace(file(\"${{path.module}}/{MEMBER_FILE}\"))\n}}\n\nresource \"bankplatform_organization\" \"test\" {{\n  name = \"{name}\"\n{body}}}\n{admin}"
         )
     }
 
@@ -459,6 +467,27 @@ mod delegation {
                             c.get("bank:delegated-securityhub").is_none()
                                 && c.get("bank:delegated-config").is_none(),
                             "compliance claims what moto cannot show: {c}"
+                        );
+                        // The security account administers: Security Hub turns itself on in
+                        // every new member (moto has no GuardDuty organization settings).
+                        let security = ctx.aws.in_account(&member).await?;
+                        let hub = security
+                            .securityhub()
+                            .describe_organization_configuration()
+                            .send()
+                            .await
+                            .map_err(|e| sdk("DescribeOrganizationConfiguration", e))?;
+                        ensure!(
+                            hub.auto_enable() == Some(true),
+                            "Security Hub does not turn itself on in new members: {hub:?}"
+                        );
+                        let t = ctx
+                            .attr("bankplatform_threat_detection.security", "compliance")
+                            .unwrap_or_default();
+                        ensure!(
+                            t["bank:organization-security-hub"] == true
+                                && t.get("bank:organization-guardduty").is_none(),
+                            "threat detection compliance {t}"
                         );
                         Ok(())
                     }),

@@ -34,13 +34,13 @@ variable "security_account_id" {
 }
 
 provider "bankplatform" {
-  region       = "eu-west-1"
+  region       = "us-east-1"
   endpoint_url = var.aws_endpoint
 }
 
 resource "bankplatform_organization" "bank" {
   name                = "bank"
-  allowed_regions     = ["eu-west-1", "eu-central-1"]
+  allowed_regions     = ["us-east-1", "us-west-2"]
   exempt_role_names   = ["OrganizationAccountAccessRole", "bankplatform-deploy"]
   security_account_id = var.security_account_id
 }

@@ -322,8 +322,14 @@ pub fn resolve(spec: &Spec) -> Layout {
                     // Config delivers into the log archive's Config bucket. (The
                     // authorization of the security account's aggregator needs only
                     // the spec, not that root.)
+                    // The security account's home-region detector administers the
+                    // organization once the organization delegates to it.
                     depends_on: std::iter::once(bootstrap.clone())
                         .chain(log_archive.clone())
+                        .chain(
+                            (acct.role == Role::Security && *account_wide)
+                                .then(|| organization.clone()),
+                        )
                         .collect(),
                 },
             );

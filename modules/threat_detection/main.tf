@@ -3,5 +3,6 @@
 resource "bankplatform_threat_detection" "this" {
   findings_bucket_arn  = var.findings_bucket_arn
   findings_kms_key_arn = var.findings_kms_key_arn
+  organization_admin   = var.organization_admin
   tags                 = var.tags
 }

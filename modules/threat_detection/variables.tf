@@ -12,6 +12,12 @@ variable "findings_kms_key_arn" {
   default     = null
 }
 
+variable "organization_admin" {
+  description = "Administer the organization (the delegated security account): GuardDuty and Security Hub in every member."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags on the detector."
   type        = map(string)

@@ -89,13 +89,16 @@ fn variables_tf(spec: &Spec, unit: &Unit) -> Body {
         }
         body = body.add_block(v.build());
     }
-    if unit.stack == Stack::Organization {
+    let administers = unit.stack == Stack::Organization
+        || (matches!(unit.stack, Stack::Baseline { .. })
+            && unit.depends_on.iter().any(|d| d.ends_with("/organization")));
+    if administers {
         body = body.add_block(
             Block::builder("variable")
                 .add_label("members_joined")
                 .add_attribute((
                     "description",
-                    s("Whether the spec's accounts are members of the organization yet (invited or created): placement in OUs and delegation to the security account need it. The local emulator joins only accounts it creates itself, so the demo sets false."),
+                    s("Whether the spec's accounts are members of the organization yet (invited or created): placement in OUs, delegation to the security account and its administration of the organization need it. The local emulator joins only accounts it creates itself, so the demo sets false."),
                 ))
                 .add_attribute(("type", super::kw("bool")))
                 .add_attribute(("default", Expression::Bool(true)))
@@ -777,6 +780,10 @@ fn stack(layout: &Layout, unit: &Unit, paths: &Paths) -> (Body, Body) {
                     "baseline".to_string(),
                 )])),
             )];
+            if unit.depends_on.iter().any(|d| d.ends_with("/organization")) {
+                // The security account's home region: the organization's administrator.
+                td.push(("organization_admin", tr(&["var", "members_joined"])));
+            }
             if unit.depends_on.iter().any(|d| d.ends_with("/log_archive")) {
                 td.push((
                     "findings_bucket_arn",

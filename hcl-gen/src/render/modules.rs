@@ -754,6 +754,7 @@ fn threat_detection() -> Module {
         .add_label("this")
         .add_attribute(("findings_bucket_arn", var("findings_bucket_arn")))
         .add_attribute(("findings_kms_key_arn", var("findings_kms_key_arn")))
+        .add_attribute(("organization_admin", var("organization_admin")))
         .add_attribute(("tags", var("tags")))
         .build();
     let this = |attr: &str| tr(&["bankplatform_threat_detection", "this", attr]);
@@ -763,6 +764,7 @@ fn threat_detection() -> Module {
         vars: vec![
             optional("findings_bucket_arn", kw("string"), "string", "Bucket findings are exported to; none when null.", Expression::Null, "null"),
             optional("findings_kms_key_arn", kw("string"), "string", "Key exported findings are encrypted with.", Expression::Null, "null"),
+            optional("organization_admin", kw("bool"), "bool", "Administer the organization (the delegated security account): GuardDuty and Security Hub in every member.", Expression::Bool(false), "false"),
             optional("tags", map_string(), "map(string)", "Tags on the detector.", super::obj::<&str>([]), "{}"),
         ],
         main: Body::builder().add_block(resource).build(),

@@ -75,6 +75,8 @@ pub struct Clients {
     /// resources retry themselves (creates, see `resources/kit/calls.rs`).
     pub max_attempts: u32,
     account_id: OnceCell<String>,
+    /// The probes the endpoint answered it lacks (`kit::calls::probing`).
+    lacking: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl Clients {
@@ -124,6 +126,19 @@ impl Clients {
             super::partition(&self.region),
             self.region
         ))
+    }
+
+    /// Whether the endpoint already answered that it lacks the API of probe `what`.
+    pub(crate) fn lacks(&self, what: &str) -> bool {
+        self.lacking.lock().expect("lacking lock").contains(what)
+    }
+
+    /// Remembers that the endpoint lacks the API of probe `what`.
+    pub(crate) fn note_lacking(&self, what: &str) {
+        self.lacking
+            .lock()
+            .expect("lacking lock")
+            .insert(what.to_string());
     }
 
     /// The account these clients act in (STS GetCallerIdentity, once).
@@ -354,6 +369,7 @@ impl ProviderCtx {
             stop: self.stop.clone(),
             max_attempts: attempts,
             account_id: OnceCell::new(),
+            lacking: Arc::default(),
         })
     }
 }

@@ -46,6 +46,8 @@ const STANDARDS: &[&str] = &[
 pub(crate) struct Desired {
     frequency: String,
     security_hub: bool,
+    /// The organization's delegated administrator: members get both automatically.
+    organization_admin: bool,
     export_bucket_arn: Option<String>,
     export_kms_key_arn: Option<String>,
     tags_all: BTreeMap<String, String>,
@@ -53,7 +55,7 @@ pub(crate) struct Desired {
 }
 
 /// What AWS reports.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Observed {
     enabled: bool,
     frequency: String,
@@ -65,6 +67,12 @@ pub(crate) struct Observed {
     hub: Option<(bool, bool)>,
     /// Standards ARNs READY; `None` when the endpoint has no standards API.
     standards: Option<Vec<String>>,
+    /// GuardDuty and Security Hub turn themselves on in every member account
+    /// (`None`: not an administrator's read, or the endpoint cannot say).
+    members_guardduty: Option<bool>,
+    members_security_hub: Option<bool>,
+    /// Whether the configuration asks for it (from the state, before judging).
+    organization_admin: bool,
 }
 
 macro_rules! feature {
@@ -111,6 +119,18 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
         judge: |o| o.hub.map(|(consolidated, auto)| consolidated && auto),
     },
     Control {
+        id: "bank:organization-guardduty",
+        title: "As the organization's administrator, GuardDuty is enabled in every member account, present and future (left out where the endpoint cannot say).",
+        evidence: "`guardduty:DescribeOrganizationConfiguration` → `AutoEnableOrganizationMembers = ALL`",
+        judge: |o| o.organization_admin.then_some(o.members_guardduty).flatten(),
+    },
+    Control {
+        id: "bank:organization-security-hub",
+        title: "As the organization's administrator, Security Hub is enabled in every new member account with the default standards (left out where the endpoint cannot say).",
+        evidence: "`securityhub:DescribeOrganizationConfiguration` → `AutoEnable`",
+        judge: |o| o.organization_admin.then_some(o.members_security_hub).flatten(),
+    },
+    Control {
         id: "bank:security-standards",
         title: "FSBP, CIS and PCI DSS standards are subscribed (left out where the endpoint has no standards API).",
         evidence: "`securityhub:GetEnabledStandards` → `StandardsSubscriptions[].StandardsStatus = READY`",
@@ -145,6 +165,8 @@ impl ThreatDetection {
                 .describe("Key exported findings are encrypted with (purpose `guardduty`)."),
             Attribute::bool("security_hub").default(Value::Bool(true))
                 .describe("Enable Security Hub with consolidated control findings, auto-enabled controls, and the FSBP, CIS 5.0 and PCI DSS 4.0.1 standards (the emulator has no standards API: requested, left out of `compliance`)."),
+            Attribute::bool("organization_admin").default(Value::Bool(false))
+                .describe("Run as the organization's delegated administrator (the security account, delegated by `bankplatform_organization`): every member account, present and future, gets GuardDuty and Security Hub automatically."),
             Attribute::typed("tags", Type::map(Type::String)).optional().describe("Tags; merged over `default_tags`."),
             Attribute::typed("tags_all", Type::map(Type::String)).computed().describe("`default_tags` merged with `tags`."),
             Attribute::typed("compliance", Type::map(Type::Bool)).computed()
@@ -168,8 +190,9 @@ impl ThreatDetection {
         id: &str,
         want_hub: bool,
     ) -> Result<Option<Observed>, String> {
-        // The detector, its export and the hub are read concurrently.
-        let (d, dest, hub, standards) = tokio::join!(
+        // The detector, its export, the hub and the organization settings are read
+        // concurrently.
+        let (d, dest, hub, standards, gd_org, sh_org) = tokio::join!(
             c.guardduty.get_detector().detector_id(id).send(),
             probing(c, "reading GuardDuty publishing destinations", || c
                 .guardduty
@@ -194,6 +217,32 @@ impl ThreatDetection {
                                 .config_override(probe_sh())
                                 .send()
                         })
+                        .await,
+                    ),
+                    false => None,
+                }
+            },
+            probing(c, "reading GuardDuty's organization configuration", || c
+                .guardduty
+                .describe_organization_configuration()
+                .detector_id(id)
+                .customize()
+                .config_override(probe_gd())
+                .send()),
+            async {
+                match want_hub {
+                    true => Some(
+                        probing(
+                            c,
+                            "reading Security Hub's organization configuration",
+                            || {
+                                c.securityhub
+                                    .describe_organization_configuration()
+                                    .customize()
+                                    .config_override(probe_sh())
+                                    .send()
+                            },
+                        )
                         .await,
                     ),
                     false => None,
@@ -245,6 +294,20 @@ impl ThreatDetection {
                     error_message(&e)
                 ))
             }
+        };
+        // Not an administrator (or no organization): AWS refuses the read.
+        o.members_guardduty = match gd_org {
+            Ok(g) => {
+                Some(g.auto_enable_organization_members() == Some(&gd::AutoEnableMembers::All))
+            }
+            Err(e) if unsupported(&e) => None,
+            Err(_) => Some(false),
+        };
+        o.members_security_hub = match sh_org {
+            Some(Ok(h)) => Some(h.auto_enable().unwrap_or(false)),
+            Some(Err(e)) if unsupported(&e) => None,
+            Some(Err(_)) => Some(false),
+            None => None,
         };
         if let Some(hub) = hub {
             o.hub = match hub {
@@ -347,6 +410,9 @@ impl ThreatDetection {
     }
 
     fn state_from(&self, base: &Value, id: &str, o: &Observed) -> Value {
+        let mut judged = o.clone();
+        judged.organization_admin = base.get("organization_admin").as_bool() == Some(true);
+        let o = &judged;
         let mut s = base.clone();
         s.set_attr("id", Value::string(id));
         s.set_attr("finding_publishing_frequency", Value::string(&o.frequency));
@@ -416,6 +482,58 @@ impl ThreatDetection {
     }
 }
 
+impl ThreatDetection {
+    /// As the organization's administrator: GuardDuty and Security Hub turned on in
+    /// every member account (or, when administration is switched off, no longer).
+    async fn administer(&self, c: &Clients, root: &str, d: &Desired) -> Vec<String> {
+        let on = d.organization_admin;
+        let (g, h) = tokio::join!(
+            probing(c, "setting GuardDuty's organization configuration", || c
+                .guardduty
+                .update_organization_configuration()
+                .detector_id(root)
+                .auto_enable_organization_members(if on {
+                    gd::AutoEnableMembers::All
+                } else {
+                    gd::AutoEnableMembers::None
+                })
+                .customize()
+                .config_override(probe_gd())
+                .send()),
+            async {
+                if !d.security_hub {
+                    return Ok(());
+                }
+                c.securityhub
+                    .update_organization_configuration()
+                    .auto_enable(on)
+                    .auto_enable_standards(if on {
+                        aws_sdk_securityhub::types::AutoEnableStandards::Default
+                    } else {
+                        aws_sdk_securityhub::types::AutoEnableStandards::None
+                    })
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        format!(
+                            "setting Security Hub's organization configuration: {}",
+                            error_message(&e)
+                        )
+                    })
+            },
+        );
+        let mut failures = Vec::new();
+        match g {
+            Ok(_) => {}
+            Err(e) if unsupported(&e) => tracing::warn!("the endpoint has no GuardDuty organization configuration: requested, left out of compliance"),
+            Err(e) => failures.push(format!("setting GuardDuty's organization configuration: {}", error_message(&e))),
+        }
+        failures.extend(h.err());
+        failures
+    }
+}
+
 fn probe_gd() -> aws_sdk_guardduty::config::Builder {
     aws_sdk_guardduty::config::Builder::new().retry_config(few_retries())
 }
@@ -461,8 +579,12 @@ impl Composite for ThreatDetection {
         // After an apply every control the endpoint showed holds again (the ones it
         // cannot show stay out); a first plan cannot know which those are.
         let hub = p.get("security_hub").as_bool() != Some(false);
+        // Administration switched on or off: which controls apply is known after the apply.
+        let admin_changed =
+            !prior.is_null() && p.get("organization_admin") != prior.get("organization_admin");
         let fifteen = p.get("finding_publishing_frequency").as_str() == Some("FIFTEEN_MINUTES");
         let compliance = match prior.get("compliance").as_map() {
+            Some(_) if admin_changed => Value::unknown(),
             Some(m) => Value::Map(
                 m.iter()
                     .filter(|(k, _)| {
@@ -492,6 +614,7 @@ impl Composite for ThreatDetection {
             frequency: s("finding_publishing_frequency")
                 .unwrap_or_else(|| "FIFTEEN_MINUTES".into()),
             security_hub: planned.get("security_hub").as_bool().unwrap_or(true),
+            organization_admin: planned.get("organization_admin").as_bool() == Some(true),
             export_bucket_arn: s("findings_bucket_arn"),
             export_kms_key_arn: s("findings_kms_key_arn"),
             tags_all: tags::all(planned),
@@ -550,7 +673,7 @@ impl Composite for ThreatDetection {
         c: &Clients,
         root: &str,
         d: &mut Desired,
-        _prior: Option<&Value>,
+        prior: Option<&Value>,
     ) -> Result<(), Failures> {
         let mut failures = Vec::new();
         if !d.fresh {
@@ -606,6 +729,11 @@ impl Composite for ThreatDetection {
         }
         if d.security_hub {
             failures.extend(self.ensure_hub(c, &d.tags_all).await.err());
+        }
+        if d.organization_admin
+            || prior.is_some_and(|p| p.get("organization_admin").as_bool() == Some(true))
+        {
+            failures.extend(self.administer(c, root, d).await);
         }
         done(failures)
     }
@@ -664,7 +792,7 @@ impl Composite for ThreatDetection {
     fn audit_notes(&self) -> Option<&'static str> {
         Some(
             "- `guardduty_s3_protection_enabled`, `guardduty_eks_audit_log_enabled`, `guardduty_ec2_malware_protection_enabled`: emulator only. Prowler reads GuardDuty's legacy `DataSources`, which AWS derives from the `Features` this resource enables and the emulator does not; `GuardDuty.10`, `GuardDuty.5` and `GuardDuty.8` are read from `Features`.
-- `guardduty_delegated_admin_enabled_all_regions`, `guardduty_centrally_managed`: organization-level (a delegated administrator in the security account), not this resource's.",
+- `guardduty_delegated_admin_enabled_all_regions`, `guardduty_centrally_managed`: the delegation is `bankplatform_organization`'s (in its Region; the generated tree delegates in the primary Region), the administration this resource's with `organization_admin = true` in the security account. Every other Region of the organization needs its own delegation: a finding until the organization resource takes a Region list.",
         )
     }
 
@@ -676,6 +804,10 @@ impl Composite for ThreatDetection {
         let o = imported(self.read(c, id, true).await, "GuardDuty detector", id)?;
         let mut s = Value::null_object(&self.schema.block.implied_type());
         s.set_attr("security_hub", Value::Bool(o.hub.is_some_and(|(c, _)| c)));
+        s.set_attr(
+            "organization_admin",
+            Value::Bool(o.members_guardduty == Some(true) || o.members_security_hub == Some(true)),
+        );
         let defaults = ctx.default_tags();
         if let Some(t) = tags::imported(&o.tags, defaults) {
             s.set_attr("tags", t);

@@ -230,7 +230,13 @@ where
 /// unknown-operation code, or a 5xx web page without an error code (an AWS service
 /// answers in its protocol, with a code). What such an endpoint cannot do is
 /// requested where possible and left out of `compliance`, never claimed.
-pub(crate) fn unsupported<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+pub(crate) fn unsupported<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: &SdkError<E, HttpResponse>,
+) -> bool {
+    if let SdkError::ConstructionFailure(_) = err {
+        // A probe not sent again: the endpoint already said it lacks the API.
+        return std::error::Error::source(err).is_some_and(|s| s.is::<Lacking>());
+    }
     let SdkError::ServiceError(e) = err else {
         return false;
     };
@@ -325,6 +331,11 @@ pub(crate) fn unanswered<E>(err: &SdkError<E, HttpResponse>) -> bool {
 /// it is only refused (throttled: up to the clients' attempt budget) or unanswered
 /// (a connection closed or timed out: a few rounds). The call must be safe to send
 /// again (a read, a put, or a create whose repeat answers "already exists").
+///
+/// What the endpoint answers it lacks is remembered for the clients' life (one
+/// provider process): the same probe is then answered at once, as [`unsupported`],
+/// without a request (the emulator's missing APIs cost seconds of retried 500 pages
+/// each, read after read).
 pub(crate) async fn probing<T, E, S, SF>(
     c: &Clients,
     what: &str,
@@ -335,10 +346,19 @@ where
     S: FnMut() -> SF,
     SF: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 {
+    if c.lacks(what) {
+        return Err(SdkError::construction_failure(Lacking(what.to_string())));
+    }
     let mut round = 0;
     loop {
         round += 1;
-        match send().await {
+        let r = send().await;
+        if let Err(e) = &r {
+            if unsupported(e) {
+                c.note_lacking(what);
+            }
+        }
+        match r {
             Err(e)
                 if round < c.max_attempts
                     && (outcome(&e) == Outcome::Refused || (unanswered(&e) && round < 4)) =>
@@ -352,6 +372,18 @@ where
         }
     }
 }
+
+/// The endpoint lacks the API of a probe (see [`probing`]).
+#[derive(Debug)]
+pub(crate) struct Lacking(String);
+
+impl std::fmt::Display for Lacking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: the endpoint does not implement this API", self.0)
+    }
+}
+
+impl std::error::Error for Lacking {}
 
 /// A few attempts only, for calls to APIs an endpoint may lack ([`unsupported`]):
 /// an emulator's 500 page must not cost the full retry budget.
@@ -392,6 +424,17 @@ mod tests {
                 aws_smithy_types::body::SdkBody::empty(),
             ),
         )
+    }
+
+    #[test]
+    fn a_probe_the_endpoint_lacks_reads_as_unsupported_without_a_request() {
+        type E = SdkError<aws_sdk_kms::operation::put_key_policy::PutKeyPolicyError, HttpResponse>;
+        let remembered: E = SdkError::construction_failure(Lacking("reading X".into()));
+        assert!(unsupported(&remembered));
+        let other: E = SdkError::construction_failure(std::io::Error::other("no region"));
+        assert!(!unsupported(&other));
+        assert!(unsupported(&answer(404, "", "")));
+        assert!(!unsupported(&answer(400, "ValidationException", "bad")));
     }
 
     #[test]

@@ -41,6 +41,7 @@ module "threat_detection" {
   tags = {
     stack = "baseline"
   }
+  organization_admin   = var.members_joined
   findings_bucket_arn  = data.terraform_remote_state.log_archive.outputs.findings_bucket_arn
   findings_kms_key_arn = data.terraform_remote_state.log_archive.outputs.findings_kms_key_arn
 }

@@ -5,5 +5,5 @@ stack {
   id          = "security_eu-west-1_baseline"
   description = "baseline in security (eu-west-1)"
   tags        = ["account-security", "region-eu-west-1", "stack-baseline", "protected"]
-  after       = ["../../../management/eu-west-1/bootstrap", "../../../log-archive/eu-west-1/log_archive"]
+  after       = ["../../../management/eu-west-1/bootstrap", "../../../log-archive/eu-west-1/log_archive", "../../../management/eu-west-1/organization"]
 }
