@@ -388,7 +388,9 @@ impl std::error::Error for Lacking {}
 /// A few attempts only, for calls to APIs an endpoint may lack ([`unsupported`]):
 /// an emulator's 500 page must not cost the full retry budget.
 pub(crate) fn few_retries() -> aws_config::retry::RetryConfig {
-    aws_config::retry::RetryConfig::standard().with_max_attempts(3)
+    // The shared policy's backoff (an override replaces the whole configuration, and
+    // the SDK's own first backoff of a second made each emulator 500 page cost ~1.5 s).
+    crate::aws::retry::retry_config(Some(3))
 }
 
 /// SDK retries off, for the one call [`create_once`] sends at a time.

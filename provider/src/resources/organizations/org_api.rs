@@ -442,6 +442,31 @@ pub(crate) async fn observe(c: &Clients, id: &str) -> Result<Option<Observed>, S
     }))
 }
 
+/// What a destroy needs: the organization, its root and the root's tags, the OU
+/// tree, trusted access (`None` when `id` is not this account's organization).
+pub(crate) async fn skeleton(c: &Clients, id: &str) -> Result<Option<Observed>, String> {
+    let Some((org_id, all_features, management)) = organization(c).await? else {
+        return Ok(None);
+    };
+    if org_id != id {
+        return Ok(None);
+    }
+    let (root_id, scp_enabled) = root(c).await?;
+    let (root_tags, ous, services) =
+        tokio::join!(tags_of(c, &root_id), tree(c, &root_id), services(c));
+    Ok(Some(Observed {
+        id: org_id,
+        management,
+        all_features,
+        root_id,
+        scp_enabled,
+        root_tags: root_tags?,
+        ous: ous?,
+        services: services?,
+        ..Observed::default()
+    }))
+}
+
 /// The account's current parent (root or OU) id.
 pub(crate) async fn parent_of(c: &Clients, account: &str) -> Result<String, String> {
     let out = c

@@ -190,13 +190,18 @@ impl Organization {
 
 /// The root's tags that make the organization this composite's (made by it, its
 /// create under way).
-async fn write_marker(c: &Clients, d: &Desired) -> Result<(), String> {
+/// Returns the root and the tags written.
+async fn write_marker(
+    c: &Clients,
+    d: &Desired,
+) -> Result<(String, BTreeMap<String, String>), String> {
     let (root, _) = api::root(c).await?;
     let mut t = d.tags_all.clone();
     t.insert(IDENTITY_TAG.into(), d.name.clone());
     t.insert(MADE_TAG.into(), "true".into());
     t.insert(LIFECYCLE_TAG.into(), CREATING.into());
-    api::write_tags(c, &root, t.into_iter().collect()).await
+    api::write_tags(c, &root, t.clone().into_iter().collect()).await?;
+    Ok((root, t))
 }
 
 /// Creates the OUs of `d` that `have` lacks, level by level (each level
@@ -592,13 +597,15 @@ async fn undelegate(c: &Clients, account: &str) -> Failures {
     results.into_iter().filter_map(Result::err).collect()
 }
 
-/// Deletes the OUs of `paths` (deepest first), each only when it carries this
-/// organization's identity.
+/// Deletes the OUs of `paths` (deepest first), each only when the state records it
+/// (`recorded` ids) or it carries this organization's identity (a rollback's plan
+/// knows no ids).
 async fn remove_ous(
     c: &Clients,
     name: &str,
     ous: &BTreeMap<String, String>,
     paths: &[String],
+    recorded: &BTreeSet<String>,
 ) -> Failures {
     let mut failures = Vec::new();
     for depth in (0..MAX_DEPTH).rev() {
@@ -607,9 +614,11 @@ async fn remove_ous(
             .filter(|(p, _)| p.matches('/').count() == depth && paths.contains(p))
             .collect();
         let results = join_all(level.iter().map(|(path, id)| async move {
-            let t = api::tags_of(c, id).await?;
-            if t.get(IDENTITY_TAG).map(String::as_str) != Some(name) {
-                return Ok(());
+            if !recorded.contains(*id) {
+                let t = api::tags_of(c, id).await?;
+                if t.get(IDENTITY_TAG).map(String::as_str) != Some(name) {
+                    return Ok(());
+                }
             }
             match c
                 .organizations
@@ -871,17 +880,28 @@ impl Composite for Organization {
             || async { Ok(api::organization(c).await?.map(|(id, _, _)| id)) },
         )
         .await?;
-        let marked = write_marker(c, d);
-        if let Err(e) = marked.await {
-            // An organization without its marker would be refused by the next apply.
-            let undo = c
-                .organizations
-                .delete_organization()
-                .send()
-                .await
-                .err()
-                .map(|e| format!("deleting organization {id}: {}", error_message(&e)));
-            return Err(crate::resources::kit::composite::with_undo(e, undo));
+        match write_marker(c, d).await {
+            Ok((root, tags)) => {
+                // Nothing else exists yet: converge starts from this, without a read.
+                d.fresh = Some(Box::new(Observed {
+                    id: id.clone(),
+                    all_features: true,
+                    root_id: root,
+                    root_tags: tags,
+                    ..Observed::default()
+                }));
+            }
+            Err(e) => {
+                // An organization without its marker would be refused by the next apply.
+                let undo = c
+                    .organizations
+                    .delete_organization()
+                    .send()
+                    .await
+                    .err()
+                    .map(|e| format!("deleting organization {id}: {}", error_message(&e)));
+                return Err(crate::resources::kit::composite::with_undo(e, undo));
+            }
         }
         Ok((id, false))
     }
@@ -893,10 +913,13 @@ impl Composite for Organization {
         d: &mut Desired,
         prior: Option<&Value>,
     ) -> Result<(), Failures> {
-        let mut o = api::observe(c, root)
-            .await
-            .map_err(|e| vec![e])?
-            .ok_or_else(|| vec![format!("organization {root} is gone")])?;
+        let mut o = match d.fresh.take() {
+            Some(o) => *o,
+            None => api::observe(c, root)
+                .await
+                .map_err(|e| vec![e])?
+                .ok_or_else(|| vec![format!("organization {root} is gone")])?,
+        };
         // Phase 1: SCPs on, trusted access, root tags, the OU tree.
         let mut identity = d.tags_all.clone();
         identity.insert(IDENTITY_TAG.into(), d.name.clone());
@@ -995,7 +1018,10 @@ impl Composite for Organization {
                 .into_keys()
                 .filter(|p| !d.ous.contains(p))
                 .collect();
-            failures.extend(remove_ous(c, &d.name, &o.ous, &gone).await);
+            let recorded: BTreeSet<String> = string_map(prior.get("organizational_unit_ids"))
+                .into_values()
+                .collect();
+            failures.extend(remove_ous(c, &d.name, &o.ous, &gone, &recorded).await);
             if o.root_tags.get(LIFECYCLE_TAG).map(String::as_str) != Some(CREATED) {
                 failures.extend(self.mark_created(c, root).await.err());
             }
@@ -1013,7 +1039,7 @@ impl Composite for Organization {
     }
 
     async fn destroy(&self, c: &Clients, root: &str, state: &Value) -> Result<(), Failures> {
-        let Some(o) = api::observe(c, root).await.map_err(|e| vec![e])? else {
+        let Some(o) = api::skeleton(c, root).await.map_err(|e| vec![e])? else {
             return Ok(());
         };
         let d = self.desired(state).map_err(|e| vec![e])?;
@@ -1030,19 +1056,25 @@ impl Composite for Organization {
             }
         };
         let moved = async {
-            let ours: BTreeSet<&String> = o.ous.values().collect();
+            // Listed accounts still in an OU of the organization go back to the root.
+            let ous: BTreeSet<&String> = o.ous.values().collect();
             let listed = string_map(state.get("accounts"));
-            join_all(
-                listed
-                    .keys()
-                    .filter(|a| {
-                        o.placed
-                            .get(*a)
-                            .and_then(|p| o.ous.get(p))
-                            .is_some_and(|id| ours.contains(id))
-                    })
-                    .map(|a| api::move_account(c, a, &o.root_id)),
-            )
+            let root_id = &o.root_id;
+            join_all(listed.keys().map(|a| {
+                let ous = &ous;
+                async move {
+                    let parent = match api::parent_of(c, a).await {
+                        Ok(p) => p,
+                        // No longer a member: nothing to move.
+                        Err(e) if e.contains("is not a member") => return Ok(()),
+                        Err(e) => return Err(e),
+                    };
+                    match ous.contains(&parent) {
+                        true => api::move_account(c, a, root_id).await,
+                        false => Ok(()),
+                    }
+                }
+            }))
             .await
             .into_iter()
             .filter_map(Result::err)
@@ -1104,7 +1136,10 @@ impl Composite for Organization {
             return Err(failures);
         }
         let all: Vec<String> = o.ous.keys().cloned().collect();
-        failures.extend(remove_ous(c, &name, &o.ous, &all).await);
+        let recorded: BTreeSet<String> = string_map(state.get("organizational_unit_ids"))
+            .into_values()
+            .collect();
+        failures.extend(remove_ous(c, &name, &o.ous, &all, &recorded).await);
         if !failures.is_empty() {
             return Err(failures);
         }

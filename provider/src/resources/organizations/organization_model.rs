@@ -66,7 +66,7 @@ pub(crate) const TRUSTED_SERVICES: &[&str] = &[
 ];
 
 /// The organization as configured.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct Desired {
     pub(crate) name: String,
     /// Every OU path, parents included, parents first.
@@ -75,9 +75,10 @@ pub(crate) struct Desired {
     pub(crate) accounts: BTreeMap<String, String>,
     pub(crate) security_account: Option<String>,
     pub(crate) guardrails: Vec<Guardrail>,
-    pub(crate) regions: Vec<String>,
-    pub(crate) exempt_roles: Vec<String>,
     pub(crate) tags_all: BTreeMap<String, String>,
+    /// What a create just made (the organization and its marked root): converge
+    /// starts from it instead of reading everything back.
+    pub(crate) fresh: Option<Box<Observed>>,
 }
 
 /// `paths` with every parent added, parents first (by depth, then name).
@@ -120,14 +121,14 @@ impl Desired {
         tags_all: BTreeMap<String, String>,
     ) -> Desired {
         Desired {
+            // The Regions and exempt roles live in the guardrails' documents.
             guardrails: guardrails::guardrails(&name, &regions, &exempt_roles),
             name,
             ous: with_parents(ous),
             accounts,
             security_account,
-            regions,
-            exempt_roles,
             tags_all,
+            fresh: None,
         }
     }
 }
