@@ -82,6 +82,8 @@ pub(crate) mod standard {
                 ("organizations organization", 1),
                 ("organizations ou", 7),
                 ("organizations scp", 3),
+                ("organizations ai-opt-out-policy", 1),
+                ("organizations tag-policy", 1),
             ],
             beside: &[],
         },
@@ -97,6 +99,8 @@ pub(crate) mod standard {
             ("CIS 2.1.2", true),
             ("CIS 2.1.4", true),
             ("bank:org-allowed-regions", true),
+            ("bank:org-ai-opt-out", true),
+            ("bank:org-tag-policy", true),
             ("bank:delegated-access-analyzer", false),
             ("bank:delegated-config", false),
             ("bank:delegated-guardduty", false),
@@ -240,6 +244,47 @@ pub(crate) mod standard {
                                 .as_array()
                                 .is_some_and(|a| a.iter().any(|x| x == "iam:*")),
                             "{g}: global services denied {doc}"
+                        );
+                    }
+                }
+                // The AI services opt-out and the tag policy, on the root as well.
+                for (t, suffix) in [
+                    ("AISERVICES_OPT_OUT_POLICY", "ai-opt-out"),
+                    ("TAG_POLICY", "tag-keys"),
+                ] {
+                    let on = orgs
+                        .list_policies_for_target()
+                        .target_id(&root)
+                        .filter(aws_sdk_organizations::types::PolicyType::from(t))
+                        .send()
+                        .await
+                        .map_err(|e| sdk("ListPoliciesForTarget", e))?;
+                    let p = on
+                        .policies()
+                        .iter()
+                        .find(|p| p.name() == Some(format!("{name}-{suffix}").as_str()))
+                        .with_context(|| format!("no {t} policy {name}-{suffix} on the root"))?;
+                    let doc = orgs
+                        .describe_policy()
+                        .policy_id(p.id().unwrap_or_default())
+                        .send()
+                        .await
+                        .map_err(|e| sdk("DescribePolicy", e))?;
+                    let doc: Json = serde_json::from_str(
+                        doc.policy().and_then(|p| p.content()).unwrap_or_default(),
+                    )?;
+                    if t == "AISERVICES_OPT_OUT_POLICY" {
+                        let ai = &doc["services"]["default"]["opt_out_policy"];
+                        ensure!(
+                            ai["@@assign"] == "optOut"
+                                && ai["@@operators_allowed_for_child_policies"]
+                                    == serde_json::json!(["@@none"]),
+                            "AI opt-out: {doc}"
+                        );
+                    } else {
+                        ensure!(
+                            doc["tags"]["owner"]["tag_key"]["@@assign"] == "owner",
+                            "tag policy: {doc}"
                         );
                     }
                 }

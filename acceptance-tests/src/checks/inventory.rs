@@ -409,15 +409,21 @@ async fn organization(aws: &Aws, out: &mut Vec<String>) -> Result<()> {
         }
         level = next;
     }
-    let policies = orgs
-        .list_policies()
-        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-        .send()
-        .await
-        .map_err(|e| sdk("ListPolicies", e))?;
-    for p in policies.policies() {
-        if !p.aws_managed() {
-            out.push(format!("organizations scp {}", p.name().unwrap_or("")));
+    for (kind, t) in [
+        ("scp", "SERVICE_CONTROL_POLICY"),
+        ("ai-opt-out-policy", "AISERVICES_OPT_OUT_POLICY"),
+        ("tag-policy", "TAG_POLICY"),
+    ] {
+        let policies = orgs
+            .list_policies()
+            .filter(aws_sdk_organizations::types::PolicyType::from(t))
+            .send()
+            .await
+            .map_err(|e| sdk("ListPolicies", e))?;
+        for p in policies.policies() {
+            if !p.aws_managed() {
+                out.push(format!("organizations {kind} {}", p.name().unwrap_or("")));
+            }
         }
     }
     let access = orgs

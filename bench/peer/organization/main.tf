@@ -1,8 +1,9 @@
 # The organization layer written with hashicorp/aws 3.39, as a platform team would:
 # the organization with all features, SCPs enabled and trusted access for the security
-# services; the OU tree; the same three guardrail SCPs as bankplatform_organization,
-# each with its attachment to the root. (3.39 has no resource for centralized root
-# access; delegated administrators need member accounts, left out of both sides.)
+# services; the OU tree; the same three guardrail SCPs, AI services opt-out and tag
+# policy as bankplatform_organization, each attached to the root. (3.39 has no
+# resource for centralized root access; delegated administrators need member
+# accounts, left out of both sides.)
 
 locals {
   exempt = [for r in var.exempt_roles : "arn:*:iam::*:role/${r}"]
@@ -27,40 +28,60 @@ locals {
     "s3:ListAllMyBuckets", "s3:ListMultiRegionAccessPoints", "s3:PutAccountPublic*", "shield:*",
     "sts:*", "support:*", "trustedadvisor:*", "waf-regional:*", "waf:*", "wafv2:*", "wellarchitected:*",
   ]
+  tag_keys = ["owner", "cost_center", "data_class", "compliance"]
   guardrails = {
     "protect-baseline" = {
-      Version = "2012-10-17"
-      Statement = [{
-        Sid       = "ProtectSecurityBaseline", Effect = "Deny", Action = local.protected, Resource = "*"
-        Condition = { ArnNotLike = { "aws:PrincipalArn" = local.exempt } }
-      }]
+      type = "SERVICE_CONTROL_POLICY"
+      document = {
+        Version = "2012-10-17"
+        Statement = [{
+          Sid       = "ProtectSecurityBaseline", Effect = "Deny", Action = local.protected, Resource = "*"
+          Condition = { ArnNotLike = { "aws:PrincipalArn" = local.exempt } }
+        }]
+      }
     }
     "deny-root-and-leaving" = {
-      Version = "2012-10-17"
-      Statement = [
-        {
-          Sid = "DenyRootUser", Effect = "Deny", Action = "*", Resource = "*"
-          Condition = { ArnLike = { "aws:PrincipalArn" = "arn:*:iam::*:root" } }
-        },
-        { Sid = "DenyLeavingOrganization", Effect = "Deny", Action = "organizations:LeaveOrganization", Resource = "*" },
-      ]
+      type = "SERVICE_CONTROL_POLICY"
+      document = {
+        Version = "2012-10-17"
+        Statement = [
+          {
+            Sid       = "DenyRootUser", Effect = "Deny", Action = "*", Resource = "*"
+            Condition = { ArnLike = { "aws:PrincipalArn" = "arn:*:iam::*:root" } }
+          },
+          { Sid = "DenyLeavingOrganization", Effect = "Deny", Action = "organizations:LeaveOrganization", Resource = "*" },
+        ]
+      }
     }
     "allowed-regions" = {
-      Version = "2012-10-17"
-      Statement = [{
-        Sid = "DenyOutsideAllowedRegions", Effect = "Deny", NotAction = local.global, Resource = "*"
-        Condition = {
-          StringNotEquals = { "aws:RequestedRegion" = var.allowed_regions }
-          ArnNotLike      = { "aws:PrincipalArn" = local.exempt }
-        }
-      }]
+      type = "SERVICE_CONTROL_POLICY"
+      document = {
+        Version = "2012-10-17"
+        Statement = [{
+          Sid = "DenyOutsideAllowedRegions", Effect = "Deny", NotAction = local.global, Resource = "*"
+          Condition = {
+            StringNotEquals = { "aws:RequestedRegion" = var.allowed_regions }
+            ArnNotLike      = { "aws:PrincipalArn" = local.exempt }
+          }
+        }]
+      }
+    }
+    "ai-opt-out" = {
+      type = "AISERVICES_OPT_OUT_POLICY"
+      document = { services = { default = { opt_out_policy = {
+        "@@assign" = "optOut", "@@operators_allowed_for_child_policies" = ["@@none"]
+      } } } }
+    }
+    "tag-keys" = {
+      type     = "TAG_POLICY"
+      document = { tags = { for k in local.tag_keys : k => { tag_key = { "@@assign" = k } } } }
     }
   }
 }
 
 resource "aws_organizations_organization" "this" {
   feature_set          = "ALL"
-  enabled_policy_types = ["SERVICE_CONTROL_POLICY"]
+  enabled_policy_types = ["SERVICE_CONTROL_POLICY", "AISERVICES_OPT_OUT_POLICY", "TAG_POLICY"]
   aws_service_access_principals = [
     "access-analyzer.amazonaws.com", "cloudtrail.amazonaws.com", "config.amazonaws.com",
     "config-multiaccountsetup.amazonaws.com", "guardduty.amazonaws.com", "securityhub.amazonaws.com",
@@ -84,8 +105,8 @@ resource "aws_organizations_organizational_unit" "workloads" {
 resource "aws_organizations_policy" "guardrail" {
   for_each = local.guardrails
   name     = "${var.name}-${each.key}"
-  type     = "SERVICE_CONTROL_POLICY"
-  content  = jsonencode(each.value)
+  type     = each.value.type
+  content  = jsonencode(each.value.document)
   tags     = var.tags
 }
 

@@ -94,14 +94,45 @@ const GLOBAL_ACTIONS: &[&str] = &[
     "wellarchitected:*",
 ];
 
+/// What a guardrail is (each kind has its own control).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An SCP protecting the baseline (or denying the root user and leaving).
+    Baseline,
+    /// The SCP of allowed Regions.
+    Regions,
+    /// The AI services opt-out policy: no AWS AI service keeps the organization's
+    /// content to improve itself, and no account may opt back in.
+    AiOptOut,
+    /// The tag policy: the platform's tag keys, written one way everywhere.
+    TagKeys,
+}
+
+impl Kind {
+    /// The Organizations policy type.
+    pub(crate) fn policy_type(self) -> &'static str {
+        match self {
+            Kind::Baseline | Kind::Regions => "SERVICE_CONTROL_POLICY",
+            Kind::AiOptOut => "AISERVICES_OPT_OUT_POLICY",
+            Kind::TagKeys => "TAG_POLICY",
+        }
+    }
+}
+
+/// Every policy type a guardrail may be.
+pub(crate) const POLICY_TYPES: &[&str] = &[
+    "SERVICE_CONTROL_POLICY",
+    "AISERVICES_OPT_OUT_POLICY",
+    "TAG_POLICY",
+];
+
 /// One guardrail: its policy name and document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Guardrail {
     pub(crate) name: String,
     pub(crate) description: &'static str,
     pub(crate) document: Json,
-    /// Whether it is the Region allowlist (its own control).
-    pub(crate) regions: bool,
+    pub(crate) kind: Kind,
 }
 
 impl Guardrail {
@@ -144,7 +175,7 @@ pub(crate) fn guardrails(
                     "Resource": "*",
                 }))],
             }),
-            regions: false,
+            kind: Kind::Baseline,
         },
         Guardrail {
             name: format!("{name}-deny-root-and-leaving"),
@@ -167,7 +198,7 @@ pub(crate) fn guardrails(
                     },
                 ],
             }),
-            regions: false,
+            kind: Kind::Baseline,
         },
         Guardrail {
             name: format!("{name}-allowed-regions"),
@@ -182,9 +213,43 @@ pub(crate) fn guardrails(
                     "Condition": {"StringNotEquals": {"aws:RequestedRegion": regions}},
                 }))],
             }),
-            regions: true,
+            kind: Kind::Regions,
         },
     ]
+}
+
+/// The management policies of organization `name`: the AI services opt-out (when
+/// `ai_opt_out`) and the tag policy for `tag_keys` (when there are any).
+pub(crate) fn management_policies(
+    name: &str,
+    ai_opt_out: bool,
+    tag_keys: &[String],
+) -> Vec<Guardrail> {
+    let mut out = Vec::new();
+    if ai_opt_out {
+        out.push(Guardrail {
+            name: format!("{name}-ai-opt-out"),
+            description: "No AWS AI service stores or uses the organization's content, and no account opts back in (bankplatform)",
+            document: json!({"services": {"default": {"opt_out_policy": {
+                "@@assign": "optOut",
+                "@@operators_allowed_for_child_policies": ["@@none"],
+            }}}}),
+            kind: Kind::AiOptOut,
+        });
+    }
+    if !tag_keys.is_empty() {
+        let tags: serde_json::Map<String, Json> = tag_keys
+            .iter()
+            .map(|k| (k.clone(), json!({"tag_key": {"@@assign": k}})))
+            .collect();
+        out.push(Guardrail {
+            name: format!("{name}-tag-keys"),
+            description: "The platform's tag keys, written one way in every account (bankplatform)",
+            document: json!({ "tags": tags }),
+            kind: Kind::TagKeys,
+        });
+    }
+    out
 }
 
 /// The allowed Regions and exempt roles written in an existing set of guardrails
@@ -260,6 +325,24 @@ mod tests {
             roles,
             ["OrganizationAccountAccessRole", "bankplatform-deploy"]
         );
+    }
+
+    #[test]
+    fn the_ai_opt_out_binds_every_account_and_the_tag_policy_names_each_key() {
+        let m = management_policies("bank", true, &["owner".into(), "data_class".into()]);
+        assert_eq!(m.len(), 2);
+        let ai = &m[0].document["services"]["default"]["opt_out_policy"];
+        assert_eq!(ai["@@assign"], "optOut");
+        assert_eq!(
+            ai["@@operators_allowed_for_child_policies"],
+            json!(["@@none"])
+        );
+        assert_eq!(
+            m[1].document["tags"]["data_class"]["tag_key"]["@@assign"],
+            "data_class"
+        );
+        assert_eq!(m[1].kind.policy_type(), "TAG_POLICY");
+        assert!(management_policies("bank", false, &[]).is_empty());
     }
 
     #[test]

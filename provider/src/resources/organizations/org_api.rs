@@ -13,6 +13,7 @@ use futures::future::join_all;
 use crate::aws::{error_code, error_message, Clients};
 use crate::resources::kit::calls::{few_retries, probing, unsupported};
 
+use super::guardrails::POLICY_TYPES;
 use super::organization_model::{Delegation, Observed, Policy, DELEGATIONS};
 
 /// The OU tree's depth limit (AWS: five levels below the root).
@@ -64,8 +65,8 @@ pub(crate) async fn organization(c: &Clients) -> Result<Option<(String, bool, St
     }
 }
 
-/// The root: `(id, SCPs enabled)`.
-pub(crate) async fn root(c: &Clients) -> Result<(String, bool), String> {
+/// The root: `(id, the policy types enabled on it)`.
+pub(crate) async fn root(c: &Clients) -> Result<(String, BTreeSet<String>), String> {
     let out = c
         .organizations
         .list_roots()
@@ -73,11 +74,13 @@ pub(crate) async fn root(c: &Clients) -> Result<(String, bool), String> {
         .await
         .map_err(err("listing the organization's roots"))?;
     let r = out.roots().first().ok_or("the organization has no root")?;
-    let scp = r.policy_types().iter().any(|p| {
-        p.r#type() == Some(&PolicyType::ServiceControlPolicy)
-            && p.status().map(|s| s.as_str()) == Some("ENABLED")
-    });
-    Ok((r.id().unwrap_or_default().to_string(), scp))
+    let enabled = r
+        .policy_types()
+        .iter()
+        .filter(|p| p.status().map(|s| s.as_str()) == Some("ENABLED"))
+        .filter_map(|p| p.r#type().map(|t| t.as_str().to_string()))
+        .collect();
+    Ok((r.id().unwrap_or_default().to_string(), enabled))
 }
 
 pub(crate) async fn tags_of(c: &Clients, id: &str) -> Result<BTreeMap<String, String>, String> {
@@ -206,20 +209,34 @@ pub(crate) async fn attached(
     c: &Clients,
     target: &str,
 ) -> Result<BTreeMap<String, Policy>, String> {
-    let out = c
-        .organizations
-        .list_policies_for_target()
-        .target_id(target)
-        .filter(PolicyType::ServiceControlPolicy)
-        .send()
-        .await
-        .map_err(err("listing the root's SCPs"))?;
-    let ours: Vec<(String, String)> = out
-        .policies()
-        .iter()
-        .filter(|p| !p.aws_managed())
-        .filter_map(|p| Some((p.name()?.to_string(), p.id()?.to_string())))
-        .collect();
+    let lists = join_all(POLICY_TYPES.iter().map(|t| {
+        c.organizations
+            .list_policies_for_target()
+            .target_id(target)
+            .filter(PolicyType::from(*t))
+            .send()
+    }))
+    .await;
+    let mut ours: Vec<(String, String)> = Vec::new();
+    for (t, out) in POLICY_TYPES.iter().zip(lists) {
+        let out = match out {
+            Ok(o) => o,
+            // A policy type never enabled has nothing attached.
+            Err(e) if error_code(&e) == Some("PolicyTypeNotEnabledException") => continue,
+            Err(e) => {
+                return Err(format!(
+                    "listing the root's {t} policies: {}",
+                    error_message(&e)
+                ))
+            }
+        };
+        ours.extend(
+            out.policies()
+                .iter()
+                .filter(|p| !p.aws_managed())
+                .filter_map(|p| Some((p.name()?.to_string(), p.id()?.to_string()))),
+        );
+    }
     let docs = join_all(ours.iter().map(|(name, id)| async move {
         c.organizations
             .describe_policy()
@@ -232,7 +249,7 @@ pub(crate) async fn attached(
                     .unwrap_or_default()
                     .to_string()
             })
-            .map_err(err(&format!("reading SCP {name}")))
+            .map_err(err(&format!("reading policy {name}")))
     }))
     .await;
     let mut m = BTreeMap::new();
@@ -242,30 +259,34 @@ pub(crate) async fn attached(
     Ok(m)
 }
 
-/// Every customer-managed SCP of the organization, attached or not: name → id.
+/// Every customer-managed policy of the organization of the guardrails' types,
+/// attached or not: name → id.
 pub(crate) async fn policies(c: &Clients) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = c
-            .organizations
-            .list_policies()
-            .filter(PolicyType::ServiceControlPolicy)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(err("listing the organization's SCPs"))?;
-        out.extend(
-            page.policies()
-                .iter()
-                .filter(|p| !p.aws_managed())
-                .filter_map(|p| Some((p.name()?.to_string(), p.id()?.to_string()))),
-        );
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(out);
+    for t in POLICY_TYPES {
+        let mut token: Option<String> = None;
+        loop {
+            let page = c
+                .organizations
+                .list_policies()
+                .filter(PolicyType::from(*t))
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(err(&format!("listing the organization's {t} policies")))?;
+            out.extend(
+                page.policies()
+                    .iter()
+                    .filter(|p| !p.aws_managed())
+                    .filter_map(|p| Some((p.name()?.to_string(), p.id()?.to_string()))),
+            );
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
         }
     }
+    Ok(out)
 }
 
 /// Trusted service access: the enabled principals.
@@ -414,7 +435,7 @@ pub(crate) async fn observe(c: &Clients, id: &str) -> Result<Option<Observed>, S
     if org_id != id {
         return Ok(None);
     }
-    let (root_id, scp_enabled) = root(c).await?;
+    let (root_id, policy_types) = root(c).await?;
     let (root_tags, ous, policies, services, delegated, root_access) = tokio::join!(
         tags_of(c, &root_id),
         tree(c, &root_id),
@@ -430,7 +451,7 @@ pub(crate) async fn observe(c: &Clients, id: &str) -> Result<Option<Observed>, S
         management,
         all_features,
         root_id,
-        scp_enabled,
+        policy_types,
         root_tags: root_tags?,
         ous,
         placed,
@@ -451,7 +472,7 @@ pub(crate) async fn skeleton(c: &Clients, id: &str) -> Result<Option<Observed>, 
     if org_id != id {
         return Ok(None);
     }
-    let (root_id, scp_enabled) = root(c).await?;
+    let (root_id, policy_types) = root(c).await?;
     let (root_tags, ous, services) =
         tokio::join!(tags_of(c, &root_id), tree(c, &root_id), services(c));
     Ok(Some(Observed {
@@ -459,7 +480,7 @@ pub(crate) async fn skeleton(c: &Clients, id: &str) -> Result<Option<Observed>, 
         management,
         all_features,
         root_id,
-        scp_enabled,
+        policy_types,
         root_tags: root_tags?,
         ous: ous?,
         services: services?,

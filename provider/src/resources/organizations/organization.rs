@@ -33,8 +33,8 @@ use crate::value::{AttrPath, Type, Value};
 use super::guardrails::{self, MAX_POLICY_CHARS};
 use super::org_api::{self as api, lacks_principal, tag, IDENTITY_TAG, MADE_TAG, MAX_DEPTH};
 use super::organization_model::{
-    leaves, Delegation, Desired, Observed, CONTROLS, DEFAULT_EXEMPT_ROLE, DEFAULT_OUS, DELEGATIONS,
-    TRUSTED_SERVICES,
+    leaves, Delegation, Desired, Observed, PolicySettings, CONTROLS, DEFAULT_EXEMPT_ROLE,
+    DEFAULT_OUS, DEFAULT_TAG_KEYS, DELEGATIONS, TRUSTED_SERVICES,
 };
 
 /// The resource type.
@@ -89,6 +89,11 @@ impl Organization {
             Attribute::typed("exempt_role_names", strings_t())
                 .default(list(&[DEFAULT_EXEMPT_ROLE.to_string()]))
                 .describe("Roles (in any member account) the baseline and Region guardrails let through: the pipelines' deploy role and a break-glass role. Never the root user."),
+            Attribute::bool("ai_services_opt_out").default(Value::Bool(true))
+                .describe("Attach an AI services opt-out policy to the root: no AWS AI service stores or uses the organization's content to improve itself, and no account may opt back in. `false` reads `bank:org-ai-opt-out` false."),
+            Attribute::typed("tag_policy_keys", strings_t())
+                .default(list(&DEFAULT_TAG_KEYS.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+                .describe("Tag keys a tag policy on the root names, so that every account writes them one way (reported, not enforced). Empty: no tag policy, and `bank:org-tag-policy` reads false."),
             Attribute::string("root_id").computed().use_state_for_unknown().describe("The organization's root (`r-…`)."),
             Attribute::string("management_account_id").computed().use_state_for_unknown().describe("The management account."),
             Attribute::typed("organizational_unit_ids", Type::map(Type::String)).computed()
@@ -344,7 +349,7 @@ async fn ensure_guardrails(c: &Clients, o: &Observed, d: &Desired) -> Failures {
                                 .name(&g.name)
                                 .description(g.description)
                                 .content(&content)
-                                .r#type(PolicyType::ServiceControlPolicy)
+                                .r#type(PolicyType::from(g.kind.policy_type()))
                                 .set_tags(Some(tags.clone()))
                                 .customize()
                                 .config_override(
@@ -762,6 +767,8 @@ impl Composite for Organization {
             "security_account_id",
             "allowed_regions",
             "exempt_role_names",
+            "ai_services_opt_out",
+            "tag_policy_keys",
         ];
         let unchanged = !prior.is_null() && settings.iter().all(|a| p.get(a) == prior.get(a));
         let security = !p.get("security_account_id").is_null();
@@ -769,7 +776,14 @@ impl Composite for Organization {
             Some(m) if unchanged => Value::Map(
                 m.keys()
                     .map(|k| {
-                        let holds = !k.starts_with("bank:delegated-") || security;
+                        let holds = match k.as_str() {
+                            k if k.starts_with("bank:delegated-") => security,
+                            "bank:org-ai-opt-out" => {
+                                p.get("ai_services_opt_out").as_bool() != Some(false)
+                            }
+                            "bank:org-tag-policy" => !strings(p.get("tag_policy_keys")).is_empty(),
+                            _ => true,
+                        };
                         (k.clone(), Value::Bool(holds))
                     })
                     .collect(),
@@ -808,6 +822,10 @@ impl Composite for Organization {
             Some(_) => strings(planned.get("exempt_role_names")),
             None => vec![DEFAULT_EXEMPT_ROLE.to_string()],
         };
+        let tag_keys = match planned.get("tag_policy_keys").as_list() {
+            Some(_) => strings(planned.get("tag_policy_keys")),
+            None => DEFAULT_TAG_KEYS.iter().map(|s| s.to_string()).collect(),
+        };
         Ok(Desired::new(
             name,
             &ous,
@@ -816,8 +834,12 @@ impl Composite for Organization {
                 .get("security_account_id")
                 .as_str()
                 .map(str::to_string),
-            strings(planned.get("allowed_regions")),
-            exempt,
+            &PolicySettings {
+                regions: strings(planned.get("allowed_regions")),
+                exempt_roles: exempt,
+                ai_opt_out: planned.get("ai_services_opt_out").as_bool() != Some(false),
+                tag_keys,
+            },
             tags::all(planned),
         ))
     }
@@ -930,23 +952,36 @@ impl Composite for Organization {
         }
         let root_id = o.root_id.clone();
         let mut ous = o.ous.clone();
+        let types: BTreeSet<&str> = d
+            .guardrails
+            .iter()
+            .map(|g| g.kind.policy_type())
+            .filter(|t| !o.policy_types.contains(*t))
+            .collect();
         let (scp, services, tagged, made) = tokio::join!(
             async {
-                if o.scp_enabled {
-                    return Ok(());
-                }
-                match c
-                    .organizations
-                    .enable_policy_type()
-                    .root_id(&root_id)
-                    .policy_type(PolicyType::ServiceControlPolicy)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if error_code(&e) == Some("PolicyTypeAlreadyEnabledException") => Ok(()),
-                    Err(e) => Err(format!("enabling SCPs on the root: {}", error_message(&e))),
-                }
+                let root_id = &root_id;
+                let enabled = join_all(types.iter().map(|t| async move {
+                    match c
+                        .organizations
+                        .enable_policy_type()
+                        .root_id(root_id)
+                        .policy_type(PolicyType::from(*t))
+                        .send()
+                        .await
+                    {
+                        Ok(_) => Ok(()),
+                        Err(e) if error_code(&e) == Some("PolicyTypeAlreadyEnabledException") => {
+                            Ok(())
+                        }
+                        Err(e) => Err(format!("enabling {t} on the root: {}", error_message(&e))),
+                    }
+                }))
+                .await;
+                enabled
+                    .into_iter()
+                    .collect::<Result<Vec<()>, String>>()
+                    .map(|_| ())
             },
             ensure_services(c, &o),
             tags::write(
@@ -964,7 +999,7 @@ impl Composite for Organization {
         if !failures.is_empty() {
             return Err(failures);
         }
-        o.scp_enabled = true;
+        o.policy_types.extend(types.iter().map(|t| t.to_string()));
         o.ous = ous;
         // Phase 2: guardrails, placements, delegation.
         let prior_accounts = prior
@@ -1083,6 +1118,11 @@ impl Composite for Organization {
         let policies = async {
             let names: BTreeSet<String> = guardrails::guardrails(&name, &[], &[])
                 .into_iter()
+                .chain(guardrails::management_policies(
+                    &name,
+                    true,
+                    &["_".to_string()],
+                ))
                 .map(|g| g.name)
                 .collect();
             let all = match api::policies(c).await {
@@ -1251,6 +1291,18 @@ impl Composite for Organization {
                 s.set_attr("exempt_role_names", list(&exempt));
             }
         }
+        s.set_attr(
+            "ai_services_opt_out",
+            Value::Bool(o.policies.contains_key(&format!("{name}-ai-opt-out"))),
+        );
+        // The tag keys, in the order the policy names them.
+        let keys: Vec<String> = o
+            .policies
+            .get(&format!("{name}-tag-keys"))
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.content).ok())
+            .and_then(|d| d["tags"].as_object().map(|m| m.keys().cloned().collect()))
+            .unwrap_or_default();
+        s.set_attr("tag_policy_keys", list(&keys));
         if s.get("exempt_role_names").is_null() {
             s.set_attr(
                 "exempt_role_names",

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::guardrails::{self, Guardrail};
+use super::guardrails::{self, Guardrail, Kind};
 use crate::resources::kit::controls::Control;
 
 /// The OUs made when none are configured: grouped by environment and sensitivity
@@ -19,6 +19,9 @@ pub(crate) const DEFAULT_OUS: &[&str] = &[
 /// The role every account created by Organizations carries: exempt from the
 /// guardrails by default, so that the operator can still change the baseline.
 pub(crate) const DEFAULT_EXEMPT_ROLE: &str = "OrganizationAccountAccessRole";
+
+/// The tag keys the tag policy names when none are configured.
+pub(crate) const DEFAULT_TAG_KEYS: &[&str] = &["owner", "cost_center", "data_class", "compliance"];
 
 /// A security service administered from the security account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,19 +113,32 @@ pub(crate) fn leaves(paths: &BTreeSet<String>) -> Vec<String> {
     }
 }
 
+/// What the guardrails' documents are written from.
+pub(crate) struct PolicySettings {
+    pub(crate) regions: Vec<String>,
+    pub(crate) exempt_roles: Vec<String>,
+    pub(crate) ai_opt_out: bool,
+    pub(crate) tag_keys: Vec<String>,
+}
+
 impl Desired {
     pub(crate) fn new(
         name: String,
         ous: &[String],
         accounts: BTreeMap<String, String>,
         security_account: Option<String>,
-        regions: Vec<String>,
-        exempt_roles: Vec<String>,
+        p: &PolicySettings,
         tags_all: BTreeMap<String, String>,
     ) -> Desired {
+        let mut all = guardrails::guardrails(&name, &p.regions, &p.exempt_roles);
+        all.extend(guardrails::management_policies(
+            &name,
+            p.ai_opt_out,
+            &p.tag_keys,
+        ));
         Desired {
-            // The Regions and exempt roles live in the guardrails' documents.
-            guardrails: guardrails::guardrails(&name, &regions, &exempt_roles),
+            // The Regions, exempt roles and tag keys live in the guardrails' documents.
+            guardrails: all,
             name,
             ous: with_parents(ous),
             accounts,
@@ -147,7 +163,8 @@ pub(crate) struct Observed {
     pub(crate) management: String,
     pub(crate) all_features: bool,
     pub(crate) root_id: String,
-    pub(crate) scp_enabled: bool,
+    /// Policy types enabled on the root.
+    pub(crate) policy_types: BTreeSet<String>,
     pub(crate) root_tags: BTreeMap<String, String>,
     /// Every OU, by path.
     pub(crate) ous: BTreeMap<String, String>,
@@ -166,17 +183,18 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
-    fn guardrails_hold(&self, regions: bool) -> bool {
+    /// The configured guardrails of `kind` are attached to the root as written (false
+    /// when the configuration turned that kind off).
+    fn guardrails_hold(&self, kind: Kind) -> bool {
         let Some(d) = &self.wanted else { return false };
-        self.scp_enabled
-            && d.guardrails
-                .iter()
-                .filter(|g| g.regions == regions)
-                .all(|g| {
-                    self.policies
-                        .get(&g.name)
-                        .is_some_and(|p| guardrails::holds(&p.content, g))
-                })
+        let of_kind: Vec<&Guardrail> = d.guardrails.iter().filter(|g| g.kind == kind).collect();
+        !of_kind.is_empty()
+            && self.policy_types.contains(kind.policy_type())
+            && of_kind.iter().all(|g| {
+                self.policies
+                    .get(&g.name)
+                    .is_some_and(|p| guardrails::holds(&p.content, g))
+            })
     }
 
     fn delegated_to_security(&self, service: Delegation) -> Option<bool> {
@@ -220,13 +238,25 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
         id: "CIS 2.1.2",
         title: "SCPs are enabled and the guardrails are attached to the root as written: member accounts cannot stop or change the audit trail, Config, GuardDuty, Security Hub or Access Analyzer, turn off EBS default encryption, change the S3 account public access block or the password policy, disable or delete keys (exempt roles aside), act as the root user, or leave the organization.",
         evidence: "`organizations:ListRoots` → `PolicyTypes[SERVICE_CONTROL_POLICY] = ENABLED`; `ListPoliciesForTarget(root)`; `DescribePolicy` → `Content`",
-        judge: |o| Some(o.guardrails_hold(false)),
+        judge: |o| Some(o.guardrails_hold(Kind::Baseline)),
     },
     Control {
         id: "bank:org-allowed-regions",
         title: "The Region guardrail is attached to the root as written: outside `allowed_regions` member accounts can use only global services.",
         evidence: "`organizations:ListPoliciesForTarget(root)`; `DescribePolicy` → `Content`",
-        judge: |o| Some(o.guardrails_hold(true)),
+        judge: |o| Some(o.guardrails_hold(Kind::Regions)),
+    },
+    Control {
+        id: "bank:org-ai-opt-out",
+        title: "The AI services opt-out policy is attached to the root: no AWS AI service stores or uses the organization's content, and no account may opt back in (false when `ai_services_opt_out = false`).",
+        evidence: "`organizations:ListPoliciesForTarget(root, AISERVICES_OPT_OUT_POLICY)`; `DescribePolicy` → `Content`",
+        judge: |o| Some(o.guardrails_hold(Kind::AiOptOut)),
+    },
+    Control {
+        id: "bank:org-tag-policy",
+        title: "The tag policy naming the platform's tag keys is attached to the root (false when `tag_policy_keys` is empty).",
+        evidence: "`organizations:ListPoliciesForTarget(root, TAG_POLICY)`; `DescribePolicy` → `Content`",
+        judge: |o| Some(o.guardrails_hold(Kind::TagKeys)),
     },
     Control {
         id: "CIS 2.1.4",
@@ -291,13 +321,20 @@ mod tests {
             &["Security".into()],
             BTreeMap::new(),
             security.map(str::to_string),
-            vec!["eu-west-1".into()],
-            vec![DEFAULT_EXEMPT_ROLE.into()],
+            &PolicySettings {
+                regions: vec!["eu-west-1".into()],
+                exempt_roles: vec![DEFAULT_EXEMPT_ROLE.into()],
+                ai_opt_out: true,
+                tag_keys: vec!["owner".into()],
+            },
             BTreeMap::new(),
         );
         let mut o = Observed {
             all_features: true,
-            scp_enabled: true,
+            policy_types: guardrails::POLICY_TYPES
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
             ous: [("Security".to_string(), "ou-1".to_string())].into(),
             ..Observed::default()
         };
