@@ -120,7 +120,11 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
         TfVersion::V1_15,
         &mirror.cli_config,
         "platform-tree",
-    )?;
+    )?
+    // moto joins only the accounts an organization creates: the spec's are not members
+    // there, so every root that declares it leaves placement, delegation and the
+    // security account's administration out (as the demo does; the others ignore it).
+    .with_env("TF_VAR_members_joined", "false");
     let repo = tools::workspace_root();
     tools::copy_dir(
         &repo.join("examples/platform"),
@@ -202,11 +206,6 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
                 "-auto-approve",
             ];
             apply.extend(vars.iter().map(String::as_str));
-            // moto joins only the accounts an organization creates: the spec's are not
-            // members there, so placement and delegation stay out (as in the demo).
-            if root["stack"] == "organization" {
-                apply.push("-var=members_joined=false");
-            }
             tf.run(&apply).await?;
             let shown = tf
                 .run(&[chdir.as_str(), "show", "-json", "-no-color"])
@@ -258,9 +257,6 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
                 "-detailed-exitcode",
             ];
             plan.extend(vars.iter().map(String::as_str));
-            if root["stack"] == "organization" {
-                plan.push("-var=members_joined=false");
-            }
             let out = tf.run_with_ok_codes(&plan, &[0, 2]).await?;
             if out.exit_code == 2 {
                 bail!(

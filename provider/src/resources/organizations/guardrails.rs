@@ -252,6 +252,18 @@ pub(crate) fn management_policies(
     out
 }
 
+/// The name of every guardrail organization `name` may have (what destroy removes).
+pub(crate) fn names(name: &str) -> [String; 5] {
+    [
+        "protect-baseline",
+        "deny-root-and-leaving",
+        "allowed-regions",
+        "ai-opt-out",
+        "tag-keys",
+    ]
+    .map(|g| format!("{name}-{g}"))
+}
+
 /// The allowed Regions and exempt roles written in an existing set of guardrails
 /// (for import): `None` when a document is not one of ours.
 pub(crate) fn settings_of(region_doc: &Json) -> Option<(Vec<String>, Vec<String>)> {
@@ -343,6 +355,8 @@ mod tests {
         );
         assert_eq!(m[1].kind.policy_type(), "TAG_POLICY");
         assert!(management_policies("bank", false, &[]).is_empty());
+        let every: Vec<String> = sample().into_iter().chain(m).map(|g| g.name).collect();
+        assert_eq!(every, names("bank"));
     }
 
     #[test]

@@ -22,13 +22,18 @@ use futures::future::join_all;
 use crate::aws::{error_code, error_message, Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::Diagnostics;
-use crate::resources::kit::calls::{create_once, no_retries, GoneIsDone};
+use crate::resources::kit::calls::{
+    create_once, few_retries, no_retries, probing, unsupported, GoneIsDone,
+};
 use crate::resources::kit::composite::{done, imported, Composite, Failures, PlanRequest};
 use crate::resources::kit::controls::{self, Control};
 use crate::resources::kit::ownership::{claim, Claim, CREATED, CREATING, LIFECYCLE_TAG};
 use crate::resources::kit::schema::{check_account_id, check_regions, target_block};
 use crate::resources::kit::tags;
 use crate::value::{AttrPath, Type, Value};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::guardrails::{self, MAX_POLICY_CHARS};
 use super::org_api::{self as api, lacks_principal, tag, IDENTITY_TAG, MADE_TAG, MAX_DEPTH};
@@ -247,10 +252,7 @@ async fn ensure_ous(
                             .name(&leaf)
                             .set_tags(Some(tags.clone()))
                             .customize()
-                            .config_override(
-                                aws_sdk_organizations::config::Builder::new()
-                                    .retry_config(no_retries()),
-                            )
+                            .config_override(once())
                             .send()
                             .await
                         {
@@ -352,10 +354,7 @@ async fn ensure_guardrails(c: &Clients, o: &Observed, d: &Desired) -> Failures {
                                 .r#type(PolicyType::from(g.kind.policy_type()))
                                 .set_tags(Some(tags.clone()))
                                 .customize()
-                                .config_override(
-                                    aws_sdk_organizations::config::Builder::new()
-                                        .retry_config(no_retries()),
-                                )
+                                .config_override(once())
                                 .send()
                                 .await
                             {
@@ -420,59 +419,52 @@ async fn ensure_services(c: &Clients, o: &Observed) -> Failures {
     .collect();
     if o.root_access != Some(true) {
         let (creds, sessions) = tokio::join!(
-            crate::resources::kit::calls::probing(
-                c,
-                "enabling centralized root credentials",
-                || c.iam
-                    .enable_organizations_root_credentials_management()
-                    .customize()
-                    .config_override(
-                        aws_sdk_iam::config::Builder::new()
-                            .retry_config(crate::resources::kit::calls::few_retries())
-                    )
-                    .send()
-            ),
-            crate::resources::kit::calls::probing(c, "enabling centralized root sessions", || c
+            probing(c, "enabling centralized root credentials", || c
+                .iam
+                .enable_organizations_root_credentials_management()
+                .customize()
+                .config_override(probe_iam())
+                .send()),
+            probing(c, "enabling centralized root sessions", || c
                 .iam
                 .enable_organizations_root_sessions()
                 .customize()
-                .config_override(
-                    aws_sdk_iam::config::Builder::new()
-                        .retry_config(crate::resources::kit::calls::few_retries())
-                )
+                .config_override(probe_iam())
                 .send()),
         );
-        for (what, r) in [
-            (
-                "root credentials management",
-                creds.err().map(|e| {
-                    (
-                        crate::resources::kit::calls::unsupported(&e),
-                        error_code(&e).map(str::to_string),
-                        error_message(&e),
-                    )
-                }),
-            ),
-            (
-                "root sessions",
-                sessions.err().map(|e| {
-                    (
-                        crate::resources::kit::calls::unsupported(&e),
-                        error_code(&e).map(str::to_string),
-                        error_message(&e),
-                    )
-                }),
-            ),
-        ] {
-            match r {
-                None => {}
-                Some((true, _, _)) => tracing::warn!(what, "the endpoint has no centralized root access API: requested, left out of compliance"),
-                Some((_, Some(code), _)) if code == "EntityAlreadyExists" => {}
-                Some((_, _, m)) => failures.push(format!("enabling centralized {what}: {m}")),
-            }
-        }
+        failures.extend(switched("root credentials management", creds));
+        failures.extend(switched("root sessions", sessions));
     }
     failures
+}
+
+/// One centralized-root-access switch's outcome: the failure to report, if any (an
+/// endpoint without the API gets the request and the control is left out).
+fn switched<T, E>(what: &str, r: Result<T, SdkError<E, HttpResponse>>) -> Option<String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match r {
+        Ok(_) => None,
+        Err(e) if unsupported(&e) => {
+            tracing::warn!(what, "the endpoint has no centralized root access API: requested, left out of compliance");
+            None
+        }
+        Err(e) if error_code(&e) == Some("EntityAlreadyExists") => None,
+        Err(e) => Some(format!(
+            "enabling centralized {what}: {}",
+            error_message(&e)
+        )),
+    }
+}
+
+fn probe_iam() -> aws_sdk_iam::config::Builder {
+    aws_sdk_iam::config::Builder::new().retry_config(few_retries())
+}
+
+/// One create attempt, the SDK's retries off (see `create_once`).
+fn once() -> aws_sdk_organizations::config::Builder {
+    aws_sdk_organizations::config::Builder::new().retry_config(no_retries())
 }
 
 /// Makes `account` the administrator of every security service that does not
@@ -545,7 +537,7 @@ async fn undelegate(c: &Clients, account: &str) -> Failures {
                 .await
             {
                 Ok(_) => Ok(()),
-                Err(e) if crate::resources::kit::calls::unsupported(&e) => {
+                Err(e) if unsupported(&e) => {
                     tracing::warn!("the endpoint cannot remove GuardDuty's administrator");
                     Ok(())
                 }
@@ -561,7 +553,7 @@ async fn undelegate(c: &Clients, account: &str) -> Failures {
                 .await
             {
                 Ok(_) => Ok(()),
-                Err(e) if crate::resources::kit::calls::unsupported(&e) => {
+                Err(e) if unsupported(&e) => {
                     tracing::warn!("the endpoint cannot remove Security Hub's administrator");
                     Ok(())
                 }
@@ -887,9 +879,7 @@ impl Composite for Organization {
                     .create_organization()
                     .feature_set(OrganizationFeatureSet::All)
                     .customize()
-                    .config_override(
-                        aws_sdk_organizations::config::Builder::new().retry_config(no_retries()),
-                    )
+                    .config_override(once())
                     .send()
                     .await
                 {
@@ -1116,15 +1106,7 @@ impl Composite for Organization {
             .collect::<Failures>()
         };
         let policies = async {
-            let names: BTreeSet<String> = guardrails::guardrails(&name, &[], &[])
-                .into_iter()
-                .chain(guardrails::management_policies(
-                    &name,
-                    true,
-                    &["_".to_string()],
-                ))
-                .map(|g| g.name)
-                .collect();
+            let names: BTreeSet<String> = guardrails::names(&name).into_iter().collect();
             let all = match api::policies(c).await {
                 Ok(p) => p,
                 Err(e) => return vec![e],
