@@ -805,6 +805,159 @@ async fn hardened_vpc_drift_repaired() -> Result<()> {
     .await
 }
 
+/// Interface endpoints, read back through EC2: each in the private subnets, on private
+/// DNS, behind the one group that admits HTTPS from the VPC and nothing else, with a
+/// policy admitting only this account. Returns service → endpoint id.
+async fn check_interface_endpoints(
+    ctx: &acceptance_tests::StepCtx,
+    cidr: &str,
+    want: &[&str],
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let vpc = ctx.require_str(ADDR, "vpc_id")?;
+    let e = ctx.aws.ec2();
+    let eps = ec2::interface_endpoints(e, &vpc).await?;
+    let services: Vec<&str> = eps.keys().map(String::as_str).collect();
+    let mut sorted = want.to_vec();
+    sorted.sort();
+    ensure!(
+        services == sorted,
+        "interface endpoints {services:?}, expected {sorted:?}"
+    );
+    let group = ec2::group_rules(e, &vpc, "bankplatform-interface-endpoints").await?;
+    if want.is_empty() {
+        ensure!(
+            group.is_none(),
+            "the endpoints' group outlived the last endpoint: {group:?}"
+        );
+        return Ok(Default::default());
+    }
+    let (group_id, ingress, egress) = group.context("no interface endpoints' group")?;
+    ensure!(
+        ingress == [("tcp".to_string(), 443, 443, cidr.to_string())] && egress == 0,
+        "the endpoints' group admits {ingress:?} and has {egress} egress rules; expected HTTPS from {cidr} only"
+    );
+    let mut private: Vec<String> = ec2::subnets(e, &vpc)
+        .await?
+        .into_iter()
+        .filter(|((tier, _), _)| tier == "private")
+        .map(|(_, (id, _, _))| id)
+        .collect();
+    private.sort();
+    let account = ctx.aws.account_id().to_string();
+    for (svc, ep) in &eps {
+        ensure!(ep.private_dns, "{svc}: private DNS is off");
+        ensure!(
+            ep.group_ids == [group_id.clone()],
+            "{svc}: groups {:?}",
+            ep.group_ids
+        );
+        ensure!(
+            ep.subnet_ids == private,
+            "{svc}: in subnets {:?}, expected the private ones {private:?}",
+            ep.subnet_ids
+        );
+        for st in ep.policy["Statement"].as_array().context("no statements")? {
+            ensure!(
+                st["Condition"]["StringEquals"]["aws:PrincipalAccount"] == account.as_str(),
+                "{svc}: a statement without the account condition: {st}"
+            );
+        }
+    }
+    let compliance = ctx.attr(ADDR, "compliance").context("no compliance")?;
+    ensure!(
+        compliance["EC2.10"] == want.contains(&"ec2")
+            && compliance["bank:interface-endpoints-private"] == true
+            && compliance["bank:endpoint-policies-scoped"] == true,
+        "compliance: {compliance}"
+    );
+    Ok(eps.into_iter().map(|(k, v)| (k, v.id)).collect())
+}
+
+/// Interface endpoints: added, one swapped for another in place (the kept one keeps its
+/// id), a rule opened on their group behind Terraform's back shows in the plan and is
+/// removed, and the group goes with the last endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hardened_vpc_interface_endpoints_change_in_place_and_are_repaired() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("vpcep");
+    let cidr = "10.26.0.0/16";
+    let cfg = |eps: &str| {
+        config(
+            &name,
+            cidr,
+            &["us-east-1a", "us-east-1b"],
+            &format!("  interface_endpoints = [{eps}]"),
+        )
+    };
+    let ec2_id: Arc<Mutex<String>> = Arc::default();
+    let (first, second) = (ec2_id.clone(), ec2_id.clone());
+    TestCase {
+        own_account: false,
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            Step {
+                check: check(move |ctx| async move {
+                    let ids = check_interface_endpoints(&ctx, cidr, &["ec2", "sts"]).await?;
+                    *first.lock().unwrap() = ids["ec2"].clone();
+                    ensure!(
+                        ctx.attr(ADDR, "interface_endpoint_ids")
+                            == Some(serde_json::to_value(&ids)?),
+                        "interface_endpoint_ids in state differ from EC2's {ids:?}"
+                    );
+                    Ok(())
+                }),
+                ..Step::config(cfg(r#""ec2", "sts""#))
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    let ids = check_interface_endpoints(&ctx, cidr, &["ec2", "ssm"]).await?;
+                    let before = second.lock().unwrap().clone();
+                    ensure!(
+                        ids["ec2"] == before,
+                        "the ec2 endpoint was replaced: {before} → {}",
+                        ids["ec2"]
+                    );
+                    Ok(())
+                }),
+                ..Step::config(cfg(r#""ec2", "ssm""#))
+            },
+            Step {
+                pre_config: check(|ctx| async move {
+                    let group = ctx.require_str(ADDR, "endpoint_security_group_id")?;
+                    ec2::open_group(ctx.aws.ec2(), &group, 22).await
+                }),
+                plan_only: true,
+                expect_non_empty_plan: true,
+                ..Step::config(cfg(r#""ec2", "ssm""#))
+            },
+            Step {
+                check: check(move |ctx| async move {
+                    check_interface_endpoints(&ctx, cidr, &["ec2", "ssm"])
+                        .await
+                        .map(|_| ())
+                }),
+                ..Step::config(cfg(r#""ec2", "ssm""#))
+            },
+            Step {
+                check: check(move |ctx| async move {
+                    check_interface_endpoints(&ctx, cidr, &[]).await?;
+                    ensure!(
+                        ctx.attr(ADDR, "endpoint_security_group_id")
+                            .is_none_or(|v| v.is_null()),
+                        "endpoint_security_group_id is still set"
+                    );
+                    Ok(())
+                }),
+                ..Step::config(cfg(""))
+            },
+        ],
+        check_destroy: check_gone(name.clone()),
+    }
+    .run()
+    .await
+}
+
 /// A failure half-way through create (flow logs to a bucket that does not
 /// exist) removes everything the apply made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1165,6 +1318,8 @@ mod standard {
             ("EC2.15", true),
             ("CIS 6.8", true),
             ("bank:endpoint-policies-scoped", true),
+            ("EC2.10", true),
+            ("bank:interface-endpoints-private", true),
             ("proj.restricted-isolation", true),
         ],
         check: |ctx| read_back(ctx).boxed(),

@@ -31,6 +31,7 @@ const DEFAULT_CONTROLS: &[&str] = &[
     "S3.13",
     "S3.14",
     "S3.15",
+    "bank:default-retention",
     "S3.17",
     "KMS.4",
     "CIS 3.1.1",
@@ -697,6 +698,73 @@ async fn compliant_bucket_archive_defaults() -> Result<()> {
     .await
 }
 
+/// A log bucket made without object lock gets it in place (AWS allows turning it on for
+/// an existing versioned bucket), without a default retention; turning it off again
+/// replaces the bucket, as S3 cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliant_bucket_log_bucket_lock_turned_on_in_place() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("logslock");
+    let off = format!(
+        "{}\n",
+        config_purpose(&name, "logs").replace(
+            "purpose = \"logs\"",
+            "purpose = \"logs\"\n  object_lock {\n    enabled = false\n  }"
+        )
+    );
+    let (n1, n2) = (name.clone(), name.clone());
+    TestCase {
+        own_account: false,
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            Step {
+                check: check(move |ctx| async move {
+                    let expect = Expect {
+                        lock_enabled: false,
+                        object_lock: None,
+                        ..Expect::logs()
+                    };
+                    checks::assert_compliant_bucket(&ctx.aws, &n1, &expect).await?;
+                    ensure!(
+                        ctx.attr(ADDR, "compliance").context("no compliance")?["S3.15"] == false
+                    );
+                    Ok(())
+                }),
+                ..Step::config(off.clone())
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    checks::assert_compliant_bucket(&ctx.aws, &n2, &Expect::logs()).await?;
+                    ensure!(
+                        ctx.attr_path(ADDR, &["object_lock", "enabled"]) == Some(Value::Bool(true))
+                    );
+                    ensure!(
+                        ctx.attr(ADDR, "compliance").context("no compliance")?["S3.15"] == true
+                    );
+                    Ok(())
+                }),
+                ..Step::config(config_purpose(&name, "logs"))
+            },
+            Step {
+                plan_only: true,
+                expect_non_empty_plan: true,
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Replace)],
+                ..Step::config(off)
+            },
+        ],
+        check_destroy: check(move |ctx| async move {
+            ensure!(
+                !s3::bucket_exists(ctx.aws.s3(), &name).await?,
+                "bucket {name} still exists after destroy"
+            );
+            Ok(())
+        }),
+    }
+    .run()
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compliant_bucket_logging_and_replication() -> Result<()> {
     skip_unless_acc!();
@@ -718,6 +786,11 @@ async fn compliant_bucket_logging_and_replication() -> Result<()> {
                 // The access-log bucket: SSE-S3, no object lock, otherwise compliant.
                 ensure!(ctx.require_str(LOGS, "sse_algorithm")? == "AES256");
                 checks::assert_compliant_bucket(aws, &logs, &Expect::logs()).await?;
+                let c = ctx.attr(LOGS, "compliance").context("no compliance")?;
+                ensure!(
+                    c["S3.15"] == true && c.get("bank:default-retention").is_none(),
+                    "the log bucket's compliance: {c}"
+                );
 
                 // The destination: a default bucket.
                 check_default_bucket(&ctx, DEST, &dest).await?;
@@ -957,6 +1030,7 @@ mod standard {
             ("S3.14", true),
             ("S3.17", true),
             ("S3.15", true),
+            ("bank:default-retention", true),
             ("S3.13", true),
             ("KMS.4", true),
             // Not configured by default: no access-log target, no replica.

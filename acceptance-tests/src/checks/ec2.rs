@@ -164,6 +164,125 @@ async fn default_sg(
         .context("no default security group")
 }
 
+/// An interface endpoint as EC2 reports it.
+#[derive(Debug, Clone)]
+pub struct InterfaceEndpoint {
+    pub id: String,
+    pub private_dns: bool,
+    /// Sorted.
+    pub subnet_ids: Vec<String>,
+    pub group_ids: Vec<String>,
+    pub policy: serde_json::Value,
+}
+
+/// The VPC's live interface endpoints, by service short name (`ec2`, `ecr.api`).
+pub async fn interface_endpoints(
+    ec2: &aws_sdk_ec2::Client,
+    vpc_id: &str,
+) -> Result<BTreeMap<String, InterfaceEndpoint>> {
+    let out = ec2
+        .describe_vpc_endpoints()
+        .filters(by_vpc(vpc_id))
+        .filters(
+            Filter::builder()
+                .name("vpc-endpoint-type")
+                .values("Interface")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeVpcEndpoints", x))?;
+    let mut found = BTreeMap::new();
+    // EC2 answers endpoint states in lower case, which the SDK's enum does not match.
+    for ep in out.vpc_endpoints().iter().filter(|e| {
+        !e.state().is_some_and(|s| {
+            s.as_str().eq_ignore_ascii_case("deleted")
+                || s.as_str().eq_ignore_ascii_case("deleting")
+        })
+    }) {
+        let name = ep.service_name().unwrap_or_default();
+        // com.amazonaws.<region>.<service>
+        let service = name.splitn(4, '.').nth(3).unwrap_or(name).to_string();
+        let mut subnet_ids = ep.subnet_ids().to_vec();
+        subnet_ids.sort();
+        found.insert(
+            service,
+            InterfaceEndpoint {
+                id: ep.vpc_endpoint_id().unwrap_or_default().to_string(),
+                private_dns: ep.private_dns_enabled() == Some(true),
+                subnet_ids,
+                group_ids: ep
+                    .groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .collect(),
+                policy: serde_json::from_str(ep.policy_document().unwrap_or("null"))
+                    .context("the endpoint policy is not JSON")?,
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// A security group's rules: ingress as (protocol, from, to, source CIDR), and the
+/// number of egress rules. `None` when the VPC has no group of that name.
+pub async fn group_rules(
+    ec2: &aws_sdk_ec2::Client,
+    vpc_id: &str,
+    name: &str,
+) -> Result<Option<(String, Vec<(String, i32, i32, String)>, usize)>> {
+    let out = ec2
+        .describe_security_groups()
+        .filters(by_vpc(vpc_id))
+        .filters(Filter::builder().name("group-name").values(name).build())
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeSecurityGroups", x))?;
+    Ok(out.security_groups().first().map(|g| {
+        let ingress = g
+            .ip_permissions()
+            .iter()
+            .flat_map(|p| {
+                p.ip_ranges().iter().map(|r| {
+                    (
+                        p.ip_protocol().unwrap_or_default().to_string(),
+                        p.from_port().unwrap_or(-1),
+                        p.to_port().unwrap_or(-1),
+                        r.cidr_ip().unwrap_or_default().to_string(),
+                    )
+                })
+            })
+            .collect();
+        (
+            g.group_id().unwrap_or_default().to_string(),
+            ingress,
+            g.ip_permissions_egress().len(),
+        )
+    }))
+}
+
+/// Opens `port` to the internet on a security group, behind Terraform's back.
+pub async fn open_group(ec2: &aws_sdk_ec2::Client, group_id: &str, port: i32) -> Result<()> {
+    ec2.authorize_security_group_ingress()
+        .group_id(group_id)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|x| sdk("AuthorizeSecurityGroupIngress", x))?;
+    Ok(())
+}
+
 /// Number of rules (ingress + egress) on the VPC's default security group.
 pub async fn default_sg_rules(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<usize> {
     let sg = default_sg(ec2, vpc_id).await?;
@@ -481,6 +600,24 @@ pub async fn delete_vpc_everything(aws: &crate::Aws, vpc_id: &str) -> Result<()>
             .await
             .map_err(|x| sdk("DeleteNetworkAcl", x))?;
     }
+    // Groups besides the default one (the interface endpoints' group).
+    let groups = e
+        .describe_security_groups()
+        .filters(by_vpc())
+        .send()
+        .await
+        .map_err(|x| sdk("DescribeSecurityGroups", x))?;
+    for g in groups
+        .security_groups()
+        .iter()
+        .filter(|g| g.group_name() != Some("default"))
+    {
+        e.delete_security_group()
+            .group_id(g.group_id().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|x| sdk("DeleteSecurityGroup", x))?;
+    }
     e.delete_vpc()
         .vpc_id(vpc_id)
         .send()
@@ -522,22 +659,5 @@ pub async fn delete_vpc_everything(aws: &crate::Aws, vpc_id: &str) -> Result<()>
 /// Terraform's back (breaks EC2.2 / CIS 6.5).
 pub async fn open_default_sg(ec2: &aws_sdk_ec2::Client, vpc_id: &str, port: i32) -> Result<()> {
     let sg = default_sg_id(ec2, vpc_id).await?;
-    ec2.authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(port)
-                .to_port(port)
-                .ip_ranges(
-                    aws_sdk_ec2::types::IpRange::builder()
-                        .cidr_ip("0.0.0.0/0")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|x| sdk("AuthorizeSecurityGroupIngress", x))?;
-    Ok(())
+    open_group(ec2, &sg, port).await
 }

@@ -147,6 +147,23 @@ pub async fn live_objects(aws: &Aws) -> Result<Vec<String>> {
             ));
         }
     }
+    let groups = ec2
+        .describe_security_groups()
+        .send()
+        .await
+        .map_err(|e| sdk("DescribeSecurityGroups", e))?;
+    // Every VPC has its default group; only the ones made beside it count.
+    for g in groups
+        .security_groups()
+        .iter()
+        .filter(|g| g.group_name() != Some("default"))
+    {
+        out.push(format!(
+            "ec2 security-group {} {}",
+            g.group_id().unwrap_or(""),
+            tags_of(g.tags())
+        ));
+    }
     let flow_logs = ec2
         .describe_flow_logs()
         .send()

@@ -35,7 +35,9 @@ pub struct Expect {
     pub sse_algorithm: String,
     /// The KMS key the bucket must use (`aws:kms` only); `None` accepts any key.
     pub kms_key_arn: Option<String>,
-    /// Default object-lock retention `(mode, days)`; `None` means object lock must be off.
+    /// Object lock on the bucket.
+    pub lock_enabled: bool,
+    /// Default object-lock retention `(mode, days)`; `None` means no default retention.
     pub object_lock: Option<(String, i32)>,
     /// The access-log target bucket; `None` means access logging must be off.
     pub logging_target: Option<String>,
@@ -55,6 +57,7 @@ impl Expect {
         Self {
             sse_algorithm: "aws:kms".into(),
             kms_key_arn: None,
+            lock_enabled: true,
             object_lock: Some(("GOVERNANCE".into(), 30)),
             logging_target: None,
             replication_destination: None,
@@ -69,7 +72,8 @@ impl Expect {
         }
     }
 
-    /// Purpose "logs": SSE-S3 (log delivery requires it) and no object lock.
+    /// Purpose "logs": SSE-S3 and object lock without a default retention (log
+    /// delivery requires both).
     pub fn logs() -> Self {
         Self {
             sse_algorithm: "AES256".into(),
@@ -93,7 +97,7 @@ impl Expect {
 /// - S3.8 / CIS 3.1.4: all four public-access-block switches on;
 /// - S3.12: object ownership BucketOwnerEnforced (ACLs off);
 /// - S3.5 / CIS 3.1.1: a policy statement denying requests without TLS;
-/// - S3.15: object-lock default retention as expected;
+/// - S3.15: object lock on (or off) as expected, with the default retention expected;
 /// - S3.13: an Enabled lifecycle rule expiring noncurrent versions and one aborting
 ///   incomplete multipart uploads;
 /// - S3.9: access logging as expected; S3.7: replication as expected.
@@ -187,12 +191,25 @@ pub async fn assert_compliant_bucket(aws: &Aws, bucket: &str, expect: &Expect) -
 
     let lock = s3::object_lock(s3c, bucket).await?;
     match (&expect.object_lock, &lock) {
-        (None, None) => {}
-        (None, Some(l)) if !l.enabled => {}
-        (None, Some(l)) => fail(
-            "S3.15 (object lock)",
-            format!("object lock is on ({l:?}), expected off"),
-        ),
+        _ if !expect.lock_enabled => {
+            if lock.as_ref().is_some_and(|l| l.enabled) {
+                fail(
+                    "S3.15 (object lock)",
+                    format!("object lock is on ({lock:?}), expected off"),
+                );
+            }
+        }
+        (None, l) => {
+            if !l
+                .as_ref()
+                .is_some_and(|l| l.enabled && l.mode.is_none() && l.days.is_none())
+            {
+                fail(
+                    "S3.15 (object lock)",
+                    format!("read back {l:?}, expected enabled without a default retention"),
+                );
+            }
+        }
         (Some((mode, days)), l) => {
             let ok = l.as_ref().is_some_and(|l| {
                 l.enabled && l.mode.as_deref() == Some(mode.as_str()) && l.days == Some(*days)

@@ -19,14 +19,15 @@
 //! Controls read back into `compliance`: EC2.2/CIS 6.5, EC2.6/CIS 4.7,
 //! EC2.21/CIS 6.2, EC2.15, CIS 6.8, and the restricted tier's isolation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 
 use super::subnet_plan::{self, DEFAULT_PREFIXES};
 use super::vpc_api as api;
 use super::vpc_model::{
-    self as model, DesiredVpc, ObservedVpc, GATEWAY_SERVICES, NAT_STRATEGIES, TIERS,
+    self as model, DesiredVpc, ObservedVpc, DEFAULT_INTERFACE_SERVICES, GATEWAY_SERVICES,
+    NAT_STRATEGIES, TIERS,
 };
 use crate::aws::{Clients, ProviderCtx};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
@@ -78,6 +79,10 @@ impl HardenedVpc {
                 .describe("`one_per_az` (each zone survives the loss of another), `single` (cheaper, one zone's NAT serves all), or `none`."),
             Attribute::typed("gateway_endpoints", Type::list(Type::String)).default(strings(GATEWAY_SERVICES))
                 .describe("Gateway endpoints on the private and restricted route tables: `s3`, `dynamodb`. Each gets a policy admitting only this account's principals (and, for S3, only this account's buckets); AWS's default admits anyone."),
+            Attribute::typed("interface_endpoints", Type::list(Type::String)).optional().computed()
+                .describe("Interface endpoints in the private subnets, by service: e.g. `ec2`, `ssm`, `ssmmessages`, `ec2messages`, `sts`, `kms`, `logs`, `secretsmanager`, `ecr.api`, `ecr.dkr`. Instances reach these APIs without the internet or NAT. Each answers on private DNS, sits behind one security group admitting HTTPS from the VPC's range only, and carries a policy admitting only this account's (or organization's) principals. Default `[\"ec2\"]` (Security Hub's EC2.10), or none without a private tier; `[]` turns them off, visible in the plan. Cost: about USD 0.01 per endpoint per zone per hour (some USD 7 a month each, per zone) plus USD 0.01 per GB."),
+            Attribute::typed("interface_endpoint_ids", Type::map(Type::String)).computed().describe("Interface endpoint service → endpoint id (`vpce-…`)."),
+            Attribute::string("endpoint_security_group_id").computed().describe("The interface endpoints' security group (null without interface endpoints)."),
             Attribute::string("endpoint_organization_id").optional()
                 .describe("An AWS Organization id (`o-…`): the endpoints admit that organization's principals, and the S3 endpoint its buckets, rather than only this account's. Widens the endpoint policies; visible in the plan."),
             Attribute::typed("endpoint_s3_buckets", Type::list(Type::String)).optional()
@@ -98,7 +103,7 @@ impl HardenedVpc {
                 .describe("Tier → the allow rules of its network ACL, as read back (everything else is denied)."),
             Attribute::string("flow_log_id").computed().describe("Flow log id."),
             Attribute::typed("compliance", Type::map(Type::Bool)).computed()
-                .describe("Control id → whether it holds, as read back from AWS on every refresh. `EC2.2`/`CIS 6.5`: default security group has no rules. `EC2.6`: flow log on ALL traffic; `CIS 4.7` also needs it KMS-encrypted and kept 365 days. `EC2.21`/`CIS 6.2`: no network ACL opens 22, 3389 or everything to the internet, every subnet uses its tier's ACL, and the VPC's default ACL has no entries (a subnet made outside the composite lands on deny-all). `EC2.15`: no subnet assigns public IPs on launch. `CIS 6.8`: S3 gateway endpoint. `bank:endpoint-policies-scoped`: every gateway endpoint's policy is conditioned on the principal's account (or organization). `proj.restricted-isolation`: the restricted tier has no route to the internet."),
+                .describe("Control id → whether it holds, as read back from AWS on every refresh. `EC2.2`/`CIS 6.5`: default security group has no rules. `EC2.6`: flow log on ALL traffic; `CIS 4.7` also needs it KMS-encrypted and kept 365 days. `EC2.21`/`CIS 6.2`: no network ACL opens 22, 3389 or everything to the internet, every subnet uses its tier's ACL, and the VPC's default ACL has no entries (a subnet made outside the composite lands on deny-all). `EC2.15`: no subnet assigns public IPs on launch. `CIS 6.8`: S3 gateway endpoint. `bank:endpoint-policies-scoped`: every endpoint's policy (gateway and interface) is conditioned on the principal's account (or organization). `EC2.10`: an `ec2` interface endpoint. `bank:interface-endpoints-private` (with interface endpoints): private DNS, behind a group admitting only HTTPS from the VPC. `proj.restricted-isolation`: the restricted tier has no route to the internet."),
         ];
         let prefix = |tier: &'static str| {
             Attribute::number(tier)
@@ -142,12 +147,56 @@ impl HardenedVpc {
             schema: Schema {
                 version: 0,
                 block: Block {
-                    description: "A 3-tier (public, private, restricted), multi-AZ VPC, hardened by default: deny-by-default network ACLs per tier, a restricted tier with no route to the internet, NAT per zone, gateway endpoints, encrypted flow logs of ALL traffic kept 365 days, and the default security group stripped. About 50 `aws_*` resources in one, created concurrently.".into(),
+                    description: "A 3-tier (public, private, restricted), multi-AZ VPC, hardened by default: deny-by-default network ACLs per tier, a restricted tier with no route to the internet, NAT per zone, gateway endpoints (and interface endpoints on request), encrypted flow logs of ALL traffic kept 365 days, and the default security group stripped. About 50 `aws_*` resources in one, created concurrently.".into(),
                     attributes,
                     blocks,
                 },
             },
         }
+    }
+}
+
+/// Interface endpoint services: AWS service names (lowercase words joined by dots or
+/// hyphens), each once, not the two that have free gateway endpoints, and a private
+/// tier for them to live in.
+fn validate_interface_endpoints(config: &Value, diags: &mut Diagnostics) {
+    let Some(eps) = config.get("interface_endpoints").as_list() else {
+        return;
+    };
+    let path = |i: usize| AttrPath::root("interface_endpoints").index(i as i64);
+    let mut seen = BTreeSet::new();
+    for (i, e) in eps.iter().enumerate() {
+        let Some(s) = e.as_str() else { continue };
+        let word = |w: &str| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        };
+        if !s.split(['.', '-']).all(word) {
+            diags.attr_error(path(i), "Invalid interface endpoint", format!("\"{s}\" is not an AWS service name; write it as in com.amazonaws.<region>.<service>, e.g. \"ec2\", \"ssm\", \"ecr.api\"."));
+        } else if GATEWAY_SERVICES.contains(&s) {
+            diags.attr_error(
+                path(i),
+                "Use the gateway endpoint",
+                format!(
+                    "\"{s}\" has a free gateway endpoint; list it in gateway_endpoints instead."
+                ),
+            );
+        } else if !seen.insert(s) {
+            diags.attr_error(
+                path(i),
+                "Duplicate interface endpoint",
+                format!("\"{s}\" is listed twice; list each service once."),
+            );
+        }
+    }
+    let tiers = config.get("tiers");
+    if !eps.is_empty()
+        && tiers.is_fully_known()
+        && !tiers.is_null()
+        && !tiers.string_list().iter().any(|t| t == "private")
+    {
+        diags.attr_error(AttrPath::root("interface_endpoints"), "Interface endpoints need a private tier", "Interface endpoints live in the private subnets; add the private tier to tiers or remove the interface endpoints.");
     }
 }
 
@@ -363,6 +412,21 @@ impl HardenedVpc {
             }
         }
 
+        // Interface endpoints: EC2's by default, where there are private subnets.
+        if config.get("interface_endpoints").is_null() {
+            let tiers = p.get("tiers");
+            p.set_attr(
+                "interface_endpoints",
+                if !tiers.is_fully_known() {
+                    Value::unknown()
+                } else if tiers.string_list().iter().any(|t| t == "private") {
+                    strings(DEFAULT_INTERFACE_SERVICES)
+                } else {
+                    strings(&[])
+                },
+            );
+        }
+
         // Tags.
         let default_tags = req
             .ctx
@@ -377,6 +441,7 @@ impl HardenedVpc {
             "tiers",
             "nat_gateway_strategy",
             "gateway_endpoints",
+            "interface_endpoints",
             "public_ingress_ports",
             "restricted_ports",
             "tier_prefix_lengths",
@@ -392,6 +457,8 @@ impl HardenedVpc {
             "network_acl_ids",
             "network_acl_rules",
             "flow_log_id",
+            "interface_endpoint_ids",
+            "endpoint_security_group_id",
             "compliance",
         ];
         if !fully_known {
@@ -502,6 +569,18 @@ impl HardenedVpc {
                     .collect(),
             ),
         );
+        p.set_attr(
+            "interface_endpoint_ids",
+            keep_flat(prior.get("interface_endpoint_ids"), &d.interface_endpoints),
+        );
+        p.set_attr(
+            "endpoint_security_group_id",
+            match prior.get("endpoint_security_group_id") {
+                _ if d.interface_endpoints.is_empty() => Value::Null,
+                v if v.is_null() || !v.is_known() => Value::unknown(),
+                v => v.clone(),
+            },
+        );
         let prior_s3 = prior.get("flow_logs").get("s3_bucket_arn");
         let flow_same =
             !prior.get("flow_log_id").is_null() && prior_s3 == fl_cfg.get("s3_bucket_arn");
@@ -567,6 +646,36 @@ impl HardenedVpc {
                 strings(&o.endpoints.iter().map(String::as_str).collect::<Vec<_>>()),
             );
         }
+        let mut prior_ieps = prior.get("interface_endpoints").string_list();
+        prior_ieps.sort();
+        if prior.get("interface_endpoints").is_null()
+            || !prior_ieps.iter().eq(o.interface_endpoints.keys())
+        {
+            s.set_attr(
+                "interface_endpoints",
+                strings(
+                    &o.interface_endpoints
+                        .keys()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
+                ),
+            );
+        }
+        s.set_attr(
+            "interface_endpoint_ids",
+            Value::string_map(
+                o.interface_endpoints
+                    .iter()
+                    .map(|(svc, ep)| (svc.clone(), ep.id.clone())),
+            ),
+        );
+        s.set_attr(
+            "endpoint_security_group_id",
+            o.endpoint_sg
+                .as_ref()
+                .map(|sg| Value::string(&sg.id))
+                .unwrap_or(Value::Null),
+        );
         // Prefix lengths as the subnets show them.
         let mut lengths = prior.get("tier_prefix_lengths").clone();
         if lengths.is_null() {
@@ -727,12 +836,6 @@ impl Composite for HardenedVpc {
         model::CONTROLS
     }
 
-    fn audit_notes(&self) -> Option<&'static str> {
-        Some(
-            "- `vpc_endpoint_for_ec2_enabled`: interface endpoints (about USD 7 per endpoint per zone per month) are not an argument of the VPC yet; only the S3 and DynamoDB gateway endpoints are made, each with a policy admitting only this account (`bank:endpoint-policies-scoped`).",
-        )
-    }
-
     fn import_help(&self) -> &'static str {
         "Import by VPC id (`vpc-...`); children are adopted by their `bankplatform:tier` and `bankplatform:az` tags."
     }
@@ -791,6 +894,7 @@ impl Composite for HardenedVpc {
                 }
             }
         }
+        validate_interface_endpoints(config, diags);
         if let Some(org) = config.get("endpoint_organization_id").as_str() {
             let ok = org.len() >= 12
                 && org.starts_with("o-")

@@ -18,10 +18,17 @@ pub(crate) const NAT_STRATEGIES: &[&str] = &["one_per_az", "single", "none"];
 /// Gateway endpoint services.
 /// Sorted, so the default reads back in the same order.
 pub(crate) const GATEWAY_SERVICES: &[&str] = &["dynamodb", "s3"];
+/// Interface endpoints by default: EC2's API (Security Hub EC2.10), about USD 7 a zone
+/// a month.
+pub(crate) const DEFAULT_INTERFACE_SERVICES: &[&str] = &["ec2"];
 /// Tags that identify children.
 pub(crate) const TIER_TAG: &str = "bankplatform:tier";
 pub(crate) const AZ_TAG: &str = "bankplatform:az";
 pub(crate) const VPC_TAG: &str = "bankplatform:vpc";
+/// The security group of the interface endpoints (group names are unique per VPC).
+pub(crate) const ENDPOINT_SG_NAME: &str = "bankplatform-interface-endpoints";
+/// HTTPS: the only port an interface endpoint serves.
+pub(crate) const HTTPS: i32 = 443;
 
 /// One network ACL entry.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,6 +76,8 @@ pub(crate) struct DesiredVpc {
     pub(crate) subnets: BTreeMap<String, BTreeMap<String, Ipv4Net>>,
     pub(crate) nat_strategy: String,
     pub(crate) endpoints: Vec<String>,
+    /// Interface endpoint services (`ec2`, `ssm`, `ecr.api`, …), in the private subnets.
+    pub(crate) interface_endpoints: Vec<String>,
     /// Admit this organization's principals and buckets through the endpoints (rather
     /// than only the VPC's own account).
     pub(crate) endpoint_org_id: Option<String>,
@@ -219,6 +228,7 @@ pub(crate) fn desired_from(p: &Value) -> Result<DesiredVpc, String> {
             .unwrap_or("one_per_az")
             .to_string(),
         endpoints: p.get("gateway_endpoints").string_list(),
+        interface_endpoints: p.get("interface_endpoints").string_list(),
         endpoint_org_id: p
             .get("endpoint_organization_id")
             .as_str()
@@ -287,9 +297,14 @@ pub(crate) struct ObservedVpc {
     pub(crate) flow_log: Option<(String, String, String, String)>,
     /// (log group name, kms key, retention days).
     pub(crate) log_group: Option<(String, Option<String>, Option<i32>)>,
+    /// Gateway endpoint services, sorted.
     pub(crate) endpoints: Vec<String>,
-    /// Gateway endpoint service → its policy document as EC2 reports it.
+    /// Endpoint service (gateway or interface) → its policy document as EC2 reports it.
     pub(crate) endpoint_policies: BTreeMap<String, String>,
+    /// Interface endpoint service → the endpoint.
+    pub(crate) interface_endpoints: BTreeMap<String, ObservedInterfaceEndpoint>,
+    /// The interface endpoints' security group.
+    pub(crate) endpoint_sg: Option<EndpointSg>,
     pub(crate) transit_gateway_attachment: Option<ObservedTgwAttachment>,
 }
 
@@ -299,6 +314,34 @@ pub(crate) struct ObservedVpc {
 pub(crate) struct DefaultAcl {
     pub(crate) id: String,
     pub(crate) entries: Vec<(i32, bool)>,
+}
+
+/// An interface endpoint, as EC2 reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ObservedInterfaceEndpoint {
+    pub(crate) id: String,
+    /// Sorted.
+    pub(crate) subnet_ids: Vec<String>,
+    /// Sorted.
+    pub(crate) security_group_ids: Vec<String>,
+    pub(crate) private_dns: bool,
+}
+
+/// The interface endpoints' security group: its id, its ingress rules as
+/// (protocol, from port, to port, CIDR), and how many egress rules it has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EndpointSg {
+    pub(crate) id: String,
+    pub(crate) ingress: Vec<(String, i32, i32, String)>,
+    pub(crate) egress_rules: usize,
+}
+
+impl EndpointSg {
+    /// Only HTTPS from the VPC's own range comes in; nothing is opened outwards.
+    pub(crate) fn vpc_https_only(&self, vpc_cidr: &str) -> bool {
+        self.egress_rules == 0
+            && self.ingress == [("tcp".to_string(), HTTPS, HTTPS, vpc_cidr.to_string())]
+    }
 }
 
 /// The VPC's live transit gateway attachment, as EC2 reports it.
@@ -438,35 +481,62 @@ pub(crate) fn endpoint_policy(service: &str, account: &str, d: &DesiredVpc) -> s
     json!({"Version": "2008-10-17", "Statement": statements})
 }
 
-/// Every Allow statement of every gateway endpoint's policy is conditioned on the
-/// principal's account or organization.
+/// Every Allow statement of every endpoint's policy (gateway and interface) is
+/// conditioned on the principal's account or organization.
 fn endpoint_policies_scoped(o: &ObservedVpc) -> Option<bool> {
-    Some(o.endpoints.iter().all(|svc| {
-        let Some(doc) = o
-            .endpoint_policies
-            .get(svc)
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-        else {
-            return false;
-        };
-        let statements = match &doc["Statement"] {
-            serde_json::Value::Array(a) => a.clone(),
-            one => vec![one.clone()],
-        };
-        statements
+    Some(
+        o.endpoints
             .iter()
-            .filter(|st| st["Effect"] == "Allow")
-            .all(|st| {
-                st["Condition"]
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|ops| ops.values())
-                    .any(|keys| {
-                        keys.get("aws:PrincipalAccount").is_some()
-                            || keys.get("aws:PrincipalOrgID").is_some()
+            .chain(o.interface_endpoints.keys())
+            .all(|svc| {
+                let Some(doc) = o
+                    .endpoint_policies
+                    .get(svc)
+                    .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+                else {
+                    return false;
+                };
+                let statements = match &doc["Statement"] {
+                    serde_json::Value::Array(a) => a.clone(),
+                    one => vec![one.clone()],
+                };
+                statements
+                    .iter()
+                    .filter(|st| st["Effect"] == "Allow")
+                    .all(|st| {
+                        st["Condition"]
+                            .as_object()
+                            .into_iter()
+                            .flat_map(|ops| ops.values())
+                            .any(|keys| {
+                                keys.get("aws:PrincipalAccount").is_some()
+                                    || keys.get("aws:PrincipalOrgID").is_some()
+                            })
                     })
-            })
-    }))
+            }),
+    )
+}
+
+/// EC2's API is reached through an interface endpoint in the VPC.
+fn ec2_endpoint(o: &ObservedVpc) -> Option<bool> {
+    Some(o.interface_endpoints.contains_key("ec2"))
+}
+
+/// Every interface endpoint answers on private DNS, behind only the endpoints' group,
+/// which admits HTTPS from the VPC's range and nothing else. Applies when there are any.
+fn interface_endpoints_private(o: &ObservedVpc) -> Option<bool> {
+    if o.interface_endpoints.is_empty() {
+        return None;
+    }
+    let Some(sg) = &o.endpoint_sg else {
+        return Some(false);
+    };
+    Some(
+        sg.vpc_https_only(&o.cidr)
+            && o.interface_endpoints
+                .values()
+                .all(|e| e.private_dns && e.security_group_ids == [sg.id.clone()]),
+    )
 }
 
 fn restricted_isolated(o: &ObservedVpc) -> Option<bool> {
@@ -488,7 +558,9 @@ pub(crate) const CONTROLS: &[Control<ObservedVpc>] = &[
     Control { id: "CIS 6.2", title: "As EC2.21.", evidence: "DescribeNetworkAcls (entries, associations, default)", judge: nacls_closed_and_used },
     Control { id: "EC2.15", title: "No subnet assigns public IPv4 addresses on launch.", evidence: "DescribeSubnets (MapPublicIpOnLaunch)", judge: no_public_ip_on_launch },
     Control { id: "CIS 6.8", title: "S3 is reached through a gateway endpoint, not the internet.", evidence: "DescribeVpcEndpoints (service-name)", judge: s3_endpoint },
-    Control { id: "bank:endpoint-policies-scoped", title: "Every gateway endpoint's policy admits only principals of this account (or the configured organization); the S3 endpoint only their buckets and those listed.", evidence: "DescribeVpcEndpoints (PolicyDocument)", judge: endpoint_policies_scoped },
+    Control { id: "bank:endpoint-policies-scoped", title: "Every endpoint's policy (gateway and interface) admits only principals of this account (or the configured organization); the S3 endpoint only their buckets and those listed.", evidence: "DescribeVpcEndpoints (PolicyDocument)", judge: endpoint_policies_scoped },
+    Control { id: "EC2.10", title: "EC2's API is reached through an interface endpoint in the VPC (`interface_endpoints` includes `ec2`).", evidence: "DescribeVpcEndpoints (service-name, type Interface)", judge: ec2_endpoint },
+    Control { id: "bank:interface-endpoints-private", title: "Every interface endpoint has private DNS and only the endpoints' security group, which admits HTTPS from the VPC's range and opens nothing outwards (applies when `interface_endpoints` is set).", evidence: "DescribeVpcEndpoints (PrivateDnsEnabled, Groups); DescribeSecurityGroups (group-name)", judge: interface_endpoints_private },
     Control { id: "proj.restricted-isolation", title: "The restricted tier has no route to the internet.", evidence: "DescribeRouteTables (0.0.0.0/0 routes)", judge: restricted_isolated },
 ];
 
@@ -514,6 +586,13 @@ pub(crate) fn expected_compliance(d: &DesiredVpc) -> BTreeMap<String, bool> {
     .map(|k| (k.to_string(), true))
     .collect();
     m.insert("CIS 6.8".into(), d.endpoints.iter().any(|e| e == "s3"));
+    m.insert(
+        "EC2.10".into(),
+        d.interface_endpoints.iter().any(|e| e == "ec2"),
+    );
+    if !d.interface_endpoints.is_empty() {
+        m.insert("bank:interface-endpoints-private".into(), true);
+    }
     m
 }
 
@@ -535,6 +614,7 @@ mod tests {
             zones,
             nat_strategy: "one_per_az".into(),
             endpoints: vec!["s3".into()],
+            interface_endpoints: vec![],
             endpoint_org_id: None,
             endpoint_s3_buckets: vec![],
             public_ports: vec![443],
@@ -549,6 +629,49 @@ mod tests {
             transit_gateway: None,
             tags_all: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn interface_endpoints_are_private_only_behind_a_vpc_https_group() {
+        let mut o = ObservedVpc {
+            cidr: "10.0.0.0/16".into(),
+            ..Default::default()
+        };
+        // No interface endpoints: EC2.10 is false and the group control does not apply.
+        assert!(!compliance(&o)["EC2.10"]);
+        assert!(!compliance(&o).contains_key("bank:interface-endpoints-private"));
+        let ep = ObservedInterfaceEndpoint {
+            id: "vpce-1".into(),
+            subnet_ids: vec!["subnet-1".into()],
+            security_group_ids: vec!["sg-1".into()],
+            private_dns: true,
+        };
+        o.interface_endpoints.insert("ec2".into(), ep.clone());
+        // An endpoint without its group observed cannot be judged private.
+        assert!(!compliance(&o)["bank:interface-endpoints-private"]);
+        o.endpoint_sg = Some(EndpointSg {
+            id: "sg-1".into(),
+            ingress: vec![("tcp".into(), 443, 443, "10.0.0.0/16".into())],
+            egress_rules: 0,
+        });
+        assert!(compliance(&o)["EC2.10"]);
+        assert!(compliance(&o)["bank:interface-endpoints-private"]);
+        // Any egress rule, a wider source or private DNS off breaks it.
+        o.endpoint_sg.as_mut().unwrap().egress_rules = 1;
+        assert!(!compliance(&o)["bank:interface-endpoints-private"]);
+        o.endpoint_sg.as_mut().unwrap().egress_rules = 0;
+        o.endpoint_sg.as_mut().unwrap().ingress[0].3 = "0.0.0.0/0".into();
+        assert!(!compliance(&o)["bank:interface-endpoints-private"]);
+        o.endpoint_sg.as_mut().unwrap().ingress[0].3 = "10.0.0.0/16".into();
+        o.interface_endpoints.get_mut("ec2").unwrap().private_dns = false;
+        assert!(!compliance(&o)["bank:interface-endpoints-private"]);
+        // Its policy counts in bank:endpoint-policies-scoped: missing, it is not scoped.
+        assert!(!compliance(&o)["bank:endpoint-policies-scoped"]);
+        o.endpoint_policies.insert(
+            "ec2".into(),
+            endpoint_policy("ec2", "123456789012", &desired()).to_string(),
+        );
+        assert!(compliance(&o)["bank:endpoint-policies-scoped"]);
     }
 
     #[test]

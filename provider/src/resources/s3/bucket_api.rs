@@ -442,25 +442,29 @@ pub(super) async fn apply_settings(
         .map(|_| ())
         .map_err(|e| format!("tagging S3 Bucket ({b}): {}", error_message(&e)))
     }));
-    if let Some(lock) = &d.lock {
+    if d.lock_enabled || lock_enabled_on_bucket {
         steps.push(Box::pin(async move {
-            let mode = if lock.mode == "COMPLIANCE" {
-                s3t::ObjectLockRetentionMode::Compliance
-            } else {
-                s3t::ObjectLockRetentionMode::Governance
-            };
+            // On (in place on an existing bucket), with the default retention when
+            // there is one; without it, a retention set earlier is cleared (object
+            // lock itself cannot be turned off).
+            let rule = d.lock.as_ref().map(|lock| {
+                let mode = if lock.mode == "COMPLIANCE" {
+                    s3t::ObjectLockRetentionMode::Compliance
+                } else {
+                    s3t::ObjectLockRetentionMode::Governance
+                };
+                s3t::ObjectLockRule::builder()
+                    .default_retention(
+                        s3t::DefaultRetention::builder()
+                            .mode(mode)
+                            .days(lock.days as i32)
+                            .build(),
+                    )
+                    .build()
+            });
             let cfg = s3t::ObjectLockConfiguration::builder()
                 .object_lock_enabled(s3t::ObjectLockEnabled::Enabled)
-                .rule(
-                    s3t::ObjectLockRule::builder()
-                        .default_retention(
-                            s3t::DefaultRetention::builder()
-                                .mode(mode)
-                                .days(lock.days as i32)
-                                .build(),
-                        )
-                        .build(),
-                )
+                .set_rule(rule)
                 .build();
             retry(|| {
                 s3.put_object_lock_configuration()
@@ -473,27 +477,6 @@ pub(super) async fn apply_settings(
             .map_err(|e| {
                 format!(
                     "setting object lock on S3 Bucket ({b}): {}",
-                    error_message(&e)
-                )
-            })
-        }));
-    } else if lock_enabled_on_bucket {
-        steps.push(Box::pin(async move {
-            // Object lock cannot be turned off; remove the default retention instead.
-            let cfg = s3t::ObjectLockConfiguration::builder()
-                .object_lock_enabled(s3t::ObjectLockEnabled::Enabled)
-                .build();
-            retry(|| {
-                s3.put_object_lock_configuration()
-                    .bucket(b)
-                    .object_lock_configuration(cfg.clone())
-                    .send()
-            })
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                format!(
-                    "clearing object lock retention on S3 Bucket ({b}): {}",
                     error_message(&e)
                 )
             })

@@ -66,6 +66,9 @@ pub(crate) struct Replication {
 
 /// Defaults for a purpose.
 pub(crate) struct PurposeDefaults {
+    /// Object lock on the bucket (WORM for whatever retention objects are given).
+    pub(crate) lock_enabled: bool,
+    /// The default retention every new object gets.
     pub(crate) lock: Option<Lock>,
     pub(crate) sse_kms: bool,
     pub(crate) lifecycle: Vec<LifecycleRule>,
@@ -91,6 +94,7 @@ pub(crate) fn purpose_defaults(purpose: &str) -> PurposeDefaults {
     match purpose {
         // Records kept for 7 years (2555 days), immutable even to root.
         "archive" => PurposeDefaults {
+            lock_enabled: true,
             lock: Some(Lock {
                 mode: "COMPLIANCE".into(),
                 days: 2555,
@@ -103,6 +107,7 @@ pub(crate) fn purpose_defaults(purpose: &str) -> PurposeDefaults {
             )],
         },
         "audit" => PurposeDefaults {
+            lock_enabled: true,
             lock: Some(Lock {
                 mode: "COMPLIANCE".into(),
                 days: 2555,
@@ -110,9 +115,11 @@ pub(crate) fn purpose_defaults(purpose: &str) -> PurposeDefaults {
             sse_kms: true,
             lifecycle: vec![rule(&[(90, "GLACIER")], &[(30, "GLACIER")], 2555)],
         },
-        // S3 server access log delivery only writes to SSE-S3 buckets (an AWS
-        // rule), so a log bucket uses AES256; the plan shows it.
+        // S3 server access log delivery only writes to SSE-S3 buckets without a
+        // default retention (AWS rules), so a log bucket uses AES256 and object lock
+        // without a default retention; the plan shows both.
         "logs" => PurposeDefaults {
+            lock_enabled: true,
             lock: None,
             sse_kms: false,
             lifecycle: vec![rule(
@@ -122,6 +129,7 @@ pub(crate) fn purpose_defaults(purpose: &str) -> PurposeDefaults {
             )],
         },
         _ => PurposeDefaults {
+            lock_enabled: true,
             lock: Some(Lock {
                 mode: "GOVERNANCE".into(),
                 days: 30,
@@ -452,7 +460,14 @@ fn customer_key(o: &Observed) -> Option<bool> {
 }
 
 fn locked(o: &Observed) -> Option<bool> {
-    Some(o.lock_enabled && o.lock.is_some())
+    Some(o.lock_enabled)
+}
+
+/// A default retention, except on a log bucket, where AWS refuses one (access log
+/// delivery needs a target without it).
+fn retained(o: &Observed) -> Option<bool> {
+    (o.tags.get(PURPOSE_TAG).map(String::as_str) != Some("logs"))
+        .then(|| o.lock_enabled && o.lock.is_some())
 }
 
 fn logged(o: &Observed) -> Option<bool> {
@@ -532,9 +547,15 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
     },
     Control {
         id: "S3.15",
-        title: "Object lock is enabled with a default retention.",
+        title: "Object lock is enabled (Security Hub's default: any retention mode).",
         evidence: "GetObjectLockConfiguration",
         judge: locked,
+    },
+    Control {
+        id: "bank:default-retention",
+        title: "Every new object version gets the purpose's default retention (GOVERNANCE 30 days, or COMPLIANCE 2555 days for `archive` and `audit`). Does not apply to a `logs` bucket: AWS delivers access logs only to a target without a default retention.",
+        evidence: "GetObjectLockConfiguration (Rule.DefaultRetention)",
+        judge: retained,
     },
     Control {
         id: "S3.9",
@@ -589,7 +610,10 @@ pub(crate) fn expected_compliance(
         m.insert(k.to_string(), true);
     }
     m.insert("S3.17".to_string(), d.sse_kms);
-    m.insert("S3.15".to_string(), d.lock.is_some());
+    m.insert("S3.15".to_string(), d.lock_enabled);
+    if d.purpose != "logs" {
+        m.insert("bank:default-retention".to_string(), d.lock.is_some());
+    }
     m.insert("S3.9".to_string(), d.logging.is_some());
     m.insert("S3.13".to_string(), !d.lifecycle.is_empty());
     m.insert("S3.7".to_string(), d.replication.is_some());
@@ -622,6 +646,8 @@ pub(crate) struct Desired {
     pub(crate) sse_kms: bool,
     pub(crate) kms_key_arn: Option<String>,
     pub(crate) kms_key_managed: bool,
+    pub(crate) lock_enabled: bool,
+    /// The default retention (only with `lock_enabled`).
     pub(crate) lock: Option<Lock>,
     pub(crate) logging: Option<(String, String)>,
     pub(crate) lifecycle: Vec<LifecycleRule>,
@@ -710,33 +736,33 @@ pub(crate) fn lifecycle_to_value(rules: &[LifecycleRule]) -> Value {
     )
 }
 
-/// Object lock to its attribute value.
-pub(crate) fn lock_to_value(lock: Option<&Lock>) -> Value {
-    match lock {
-        Some(l) => Value::object([
-            ("enabled", Value::Bool(true)),
-            ("mode", Value::string(&l.mode)),
-            ("retention_days", Value::number(l.days)),
-        ]),
-        None => Value::object([
-            ("enabled", Value::Bool(false)),
-            ("mode", Value::Null),
-            ("retention_days", Value::Null),
-        ]),
-    }
+/// Object lock to its attribute value: on or off, and the default retention.
+pub(crate) fn lock_to_value(enabled: bool, lock: Option<&Lock>) -> Value {
+    Value::object([
+        ("enabled", Value::Bool(enabled)),
+        (
+            "mode",
+            lock.map(|l| Value::string(&l.mode)).unwrap_or(Value::Null),
+        ),
+        (
+            "retention_days",
+            lock.map(|l| Value::number(l.days)).unwrap_or(Value::Null),
+        ),
+    ])
 }
 
 /// Reads the desired configuration from a planned value whose relevant parts are known.
 pub(crate) fn desired_from_planned(p: &Value) -> Desired {
     let lock_v = p.get("object_lock");
-    let lock = if lock_v.get("enabled").as_bool() == Some(true) {
-        Some(Lock {
-            mode: string(lock_v.get("mode")).unwrap_or_else(|| "GOVERNANCE".into()),
-            days: int(lock_v.get("retention_days")).unwrap_or(30),
-        })
-    } else {
-        None
-    };
+    let lock_enabled = lock_v.get("enabled").as_bool() == Some(true);
+    let (mode, days) = (
+        string(lock_v.get("mode")),
+        int(lock_v.get("retention_days")),
+    );
+    let lock = (lock_enabled && (mode.is_some() || days.is_some())).then(|| Lock {
+        mode: mode.unwrap_or_else(|| "GOVERNANCE".into()),
+        days: days.unwrap_or(30),
+    });
     let logging = {
         let l = p.get("access_logging");
         string(l.get("target_bucket"))
@@ -772,6 +798,7 @@ pub(crate) fn desired_from_planned(p: &Value) -> Desired {
         sse_kms: p.get("sse_algorithm").as_str() != Some("AES256"),
         kms_key_arn: string(p.get("kms_key_arn")),
         kms_key_managed: p.get("kms_key_managed").as_bool().unwrap_or(false),
+        lock_enabled,
         lock,
         logging,
         lifecycle: lifecycle_from_value(p.get("lifecycle_rules")),
@@ -823,6 +850,17 @@ pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
             "Conflicting arguments",
             "object_lock.enabled is false, so mode and retention_days cannot be set. Remove them, or enable object lock.",
         );
+    }
+    if config.get("purpose").as_str() == Some("logs") {
+        for k in ["mode", "retention_days"] {
+            if !lock.get(k).is_null() {
+                diags.attr_error(
+                    AttrPath::root("object_lock").attr(k),
+                    "No default retention on a log bucket",
+                    "S3 server access logging cannot deliver to a bucket with a default retention, so a bucket of purpose \"logs\" keeps object lock without one: remove mode and retention_days, or choose another purpose.",
+                );
+            }
+        }
     }
     if let Some(purpose) = config.get("purpose").as_str() {
         if lock.get("enabled").as_bool() == Some(false) && matches!(purpose, "archive" | "audit") {

@@ -32,7 +32,7 @@ use crate::resources::kit::controls::Control;
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
 use crate::resources::kms::managed_key;
-use crate::value::{Type, Value};
+use crate::value::{AttrPath, Type, Value};
 
 /// The resource type.
 pub struct CompliantBucket {
@@ -56,7 +56,7 @@ impl CompliantBucket {
                 .describe("Prefix of a generated bucket name (at most 37 characters)."),
             Attribute::string("purpose").default(Value::string("transaction"))
                 .validate(one_of("Invalid purpose", PURPOSES))
-                .describe("What the bucket holds; chooses defaults. `transaction` (GOVERNANCE lock 30 days), `archive` and `audit` (COMPLIANCE lock 2555 days), `logs` (server access log target: SSE-S3, as AWS requires for log delivery)."),
+                .describe("What the bucket holds; chooses defaults. `transaction` (GOVERNANCE lock 30 days), `archive` and `audit` (COMPLIANCE lock 2555 days), `logs` (server access log target: SSE-S3 and object lock without a default retention, as AWS requires for log delivery)."),
             Attribute::string("kms_key_arn").optional().computed().use_state_for_unknown()
                 .validate(validators::arn("kms", "key/", "arn:aws:kms:eu-west-1:111122223333:key/<id>"))
                 .describe("Customer-managed KMS key for SSE-KMS. When not set the resource creates one with rotation on, and schedules its deletion when the bucket is destroyed."),
@@ -78,7 +78,7 @@ impl CompliantBucket {
             Attribute::string("arn").computed().use_state_for_unknown().describe("Bucket ARN."),
             Attribute::string("regional_domain_name").computed().use_state_for_unknown().describe("Regional domain name of the bucket."),
             Attribute::typed("compliance", Type::map(Type::Bool)).computed()
-                .describe("Control id → whether it holds, as read back from AWS on every refresh (a control that fails shows in the next plan, and apply repairs it). `S3.5`/`CIS 3.1.1`: policy denies non-TLS requests. `S3.8`/`CIS 3.1.4`: all four public access block switches on (bucket level). `S3.12`: ACLs disabled (BucketOwnerEnforced). `S3.14`: versioning enabled. `S3.17`: SSE-KMS with a customer-managed key and bucket key. `KMS.4`: that key rotates. `S3.15`: object lock with default retention. `S3.13`: lifecycle rules. `S3.9`: server access logging. `S3.7`: cross-region replication."),
+                .describe("Control id → whether it holds, as read back from AWS on every refresh (a control that fails shows in the next plan, and apply repairs it). `S3.5`/`CIS 3.1.1`: policy denies non-TLS requests. `S3.8`/`CIS 3.1.4`: all four public access block switches on (bucket level). `S3.12`: ACLs disabled (BucketOwnerEnforced). `S3.14`: versioning enabled. `S3.17`: SSE-KMS with a customer-managed key and bucket key. `KMS.4`: that key rotates. `S3.15`: object lock enabled. `bank:default-retention` (except `logs`): the purpose's default retention. `S3.13`: lifecycle rules. `S3.9`: server access logging. `S3.7`: cross-region replication."),
         ];
         CompliantBucket {
             schema: Schema {
@@ -90,8 +90,8 @@ impl CompliantBucket {
                         NestedBlock::group("object_lock", Block {
                             description: "Object lock (WORM). Defaults by purpose; turning it off takes `enabled = false`, visible in the plan.".into(),
                             attributes: vec![
-                                Attribute::bool("enabled").optional().computed().requires_replace().describe("Object lock on the bucket. S3 cannot turn it off once on."),
-                                Attribute::string("mode").optional().computed().validate(one_of("Invalid object lock mode", &["GOVERNANCE", "COMPLIANCE"])).describe("Default retention mode: GOVERNANCE or COMPLIANCE."),
+                                Attribute::bool("enabled").optional().computed().describe("Object lock on the bucket (default on for every purpose). Turning it on is done in place; S3 cannot turn it off, so that replaces the bucket."),
+                                Attribute::string("mode").optional().computed().validate(one_of("Invalid object lock mode", &["GOVERNANCE", "COMPLIANCE"])).describe("Default retention mode: GOVERNANCE or COMPLIANCE (none on a `logs` bucket)."),
                                 Attribute::number("retention_days").optional().computed().validate(int_between("Invalid object lock retention", 1, 36500)).describe("Default retention in days (1 to 36500)."),
                             ],
                             blocks: vec![],
@@ -251,22 +251,23 @@ impl CompliantBucket {
                 {
                     true
                 }
-                None => defaults.lock.is_some(),
+                None => defaults.lock_enabled,
             };
-            let lock = enabled.then(|| model::Lock {
-                mode: lock_cfg
-                    .get("mode")
-                    .as_str()
-                    .map(str::to_string)
-                    .or_else(|| defaults.lock.as_ref().map(|l| l.mode.clone()))
-                    .unwrap_or_else(|| "GOVERNANCE".into()),
-                days: lock_cfg
-                    .get("retention_days")
-                    .as_i64()
-                    .or_else(|| defaults.lock.as_ref().map(|l| l.days))
-                    .unwrap_or(30),
+            let mode = lock_cfg
+                .get("mode")
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| defaults.lock.as_ref().map(|l| l.mode.clone()));
+            let days = lock_cfg
+                .get("retention_days")
+                .as_i64()
+                .or_else(|| defaults.lock.as_ref().map(|l| l.days));
+            // A log bucket has none: AWS delivers access logs only without one.
+            let lock = (enabled && (mode.is_some() || days.is_some())).then(|| model::Lock {
+                mode: mode.unwrap_or_else(|| "GOVERNANCE".into()),
+                days: days.unwrap_or(30),
             });
-            let mut v = model::lock_to_value(lock.as_ref());
+            let mut v = model::lock_to_value(enabled, lock.as_ref());
             // Keep configured values exactly as written (Terraform checks it).
             for k in ["enabled", "mode", "retention_days"] {
                 if !lock_cfg.get(k).is_null() {
@@ -452,22 +453,8 @@ impl CompliantBucket {
         s.set_attr("kms_key_managed", Value::Bool(managed_key));
         s.set_attr(
             "object_lock",
-            model::lock_to_value(if o.lock_enabled {
-                o.lock.as_ref()
-            } else {
-                None
-            }),
+            model::lock_to_value(o.lock_enabled, o.lock.as_ref().filter(|_| o.lock_enabled)),
         );
-        if o.lock_enabled && o.lock.is_none() {
-            s.set_attr(
-                "object_lock",
-                Value::object([
-                    ("enabled", Value::Bool(true)),
-                    ("mode", Value::Null),
-                    ("retention_days", Value::Null),
-                ]),
-            );
-        }
         // Keep the prior value when it means the same (null vs [] lists,
         // transition order), so a refresh shows no false change.
         if model::lifecycle_from_value(prior.get("lifecycle_rules")) != o.lifecycle
@@ -638,7 +625,7 @@ impl Composite for CompliantBucket {
             "- `s3_bucket_no_mfa_delete`: AWS lets only the root user, with its MFA device, turn MFA delete on; no API call a provider makes can. Object lock retention protects the records instead (`S3.15`).
 - `s3_bucket_cross_region_replication`: needs a destination in a DR Region; set `replication` (the generated tree does for pilot light and up). `S3.7` reads false without it.
 - `s3_bucket_server_access_logging_enabled`: set `access_logging` to a bucket of purpose `logs`; `S3.9` reads false without it.
-- On a bucket of purpose `logs`, `s3_bucket_kms_encryption` and `s3_bucket_object_lock`: AWS delivers access logs only to SSE-S3 buckets and refuses a target with a default retention; `S3.17` and `S3.15` read false for it. Object lock without a retention would be allowed, but it can only be chosen when a bucket is created: turning it on by default would replace existing log buckets, so it waits for a migration path.
+- On a bucket of purpose `logs`, `s3_bucket_kms_encryption`: AWS delivers access logs only to SSE-S3 buckets, so `S3.17` reads false for it. Its object lock is on without a default retention (AWS refuses a log target with one): `S3.15` holds and `bank:default-retention` does not apply. A log bucket made before object lock was its default gets it in place.
 - `s3_bucket_event_notifications_enabled`: not turned on yet, because the emulator drops EventBridge configurations on read, so it could not be shown.",
         )
     }
@@ -649,6 +636,12 @@ impl Composite for CompliantBucket {
 
     async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
         self.plan_known_values(req).await;
+        // Object lock is turned on in place; S3 cannot turn it off.
+        let enabled = |v: &Value| v.get("object_lock").get("enabled").as_bool();
+        if enabled(req.prior) == Some(true) && enabled(&req.planned) == Some(false) {
+            req.requires_replace
+                .push(AttrPath::root("object_lock").attr("enabled"));
+        }
     }
 
     fn desired(&self, planned: &Value) -> Result<Desired, String> {
@@ -719,7 +712,7 @@ impl Composite for CompliantBucket {
         let bucket = d.bucket.clone();
         let create_key = d.sse_kms && d.kms_key_managed;
         let (bucket_res, key_res) =
-            tokio::join!(api::create_bucket(c, &bucket, d.lock.is_some()), async {
+            tokio::join!(api::create_bucket(c, &bucket, d.lock_enabled), async {
                 if !create_key {
                     return None;
                 }
@@ -759,7 +752,7 @@ impl Composite for CompliantBucket {
     ) -> Result<(), Vec<String>> {
         let arn = model::bucket_arn(model::partition(&c.region), root);
         let Some(prior) = prior else {
-            let lock_on_bucket = d.lock.is_some();
+            let lock_on_bucket = d.lock_enabled;
             return self.put_settings(c, d, &arn, lock_on_bucket).await;
         };
         // A managed key is needed when the plan asks for one and there is none yet.

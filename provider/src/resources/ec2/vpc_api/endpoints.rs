@@ -32,12 +32,7 @@ pub(crate) async fn ensure_endpoints(
     let live: Vec<&t::VpcEndpoint> = out
         .vpc_endpoints()
         .iter()
-        .filter(|e| {
-            !matches!(
-                e.state(),
-                Some(t::State::Deleted) | Some(t::State::Deleting)
-            )
-        })
+        .filter(|e| !endpoint_leaving(e))
         .collect();
     let account = c.account_id().await?;
     for svc in &d.endpoints {
@@ -120,12 +115,9 @@ pub(crate) async fn ensure_endpoints(
                                 .send(),
                             |o| o.vpc_endpoints(),
                             |e| {
-                                (!matches!(
-                                    e.state(),
-                                    Some(t::State::Deleted) | Some(t::State::Deleting)
-                                ))
-                                .then(|| e.vpc_endpoint_id())
-                                .flatten()
+                                (!endpoint_leaving(e))
+                                    .then(|| e.vpc_endpoint_id())
+                                    .flatten()
                             },
                         )
                     },

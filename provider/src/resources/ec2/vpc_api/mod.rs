@@ -12,8 +12,9 @@ use aws_sdk_ec2::types as t;
 use futures::future::join_all;
 
 use super::vpc_model::{
-    compliance, endpoint_policy, DefaultAcl, DesiredVpc, NaclRule, ObservedTgwAttachment,
-    ObservedVpc, AZ_TAG, TIER_TAG, VPC_TAG,
+    compliance, endpoint_policy, DefaultAcl, DesiredVpc, EndpointSg, NaclRule,
+    ObservedInterfaceEndpoint, ObservedTgwAttachment, ObservedVpc, AZ_TAG, ENDPOINT_SG_NAME, HTTPS,
+    TIER_TAG, VPC_TAG,
 };
 use crate::aws::{error_code, error_message, is_not_found, Clients};
 use crate::resources::iam::service_role;
@@ -27,6 +28,7 @@ use crate::resources::logs::log_group;
 mod endpoints;
 mod flow_logs;
 mod igw;
+mod interface_endpoints;
 mod nacls;
 mod nat;
 mod observe;
@@ -39,6 +41,7 @@ mod vpc;
 use endpoints::ensure_endpoints;
 use flow_logs::{ensure_flow_log, ensure_flow_log_prerequisites, find_managed_key};
 use igw::{delete_igw, ensure_igw};
+use interface_endpoints::{delete_and_wait, delete_endpoint_sg, ensure_interface_endpoints};
 use nacls::{ensure_nacls, release_nacl_associations};
 use nat::{delete_nat, ensure_nats};
 pub(super) use observe::observe;
@@ -46,8 +49,8 @@ use remove::remove_extras;
 use route_tables::{delete_route_table, ensure_route_tables, ensure_routes};
 use subnets::ensure_subnets;
 use tgw::{delete_tgw_attachment, ensure_tgw_attachment};
-use vpc::vpc_basics;
 pub(super) use vpc::{create_vpc, mark_created, vpc_exists};
+use vpc::{strip_group, vpc_basics};
 
 type Fut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 
@@ -99,6 +102,23 @@ fn spec(rt: t::ResourceType, tags: Vec<t::Tag>) -> t::TagSpecification {
 /// EC2 configuration for one call that [`create_once`] retries itself.
 fn once() -> aws_sdk_ec2::config::Builder {
     aws_sdk_ec2::config::Builder::new().retry_config(no_retries())
+}
+
+/// Whether a VPC endpoint is deleted or on its way out. EC2 answers its states in
+/// lower case (`deleted`), which the SDK's enum (`Deleted`) does not match.
+fn endpoint_leaving(e: &t::VpcEndpoint) -> bool {
+    e.state().is_some_and(|s| {
+        matches!(
+            s.as_str().to_ascii_lowercase().as_str(),
+            "deleted" | "deleting"
+        )
+    })
+}
+
+/// Whether a VPC endpoint is deleted.
+fn endpoint_deleted(e: &t::VpcEndpoint) -> bool {
+    e.state()
+        .is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"))
 }
 
 fn tag_of<'a>(tags: &'a [t::Tag], key: &str) -> Option<&'a str> {
@@ -268,9 +288,14 @@ pub(super) async fn converge(
     interrupted(c)?;
 
     // Phase C: routes and endpoints, then what the layout no longer has.
-    let (routes, eps) = tokio::join!(ensure_routes(c, d, &o), ensure_endpoints(c, vpc_id, d, &o));
+    let (routes, eps, ieps) = tokio::join!(
+        ensure_routes(c, d, &o),
+        ensure_endpoints(c, vpc_id, d, &o),
+        ensure_interface_endpoints(c, vpc_id, d, &o),
+    );
     errors.extend(routes.err().into_iter().flatten());
     errors.extend(eps.err());
+    errors.extend(ieps.err().into_iter().flatten());
     if errors.is_empty() {
         errors.extend(remove_extras(c, d, &o).await.err().into_iter().flatten());
     }
@@ -333,12 +358,9 @@ pub(super) async fn destroy(
                     .await
                     .gone_is_done(&format!("detaching route tables from endpoint ({id})"))?;
             }
-            c.ec2
-                .delete_vpc_endpoints()
-                .set_vpc_endpoint_ids(Some(ids))
-                .send()
-                .await
-                .gone_is_done("deleting endpoints")
+            // Interface endpoints hold network interfaces in the subnets and the group
+            // until they are deleted.
+            delete_and_wait(c, vpc_id, ids).await
         };
         let tgw = async {
             match &o.transit_gateway_attachment {
@@ -393,6 +415,9 @@ pub(super) async fn destroy(
             }))
             .await;
             errors.extend(acls.into_iter().filter_map(Result::err));
+            if let Some(sg) = &o.endpoint_sg {
+                errors.extend(delete_endpoint_sg(c, &sg.id).await.err());
+            }
             if let Some(igw) = &o.internet_gateway {
                 errors.extend(delete_igw(c, vpc_id, igw).await.err());
             }

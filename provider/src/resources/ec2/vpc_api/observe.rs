@@ -3,6 +3,14 @@
 use super::*;
 
 /// Reads the VPC and every child, concurrently. `Ok(None)` when the VPC is gone.
+/// The short name of an AWS endpoint service (`ec2`, `ecr.api`) from its full name
+/// (`com.amazonaws.<region>.ecr.api`).
+pub(crate) fn service_of<'a>(name: &'a str, region: &str) -> Option<&'a str> {
+    name.strip_prefix("com.amazonaws.")?
+        .strip_prefix(region)?
+        .strip_prefix('.')
+}
+
 pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<ObservedVpc>, String> {
     let Some(vpc) = vpc_exists(c, vpc_id).await? else {
         return Ok(None);
@@ -19,7 +27,13 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
         ec2.describe_network_acls().filters(by_vpc()).send(),
         ec2.describe_security_groups()
             .filters(by_vpc())
-            .filters(filter("group-name", "default"))
+            .filters(
+                t::Filter::builder()
+                    .name("group-name")
+                    .values("default")
+                    .values(ENDPOINT_SG_NAME)
+                    .build()
+            )
             .send(),
         ec2.describe_flow_logs()
             .filter(filter("resource-id", vpc_id))
@@ -173,13 +187,46 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
             ),
         );
     }
-    if let Some(sg) = sgs
+    for sg in sgs
         .map_err(|x| error_message(&x))
-        .map_err(e("the default security group"))?
+        .map_err(e("the default and endpoints security groups"))?
         .security_groups()
-        .first()
     {
-        o.default_sg_rules = sg.ip_permissions().len() + sg.ip_permissions_egress().len();
+        if sg.group_name() == Some("default") {
+            o.default_sg_rules = sg.ip_permissions().len() + sg.ip_permissions_egress().len();
+        } else {
+            o.endpoint_sg = Some(EndpointSg {
+                id: sg.group_id().unwrap_or_default().to_string(),
+                ingress: sg
+                    .ip_permissions()
+                    .iter()
+                    .flat_map(|p| {
+                        let proto = p.ip_protocol().unwrap_or_default().to_string();
+                        let (from, to) = (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1));
+                        let mut sources: Vec<String> = p
+                            .ip_ranges()
+                            .iter()
+                            .filter_map(|r| r.cidr_ip().map(str::to_string))
+                            .collect();
+                        // Group and IPv6 sources count as rules too (never the VPC's range).
+                        sources.extend(
+                            p.user_id_group_pairs()
+                                .iter()
+                                .filter_map(|g| g.group_id().map(str::to_string)),
+                        );
+                        sources.extend(
+                            p.ipv6_ranges()
+                                .iter()
+                                .filter_map(|r| r.cidr_ipv6().map(str::to_string)),
+                        );
+                        sources
+                            .into_iter()
+                            .map(move |src| (proto.clone(), from, to, src))
+                    })
+                    .collect(),
+                egress_rules: sg.ip_permissions_egress().len(),
+            });
+        }
     }
     if let Some(f) = flows
         .map_err(|x| error_message(&x))
@@ -204,18 +251,34 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
         .map_err(e("endpoints"))?
         .vpc_endpoints()
         .iter()
-        .filter(|ep| {
-            !matches!(
-                ep.state(),
-                Some(t::State::Deleted) | Some(t::State::Deleting)
-            )
-        })
+        .filter(|ep| !endpoint_leaving(ep))
     {
-        if let Some(svc) = ep.service_name().and_then(|s| s.rsplit('.').next()) {
+        let Some(svc) = ep.service_name().and_then(|s| service_of(s, &c.region)) else {
+            continue;
+        };
+        if ep.vpc_endpoint_type() == Some(&t::VpcEndpointType::Interface) {
+            let mut subnet_ids = ep.subnet_ids().to_vec();
+            subnet_ids.sort();
+            let mut security_group_ids: Vec<String> = ep
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_string))
+                .collect();
+            security_group_ids.sort();
+            o.interface_endpoints.insert(
+                svc.to_string(),
+                ObservedInterfaceEndpoint {
+                    id: ep.vpc_endpoint_id().unwrap_or_default().to_string(),
+                    subnet_ids,
+                    security_group_ids,
+                    private_dns: ep.private_dns_enabled() == Some(true),
+                },
+            );
+        } else {
             o.endpoints.push(svc.to_string());
-            if let Some(doc) = ep.policy_document() {
-                o.endpoint_policies.insert(svc.to_string(), doc.to_string());
-            }
+        }
+        if let Some(doc) = ep.policy_document() {
+            o.endpoint_policies.insert(svc.to_string(), doc.to_string());
         }
     }
     o.endpoints.sort();

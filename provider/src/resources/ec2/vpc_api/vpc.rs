@@ -131,7 +131,7 @@ pub(crate) async fn vpc_basics(
         async {
             match o.default_sg_rules {
                 0 => Ok(()),
-                _ => strip_default_sg(c, vpc_id).await,
+                _ => strip_group(c, vpc_id, "default").await,
             }
         },
         async {
@@ -190,18 +190,19 @@ pub(crate) async fn empty_default_acl(c: &Clients, acl: &DefaultAcl) -> Result<(
     }
 }
 
-/// Removes every rule of the default security group (CIS 6.5, EC2.2).
-pub(crate) async fn strip_default_sg(c: &Clients, vpc_id: &str) -> Result<(), String> {
+/// Removes every rule of the VPC's security group `name`: the default group (CIS 6.5,
+/// EC2.2), or the interface endpoints' group before it gets its one rule.
+pub(crate) async fn strip_group(c: &Clients, vpc_id: &str, name: &str) -> Result<(), String> {
     let out = c
         .ec2
         .describe_security_groups()
         .filters(filter("vpc-id", vpc_id))
-        .filters(filter("group-name", "default"))
+        .filters(filter("group-name", name))
         .send()
         .await
         .map_err(|e| {
             format!(
-                "reading the default security group of VPC ({vpc_id}): {}",
+                "reading the {name} security group of VPC ({vpc_id}): {}",
                 error_message(&e)
             )
         })?;
@@ -217,7 +218,7 @@ pub(crate) async fn strip_default_sg(c: &Clients, vpc_id: &str) -> Result<(), St
             .send()
             .await
             .gone_is_done(&format!(
-                "removing ingress rules of the default security group ({id})"
+                "removing ingress rules of the {name} security group ({id})"
             ))?;
     }
     if !sg.ip_permissions_egress().is_empty() {
@@ -228,7 +229,7 @@ pub(crate) async fn strip_default_sg(c: &Clients, vpc_id: &str) -> Result<(), St
             .send()
             .await
             .gone_is_done(&format!(
-                "removing egress rules of the default security group ({id})"
+                "removing egress rules of the {name} security group ({id})"
             ))?;
     }
     Ok(())
