@@ -51,6 +51,8 @@ struct Inner {
     securityhub: aws_sdk_securityhub::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     organizations: aws_sdk_organizations::Client,
+    events: aws_sdk_eventbridge::Client,
+    sqs: aws_sdk_sqs::Client,
     // Clients for other accounts, by account id; only the default account's `Aws` fills it.
     accounts: Mutex<HashMap<String, Aws>>,
 }
@@ -117,6 +119,8 @@ impl Aws {
                 securityhub: aws_sdk_securityhub::Client::new(&config),
                 dynamodb: aws_sdk_dynamodb::Client::new(&config),
                 organizations: aws_sdk_organizations::Client::new(&config),
+                events: aws_sdk_eventbridge::Client::new(&config),
+                sqs: aws_sdk_sqs::Client::new(&config),
                 s3control: aws_sdk_s3control::Client::from_conf(
                     aws_sdk_s3control::config::Builder::from(&config)
                         .endpoint_resolver(PlainEndpoint(endpoint.to_string()))
@@ -197,6 +201,16 @@ impl Aws {
     /// Organizations.
     pub fn organizations(&self) -> &aws_sdk_organizations::Client {
         &self.inner.organizations
+    }
+
+    /// EventBridge.
+    pub fn events(&self) -> &aws_sdk_eventbridge::Client {
+        &self.inner.events
+    }
+
+    /// SQS.
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        &self.inner.sqs
     }
 
     /// KMS.

@@ -21,8 +21,10 @@ use serde_json::Value;
 
 const ADDR: &str = "bankplatform_compliant_bucket.test";
 const TAG_OWNER: &str = "bankplatform:bucket";
-/// Arguments that cannot be read back from AWS, so import leaves them at their defaults.
-const IMPORT_IGNORE: &[&str] = &["force_destroy", "policy_statements"];
+/// Arguments that cannot be read back from AWS, so import leaves them at their defaults;
+/// and `event_notifications`, which import sets only where S3 reports it on (the
+/// emulator never does; the next apply writes it).
+const IMPORT_IGNORE: &[&str] = &["force_destroy", "policy_statements", "event_notifications"];
 /// The controls every default bucket (purpose "transaction") must report as holding.
 const DEFAULT_CONTROLS: &[&str] = &[
     "S3.5",
@@ -254,12 +256,16 @@ async fn check_default_bucket(ctx: &StepCtx, addr: &str, name: &str) -> Result<(
     Ok(())
 }
 
-/// After the destroy: the bucket is gone and the key it owned is pending deletion.
+/// After the destroy: the bucket is gone and the key it owned (every bucket but an
+/// SSE-S3 `logs` bucket has one) is pending deletion.
 async fn check_bucket_and_key_gone(ctx: &StepCtx, addr: &str, name: &str) -> Result<()> {
     ensure!(
         !s3::bucket_exists(ctx.aws.s3(), name).await?,
         "bucket {name} still exists after destroy"
     );
+    if ctx.attr_str(addr, "sse_algorithm").as_deref() == Some("AES256") {
+        return Ok(());
+    }
     let key = ctx.require_str(addr, "kms_key_arn")?;
     let state = kms::key_state(ctx.aws.kms(), &key).await?;
     ensure!(
@@ -753,13 +759,81 @@ async fn compliant_bucket_log_bucket_lock_turned_on_in_place() -> Result<()> {
                 ..Step::config(off)
             },
         ],
-        check_destroy: check(move |ctx| async move {
+        check_destroy: check_gone(&name),
+    }
+    .run()
+    .await
+}
+
+/// What `compliance` says of S3.11 must be what S3 reports: held where S3 reports the
+/// EventBridge setting, absent where the endpoint does not report it (the emulator);
+/// false when the bucket is not to send events.
+async fn check_s3_11(ctx: &StepCtx, bucket: &str, wanted: bool) -> Result<()> {
+    let reported = s3::eventbridge_reported(ctx.aws.s3(), bucket).await?;
+    let claimed = compliance(ctx, ADDR)?.get("S3.11").copied();
+    let expected = match (wanted, reported) {
+        (_, true) => Some(true),
+        (false, false) => Some(false),
+        (true, false) => None,
+    };
+    ensure!(
+        claimed == expected,
+        "S3.11 in compliance is {claimed:?}, S3 reports EventBridge notifications {reported} and the bucket wants them {wanted}: expected {expected:?}"
+    );
+    Ok(())
+}
+
+/// Object events go to EventBridge by default: a rule on the default bus sees a write
+/// and a delete. Turning `event_notifications` off is an in-place update after which
+/// no event arrives; turning it on again restores them. `compliance` claims S3.11 only
+/// as far as S3 reports the setting back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliant_bucket_object_events_reach_eventbridge() -> Result<()> {
+    skip_unless_acc!();
+    let name = random_name("events");
+    let off = config_purpose(&name, "logs").replace(
+        "purpose = \"logs\"",
+        "purpose = \"logs\"\n  event_notifications = false",
+    );
+    let on = |name: String| {
+        check(move |ctx| async move {
+            ensure!(ctx.attr(ADDR, "event_notifications") == Some(Value::Bool(true)));
+            check_s3_11(&ctx, &name, true).await?;
+            let seen = s3::object_events_seen(&ctx.aws, &name).await?;
             ensure!(
-                !s3::bucket_exists(ctx.aws.s3(), &name).await?,
-                "bucket {name} still exists after destroy"
+                seen.first().map(String::as_str) == Some("Object Created")
+                    && seen.last().map(String::as_str) == Some("Object Deleted"),
+                "EventBridge's default bus delivered {seen:?} for a write and a delete"
             );
             Ok(())
-        }),
+        })
+    };
+    let n = name.clone();
+    TestCase {
+        own_account: false,
+        terraform: TfVersion::V1_15,
+        steps: vec![
+            Step {
+                check: on(name.clone()),
+                ..Step::config(config_purpose(&name, "logs"))
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: check(move |ctx| async move {
+                    check_s3_11(&ctx, &n, false).await?;
+                    let seen = s3::object_events_seen(&ctx.aws, &n).await?;
+                    ensure!(seen.is_empty(), "events still delivered: {seen:?}");
+                    Ok(())
+                }),
+                ..Step::config(off)
+            },
+            Step {
+                plan_checks: vec![PlanCheck::ResourceAction(ADDR.into(), Action::Update)],
+                check: on(name.clone()),
+                ..Step::config(config_purpose(&name, "logs"))
+            },
+        ],
+        check_destroy: check_gone(&name),
     }
     .run()
     .await

@@ -239,16 +239,28 @@ pub async fn group_rules(
         .await
         .map_err(|x| sdk("DescribeSecurityGroups", x))?;
     Ok(out.security_groups().first().map(|g| {
+        // Every source counts: IPv4 and IPv6 ranges, other groups, prefix lists.
         let ingress = g
             .ip_permissions()
             .iter()
             .flat_map(|p| {
-                p.ip_ranges().iter().map(|r| {
+                let sources = p
+                    .ip_ranges()
+                    .iter()
+                    .filter_map(|r| r.cidr_ip())
+                    .chain(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()))
+                    .chain(p.user_id_group_pairs().iter().filter_map(|g| g.group_id()))
+                    .chain(
+                        p.prefix_list_ids()
+                            .iter()
+                            .filter_map(|l| l.prefix_list_id()),
+                    );
+                sources.map(|src| {
                     (
                         p.ip_protocol().unwrap_or_default().to_string(),
                         p.from_port().unwrap_or(-1),
                         p.to_port().unwrap_or(-1),
-                        r.cidr_ip().unwrap_or_default().to_string(),
+                        src.to_string(),
                     )
                 })
             })

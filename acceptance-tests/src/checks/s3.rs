@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::Client;
 use serde_json::Value;
 
@@ -442,4 +443,166 @@ pub async fn empty_and_delete_bucket(s3: &Client, bucket: &str) -> Result<()> {
         .await
         .map_err(|e| sdk_error("DeleteBucket", bucket, e))?;
     Ok(())
+}
+
+/// Whether S3 reports that the bucket sends its object events to EventBridge
+/// (GetBucketNotificationConfiguration). The emulator never does, though it delivers
+/// them (see [`object_events_seen`]), and answers a bucket without notification
+/// targets with an empty document the SDK refuses (HTTP 200, no error code): read as
+/// none.
+pub async fn eventbridge_reported(s3: &Client, bucket: &str) -> Result<bool> {
+    match s3
+        .get_bucket_notification_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.event_bridge_configuration().is_some()),
+        Err(e) if http_status(&e) == Some(200) && e.code().is_none() => Ok(false),
+        Err(e) => Err(sdk_error("GetBucketNotificationConfiguration", bucket, e)),
+    }
+}
+
+/// Writes one object into `bucket` and deletes it again, and returns the S3 event
+/// types (`Object Created`, `Object Deleted`, …) EventBridge's default bus delivered
+/// for it: a rule made for the purpose matches the bucket's events and sends them to
+/// an SQS queue, which is read back; rule and queue are removed afterwards.
+///
+/// The bucket policy is set aside for the write and put back as it was: the emulator
+/// applies the TLS-only deny without its condition, so it refuses every write.
+pub async fn object_events_seen(aws: &crate::Aws, bucket: &str) -> Result<Vec<String>> {
+    let (s3, events, sqs) = (aws.s3(), aws.events(), aws.sqs());
+    let tail = &bucket[bucket.len().saturating_sub(50)..];
+    let (rule, queue) = (format!("bpacc-{tail}"), format!("bpacc-events-{tail}"));
+    let key = "bankplatform-event-probe.txt";
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&queue)
+        .send()
+        .await
+        .map_err(|e| sdk_error("CreateQueue", &queue, e))?
+        .queue_url
+        .context("CreateQueue answered without a queue URL")?;
+    let pattern = serde_json::json!({
+        "source": ["aws.s3"],
+        "detail": { "bucket": { "name": [bucket] } },
+    });
+    events
+        .put_rule()
+        .name(&rule)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .map_err(|e| sdk_error("PutRule", &rule, e))?;
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(format!(
+            "arn:aws:sqs:{}:{}:{queue}",
+            crate::aws::REGION,
+            aws.account_id()
+        ))
+        .build()
+        .context("building the rule's target")?;
+    events
+        .put_targets()
+        .rule(&rule)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| sdk_error("PutTargets", &rule, e))?;
+
+    let policy = s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetBucketPolicy", bucket, e))?
+        .policy
+        .context("the bucket has no policy")?;
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DeleteBucketPolicy", bucket, e))?;
+    let written = async {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"probe"))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutObject", bucket, e))?;
+        let versions = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListObjectVersions", bucket, e))?;
+        for v in versions.versions() {
+            s3.delete_object()
+                .bucket(bucket)
+                .key(key)
+                .set_version_id(v.version_id().map(str::to_string))
+                .bypass_governance_retention(true)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DeleteObject", bucket, e))?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy)
+        .send()
+        .await
+        .map_err(|e| sdk_error("PutBucketPolicy", bucket, e))?;
+    written?;
+
+    let mut seen = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ReceiveMessage", &queue, e))?;
+        if got.messages().is_empty() {
+            break;
+        }
+        for m in got.messages() {
+            let event: Value = serde_json::from_str(m.body().unwrap_or_default())
+                .with_context(|| format!("a message in {queue} is not JSON: {m:?}"))?;
+            if event["detail"]["object"]["key"] == key {
+                seen.push(
+                    event["detail-type"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    }
+
+    events
+        .remove_targets()
+        .rule(&rule)
+        .ids("queue")
+        .send()
+        .await
+        .map_err(|e| sdk_error("RemoveTargets", &rule, e))?;
+    events
+        .delete_rule()
+        .name(&rule)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DeleteRule", &rule, e))?;
+    sqs.delete_queue()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DeleteQueue", &queue, e))?;
+    Ok(seen)
 }

@@ -83,3 +83,42 @@ pub fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) ->
         _ => false,
     }
 }
+
+/// Whether the "error" is an HTTP 200 whose body is one empty XML element: the local
+/// emulator's answer for "nothing configured" on some S3 reads (an empty
+/// `<GetBucketNotificationResponse/>` where AWS sends an empty
+/// `<NotificationConfiguration/>`), which the SDK refuses for its root element's name.
+pub fn empty_document<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    let raw = match err {
+        SdkError::ServiceError(e) if e.err().code().is_none() => e.raw(),
+        SdkError::ResponseError(e) => e.raw(),
+        _ => return false,
+    };
+    raw.status().as_u16() == 200 && raw.body().bytes().is_some_and(is_one_empty_element)
+}
+
+fn is_one_empty_element(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let text = match text.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r.trim()),
+        None => text,
+    };
+    text.starts_with('<') && text.ends_with("/>") && text.matches('<').count() == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_one_empty_element;
+
+    #[test]
+    fn only_a_single_empty_element_is_an_empty_document() {
+        assert!(is_one_empty_element(
+            b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<GetBucketNotificationResponse\nxmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>"
+        ));
+        assert!(is_one_empty_element(b"<NotificationConfiguration/>"));
+        assert!(!is_one_empty_element(b"<A><B/></A>"));
+        assert!(!is_one_empty_element(b"<html>oops</html>"));
+        assert!(!is_one_empty_element(b""));
+    }
+}

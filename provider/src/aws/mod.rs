@@ -11,7 +11,7 @@ mod s3control_host;
 
 pub use clients::{Budget, Clients, ProviderCtx, Target};
 pub use config::{provider_schema, ProviderSettings};
-pub use errors::{error_code, error_message, is_not_found};
+pub use errors::{empty_document, error_code, error_message, is_not_found};
 
 /// The ARN partition of a region (`aws`, `aws-us-gov`, `aws-cn`).
 pub fn partition(region: &str) -> &'static str {

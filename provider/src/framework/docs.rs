@@ -71,6 +71,9 @@ fn arguments(out: &mut String, block: &Block, indent: &str) {
         if a.has(super::schema::PlanModifier::RequiresReplace) {
             notes.push("Changing it replaces the resource.".into());
         }
+        if let Some((_, doc)) = a.replace_when {
+            notes.push(doc.into());
+        }
         for v in &a.validators {
             notes.push(format!("Value {}.", v.description()));
         }

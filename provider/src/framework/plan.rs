@@ -383,7 +383,11 @@ fn collect_requires_replace(
         let path = at.attr(a.name);
         let pv = prior.get(a.name);
         let nv = planned.get(a.name);
-        if a.has(PlanModifier::RequiresReplace) && (!nv.is_known() || !nv.semantically_equal(pv)) {
+        let changed = !nv.is_known() || !nv.semantically_equal(pv);
+        let replaces = a.has(PlanModifier::RequiresReplace)
+            || a.replace_when
+                .is_some_and(|(when, _)| !nv.is_known() || when(pv, nv));
+        if changed && replaces {
             out.push(path.clone());
         }
         if let AttributeKind::Nested {
@@ -458,7 +462,14 @@ mod tests {
                     Attribute::string("name").required().requires_replace(),
                     Attribute::typed("tags", Type::map(Type::String)).optional(),
                     Attribute::string("etag").computed(),
-                    Attribute::bool("force").default(Value::Bool(false)),
+                    Attribute::bool("force")
+                        .default(Value::Bool(false))
+                        .requires_replace_when(
+                            |prior, planned| {
+                                prior.as_bool() == Some(true) && planned.as_bool() == Some(false)
+                            },
+                            "Turning it off replaces the resource.",
+                        ),
                     Attribute::nested(
                         "lock",
                         Nesting::Single,
@@ -527,6 +538,49 @@ mod tests {
         let out = plan_resource_change(&thing(), None, &prior, &proposed, &config).await;
         assert_eq!(out.planned.get("id"), &Value::string("i-1"));
         assert!(out.planned.get("etag").is_unknown());
+        assert!(out.requires_replace.is_empty());
+    }
+
+    #[tokio::test]
+    async fn replace_when_picks_only_the_changes_it_names() {
+        let with_force = |on: bool| {
+            obj(&[
+                ("id", "i-1".into()),
+                ("name", "a".into()),
+                ("etag", "e1".into()),
+                ("force", Value::Bool(on)),
+            ])
+        };
+        let config = |on: bool| obj(&[("name", "a".into()), ("force", Value::Bool(on))]);
+        // Off → on: in place.
+        let out = plan_resource_change(
+            &thing(),
+            None,
+            &with_force(false),
+            &with_force(true),
+            &config(true),
+        )
+        .await;
+        assert!(out.requires_replace.is_empty());
+        // On → off: replaced, at the attribute's path.
+        let out = plan_resource_change(
+            &thing(),
+            None,
+            &with_force(true),
+            &with_force(false),
+            &config(false),
+        )
+        .await;
+        assert_eq!(out.requires_replace, vec![AttrPath::root("force")]);
+        // Unchanged: nothing, even where the rule would pick the values.
+        let out = plan_resource_change(
+            &thing(),
+            None,
+            &with_force(true),
+            &with_force(true),
+            &config(true),
+        )
+        .await;
         assert!(out.requires_replace.is_empty());
     }
 

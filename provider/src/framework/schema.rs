@@ -83,6 +83,10 @@ impl PlanModifier {
     }
 }
 
+/// Whether a change from the prior value (first) to the planned one (second) replaces
+/// the resource. Both are known.
+pub type ReplaceWhen = fn(&Value, &Value) -> bool;
+
 /// One attribute.
 #[derive(Clone, Debug)]
 pub struct Attribute {
@@ -104,6 +108,9 @@ pub struct Attribute {
     pub default: Option<Value>,
     /// Plan modifiers.
     pub modifiers: Vec<PlanModifier>,
+    /// Replacement for some changes only: (prior, planned) → whether this change
+    /// replaces the resource, and the sentence the reference page shows.
+    pub replace_when: Option<(ReplaceWhen, &'static str)>,
     /// Validators, run on known, non-null configuration values.
     pub validators: Vec<Arc<dyn Validator>>,
 }
@@ -126,6 +133,7 @@ impl Attribute {
             description: "",
             default: None,
             modifiers: Vec::new(),
+            replace_when: None,
             validators: Vec::new(),
         }
     }
@@ -190,6 +198,13 @@ impl Attribute {
     /// Changes force replacement.
     pub fn requires_replace(mut self) -> Self {
         self.modifiers.push(PlanModifier::RequiresReplace);
+        self
+    }
+    /// Only the changes `when` picks force replacement (as the plugin framework's
+    /// `RequiresReplaceIf`); e.g. a setting AWS can turn on in place but never off.
+    /// `doc` completes the reference page's note.
+    pub fn requires_replace_when(mut self, when: ReplaceWhen, doc: &'static str) -> Self {
+        self.replace_when = Some((when, doc));
         self
     }
     /// Keeps the prior value instead of planning unknown.

@@ -12,7 +12,7 @@ use super::bucket_model as model;
 use super::bucket_model::{
     canonical_json, Desired, LifecycleRule, Lock, Observed, Replication, OWNER_TAG, PURPOSE_TAG,
 };
-use crate::aws::{error_code, error_message, is_not_found, Clients};
+use crate::aws::{empty_document, error_code, error_message, is_not_found, Clients};
 use crate::resources::iam::service_role::{self, ServiceRole};
 use crate::resources::kit::ownership::{claim, Claim, LIFECYCLE_TAG};
 use crate::resources::kms::key_policy::KeyPolicy;
@@ -547,6 +547,9 @@ pub(super) async fn apply_settings(
         })
     }));
     steps.push(Box::pin(async move {
+        event_notifications(c, b, d.event_notifications).await
+    }));
+    steps.push(Box::pin(async move {
         retry(|| s3.put_bucket_policy().bucket(b).policy(&d.policy).send())
             .await
             .map(|_| ())
@@ -573,6 +576,60 @@ pub(super) async fn apply_settings(
     } else {
         Err(errors)
     }
+}
+
+/// Sends the bucket's object events to EventBridge (`on`) or stops sending them,
+/// keeping every other notification target (SNS, SQS, Lambda) as it is. Skips the
+/// write only when S3 reports it on and on is wanted.
+async fn event_notifications(c: &Clients, b: &str, on: bool) -> Result<(), String> {
+    let fail = |what: &str, e: String| {
+        format!("{what} the EventBridge notifications of S3 Bucket ({b}): {e}")
+    };
+    let now = match retry(|| {
+        c.s3.get_bucket_notification_configuration()
+            .bucket(b)
+            .send()
+    })
+    .await
+    {
+        Ok(now) => Some(now),
+        Err(e) if empty_document(&e) => None,
+        Err(e) => return Err(fail("reading", error_message(&e))),
+    };
+    // Only "on" can be read reliably: an endpoint that does not report the setting
+    // reads as off whatever it holds, so "off" is always written.
+    if on
+        && now
+            .as_ref()
+            .is_some_and(|n| n.event_bridge_configuration().is_some())
+    {
+        return Ok(());
+    }
+    let cfg = match now {
+        Some(n) => s3t::NotificationConfiguration::builder()
+            .set_topic_configurations(n.topic_configurations)
+            .set_queue_configurations(n.queue_configurations)
+            .set_lambda_function_configurations(n.lambda_function_configurations),
+        None => s3t::NotificationConfiguration::builder(),
+    }
+    .set_event_bridge_configuration(on.then(|| s3t::EventBridgeConfiguration::builder().build()))
+    .build();
+    retry(|| {
+        c.s3.put_bucket_notification_configuration()
+            .bucket(b)
+            .notification_configuration(cfg.clone())
+            // The other targets are kept as they are, reachable or not.
+            .skip_destination_validation(true)
+            .send()
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| {
+        fail(
+            if on { "turning on" } else { "turning off" },
+            error_message(&e),
+        )
+    })
 }
 
 async fn apply_replication(c: &Clients, d: &Desired) -> Result<(), String> {
@@ -701,7 +758,7 @@ pub(super) async fn read_observed(c: &Clients, bucket: &str) -> Result<Option<Ob
     }
     let s3 = &c.s3;
     let ctx = |what: &str, e: String| format!("reading {what} of S3 Bucket ({bucket}): {e}");
-    let (enc, ver, lock, pab, own, pol, log, lc, repl, tags) = tokio::join!(
+    let (enc, ver, lock, pab, own, pol, log, lc, repl, tags, events) = tokio::join!(
         s3.get_bucket_encryption().bucket(bucket).send(),
         find_versioning(c, bucket),
         s3.get_object_lock_configuration().bucket(bucket).send(),
@@ -714,6 +771,9 @@ pub(super) async fn read_observed(c: &Clients, bucket: &str) -> Result<Option<Ob
             .send(),
         s3.get_bucket_replication().bucket(bucket).send(),
         s3.get_bucket_tagging().bucket(bucket).send(),
+        s3.get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send(),
     );
     macro_rules! found {
         ($r:expr, $what:expr) => {
@@ -874,6 +934,11 @@ pub(super) async fn read_observed(c: &Clients, bucket: &str) -> Result<Option<Ob
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
     }
+    o.eventbridge = Some(match events {
+        Ok(n) => n.event_bridge_configuration().is_some(),
+        Err(e) if empty_document(&e) || is_not_found(&e) => false,
+        Err(e) => return Err(ctx("notifications", error_message(&e))),
+    });
     if let Some(k) = o.kms_key.clone() {
         let delivers = o
             .policy

@@ -42,6 +42,22 @@ pub(crate) struct Lock {
     pub(crate) days: i64,
 }
 
+impl Lock {
+    /// The default retention of a bucket with object lock `enabled`, from a mode and a
+    /// day count either of which may be unset (GOVERNANCE, 30 days); none when both
+    /// are unset (a `logs` bucket) or the lock is off.
+    pub(crate) fn from_parts(
+        enabled: bool,
+        mode: Option<String>,
+        days: Option<i64>,
+    ) -> Option<Lock> {
+        (enabled && (mode.is_some() || days.is_some())).then(|| Lock {
+            mode: mode.unwrap_or_else(|| "GOVERNANCE".into()),
+            days: days.unwrap_or(30),
+        })
+    }
+}
+
 /// One lifecycle rule, in the shape of the `lifecycle_rules` attribute.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub(crate) struct LifecycleRule {
@@ -410,6 +426,9 @@ pub(crate) struct Observed {
     pub(crate) lifecycle: Vec<LifecycleRule>,
     pub(crate) replication: Option<Replication>,
     pub(crate) tags: BTreeMap<String, String>,
+    /// Whether object events go to EventBridge; `None` where the endpoint accepted
+    /// that setting but does not report it back (see [`eventbridge_reported`]).
+    pub(crate) eventbridge: Option<bool>,
 }
 
 fn has_tls_deny(policy: &serde_json::Value) -> bool {
@@ -496,6 +515,34 @@ fn key_admits_writers(o: &Observed) -> Option<bool> {
     )
 }
 
+fn events_to_eventbridge(o: &Observed) -> Option<bool> {
+    o.eventbridge
+}
+
+/// What `compliance` can say of S3.11 for a bucket that wants EventBridge
+/// notifications (`wanted`; an import, which does not know, counts as wanting them), given what the endpoint reported (`reported`) and what
+/// the state it is read into says (`known`: the control as that state has it,
+/// `Some(None)` when the state's map leaves it out, `None` when the state has no
+/// known map: a create, an import, a repair).
+///
+/// AWS reports the EventBridge setting back; the local emulator accepts it, delivers
+/// the events, and answers reads without it. So a bucket that wants it and reads
+/// without it is drifted when the state has the control (held, or already seen
+/// drifted); when the state has no word on it (a create, an import, a repair, a
+/// map that leaves it out) the endpoint cannot show it, and it is left out, never
+/// claimed.
+pub(crate) fn eventbridge_reported(
+    wanted: bool,
+    reported: bool,
+    known: Option<Option<bool>>,
+) -> Option<bool> {
+    match (wanted, reported, known) {
+        (_, true, _) | (false, false, _) => Some(reported),
+        (true, false, Some(Some(_))) => Some(false),
+        (true, false, _) => None,
+    }
+}
+
 /// Key rotation applies to buckets encrypted with KMS keys only.
 fn key_rotates(o: &Observed) -> Option<bool> {
     (o.sse_algorithm.as_deref() != Some("AES256")).then(|| o.key_rotation.unwrap_or(false))
@@ -564,6 +611,12 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
         judge: logged,
     },
     Control {
+        id: "S3.11",
+        title: "Object events go to Amazon EventBridge (left out where the endpoint accepts the setting but does not report it back: the local emulator).",
+        evidence: "GetBucketNotificationConfiguration (EventBridgeConfiguration)",
+        judge: events_to_eventbridge,
+    },
+    Control {
         id: "S3.13",
         title: "Lifecycle rules are configured.",
         evidence: "GetBucketLifecycleConfiguration",
@@ -594,7 +647,8 @@ pub(crate) fn compliance(o: &Observed) -> BTreeMap<String, bool> {
     controls::evaluate(CONTROLS, o)
 }
 
-/// What `compliance` must report for a bucket configured as `d`.
+/// What `compliance` must report for a bucket configured as `d`, but for S3.11
+/// (which the planner decides from the prior state: [`eventbridge_reported`]).
 ///
 /// `delivers`: whether `delivery_sources` admits any service; `byo_key` what AWS
 /// last reported for a key brought by the user (KMS.4, then whether it admits the
@@ -655,6 +709,8 @@ pub(crate) struct Desired {
     pub(crate) tags_all: BTreeMap<String, String>,
     pub(crate) policy: String,
     pub(crate) force_destroy: bool,
+    /// Object events sent to EventBridge's default bus.
+    pub(crate) event_notifications: bool,
 }
 
 fn int(v: &Value) -> Option<i64> {
@@ -759,10 +815,7 @@ pub(crate) fn desired_from_planned(p: &Value) -> Desired {
         string(lock_v.get("mode")),
         int(lock_v.get("retention_days")),
     );
-    let lock = (lock_enabled && (mode.is_some() || days.is_some())).then(|| Lock {
-        mode: mode.unwrap_or_else(|| "GOVERNANCE".into()),
-        days: days.unwrap_or(30),
-    });
+    let lock = Lock::from_parts(lock_enabled, mode, days);
     let logging = {
         let l = p.get("access_logging");
         string(l.get("target_bucket"))
@@ -806,6 +859,7 @@ pub(crate) fn desired_from_planned(p: &Value) -> Desired {
         tags_all,
         policy: string(p.get("policy")).unwrap_or_default(),
         force_destroy: p.get("force_destroy").as_bool().unwrap_or(false),
+        event_notifications: p.get("event_notifications").as_bool().unwrap_or(true),
     }
 }
 
@@ -1134,6 +1188,36 @@ mod tests {
         assert!(!c["S3.9"]);
         o.sse_algorithm = None;
         assert!(!compliance(&o)["S3.17"]);
+    }
+
+    #[test]
+    fn eventbridge_is_claimed_only_as_read_and_drifts_only_once_seen() {
+        // Reported: judged as read, wanted or not.
+        assert_eq!(eventbridge_reported(true, true, None), Some(true));
+        assert_eq!(
+            eventbridge_reported(false, true, Some(Some(false))),
+            Some(true)
+        );
+        // Not wanted and not there.
+        assert_eq!(eventbridge_reported(false, false, None), Some(false));
+        // Wanted, seen to hold before, now missing: drift.
+        assert_eq!(
+            eventbridge_reported(true, false, Some(Some(true))),
+            Some(false)
+        );
+        // Wanted and never seen: the endpoint does not report it; left out, in
+        // every kind of state (create, import, repair, a map that leaves it out).
+        assert_eq!(eventbridge_reported(true, false, None), None);
+        assert_eq!(eventbridge_reported(true, false, Some(None)), None);
+        // Seen drifted stays drifted, however often it is refreshed.
+        assert_eq!(
+            eventbridge_reported(true, false, Some(Some(false))),
+            Some(false)
+        );
+        let mut o = Observed::default();
+        assert!(!compliance(&o).contains_key("S3.11"));
+        o.eventbridge = Some(false);
+        assert!(!compliance(&o)["S3.11"]);
     }
 
     #[test]

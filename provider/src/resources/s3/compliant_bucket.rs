@@ -32,7 +32,7 @@ use crate::resources::kit::controls::Control;
 use crate::resources::kit::schema::target_block;
 use crate::resources::kit::tags;
 use crate::resources::kms::managed_key;
-use crate::value::{AttrPath, Type, Value};
+use crate::value::{Type, Value};
 
 /// The resource type.
 pub struct CompliantBucket {
@@ -65,6 +65,8 @@ impl CompliantBucket {
             Attribute::string("sse_algorithm").computed().describe("Default encryption: `aws:kms`, or `AES256` for purpose `logs`."),
             Attribute::bool("force_destroy").default(Value::Bool(false))
                 .describe("Delete every object version when the bucket is destroyed. Off by default: destroying a non-empty bucket fails."),
+            Attribute::bool("event_notifications").default(Value::Bool(true))
+                .describe("Send the bucket's object events (created, removed, restored, tagged, …) to Amazon EventBridge's default bus in the bucket's account and Region (Security Hub S3.11), for security monitoring and data pipelines to match with rules. EventBridge does not charge for events no rule matches. Notification targets set elsewhere (SNS, SQS, Lambda) are kept; a tool that rewrites the bucket's whole notification configuration must include EventBridge, or the next plan shows the drift. `false` stops sending them, visible in the plan."),
             Attribute::typed("tags", Type::map(Type::String)).optional().describe("Tags; merged over the provider's `default_tags`."),
             Attribute::typed("tags_all", Type::map(Type::String)).computed().describe("Tags on the bucket: `default_tags` merged with `tags`."),
             Attribute::string("policy_statements").optional()
@@ -78,7 +80,7 @@ impl CompliantBucket {
             Attribute::string("arn").computed().use_state_for_unknown().describe("Bucket ARN."),
             Attribute::string("regional_domain_name").computed().use_state_for_unknown().describe("Regional domain name of the bucket."),
             Attribute::typed("compliance", Type::map(Type::Bool)).computed()
-                .describe("Control id → whether it holds, as read back from AWS on every refresh (a control that fails shows in the next plan, and apply repairs it). `S3.5`/`CIS 3.1.1`: policy denies non-TLS requests. `S3.8`/`CIS 3.1.4`: all four public access block switches on (bucket level). `S3.12`: ACLs disabled (BucketOwnerEnforced). `S3.14`: versioning enabled. `S3.17`: SSE-KMS with a customer-managed key and bucket key. `KMS.4`: that key rotates. `S3.15`: object lock enabled. `bank:default-retention` (except `logs`): the purpose's default retention. `S3.13`: lifecycle rules. `S3.9`: server access logging. `S3.7`: cross-region replication."),
+                .describe("Control id → whether it holds, as read back from AWS on every refresh (a control that fails shows in the next plan, and apply repairs it). `S3.5`/`CIS 3.1.1`: policy denies non-TLS requests. `S3.8`/`CIS 3.1.4`: all four public access block switches on (bucket level). `S3.12`: ACLs disabled (BucketOwnerEnforced). `S3.14`: versioning enabled. `S3.17`: SSE-KMS with a customer-managed key and bucket key. `KMS.4`: that key rotates. `S3.15`: object lock enabled. `bank:default-retention` (except `logs`): the purpose's default retention. `S3.11`: object events go to EventBridge (left out where the endpoint does not report that setting back: the local emulator). `S3.13`: lifecycle rules. `S3.9`: server access logging. `S3.7`: cross-region replication."),
         ];
         CompliantBucket {
             schema: Schema {
@@ -90,7 +92,9 @@ impl CompliantBucket {
                         NestedBlock::group("object_lock", Block {
                             description: "Object lock (WORM). Defaults by purpose; turning it off takes `enabled = false`, visible in the plan.".into(),
                             attributes: vec![
-                                Attribute::bool("enabled").optional().computed().describe("Object lock on the bucket (default on for every purpose). Turning it on is done in place; S3 cannot turn it off, so that replaces the bucket."),
+                                Attribute::bool("enabled").optional().computed()
+                                    .requires_replace_when(|prior, planned| prior.as_bool() == Some(true) && planned.as_bool() == Some(false), "Turning it on is done in place; S3 cannot turn it off, so turning it off replaces the bucket.")
+                                    .describe("Object lock on the bucket (default on for every purpose)."),
                                 Attribute::string("mode").optional().computed().validate(one_of("Invalid object lock mode", &["GOVERNANCE", "COMPLIANCE"])).describe("Default retention mode: GOVERNANCE or COMPLIANCE (none on a `logs` bucket)."),
                                 Attribute::number("retention_days").optional().computed().validate(int_between("Invalid object lock retention", 1, 36500)).describe("Default retention in days (1 to 36500)."),
                             ],
@@ -263,10 +267,7 @@ impl CompliantBucket {
                 .as_i64()
                 .or_else(|| defaults.lock.as_ref().map(|l| l.days));
             // A log bucket has none: AWS delivers access logs only without one.
-            let lock = (enabled && (mode.is_some() || days.is_some())).then(|| model::Lock {
-                mode: mode.unwrap_or_else(|| "GOVERNANCE".into()),
-                days: days.unwrap_or(30),
-            });
+            let lock = model::Lock::from_parts(enabled, mode, days);
             let mut v = model::lock_to_value(enabled, lock.as_ref());
             // Keep configured values exactly as written (Terraform checks it).
             for k in ["enabled", "mode", "retention_days"] {
@@ -380,12 +381,33 @@ impl CompliantBucket {
         let known = p.get("object_lock").is_known()
             && p.get("lifecycle_rules").is_known()
             && config.get("access_logging").is_known()
-            && config.get("replication").is_known();
+            && config.get("replication").is_known()
+            && p.get("event_notifications").is_known();
         let compliance = if known {
             let mut m = model::expected_compliance(&d, delivers, byo_key);
             m.insert("S3.7".into(), wants_replication);
-            if d.sse_kms && !d.kms_key_managed && prior_kms4.is_none() {
-                // A key brought by the user: rotation is known only after reading it.
+            // S3.11 wanted and on before: it holds if the prior state saw it hold; a
+            // prior state that leaves it out was read from an endpoint that does not
+            // report it (`model::eventbridge_reported`). Otherwise (a create, an
+            // import, turning it on, a repair) only the read-back after the apply
+            // can say.
+            let was_on = req.prior.get("event_notifications").as_bool() == Some(true);
+            let events_unknown = if d.event_notifications {
+                match req.prior.get("compliance").as_map().map(|m| m.get("S3.11")) {
+                    Some(Some(held)) if was_on && held.as_bool() == Some(true) => {
+                        m.insert("S3.11".into(), true);
+                        false
+                    }
+                    Some(None) if was_on => false,
+                    _ => true,
+                }
+            } else {
+                m.insert("S3.11".into(), false);
+                false
+            };
+            // A key brought by the user: rotation is known only after reading it.
+            let byo_key_unread = d.sse_kms && !d.kms_key_managed && prior_kms4.is_none();
+            if events_unknown || byo_key_unread {
                 Value::unknown()
             } else {
                 Value::Map(m.into_iter().map(|(k, v)| (k, Value::Bool(v))).collect())
@@ -518,6 +540,23 @@ impl CompliantBucket {
                     .unwrap_or(Value::Null),
             );
         }
+        // S3.11 as far as the endpoint shows it, given what the state knew.
+        // An import sets `event_notifications` only when S3 reports it on: an endpoint
+        // that does not report it cannot tell off from on, and the next plan then
+        // writes the configured value.
+        let reported = o.eventbridge.unwrap_or(false);
+        if s.get("event_notifications").is_null() && reported {
+            s.set_attr("event_notifications", Value::Bool(true));
+        }
+        let wanted = s.get("event_notifications").as_bool().unwrap_or(true);
+        let known = prior
+            .get("compliance")
+            .as_map()
+            .map(|m| m.get("S3.11").and_then(Value::as_bool));
+        let o = &Observed {
+            eventbridge: model::eventbridge_reported(wanted, reported, known),
+            ..o.clone()
+        };
         s.set_attr(
             "compliance",
             Value::Map(
@@ -626,7 +665,7 @@ impl Composite for CompliantBucket {
 - `s3_bucket_cross_region_replication`: needs a destination in a DR Region; set `replication` (the generated tree does for pilot light and up). `S3.7` reads false without it.
 - `s3_bucket_server_access_logging_enabled`: set `access_logging` to a bucket of purpose `logs`; `S3.9` reads false without it.
 - On a bucket of purpose `logs`, `s3_bucket_kms_encryption`: AWS delivers access logs only to SSE-S3 buckets, so `S3.17` reads false for it. Its object lock is on without a default retention (AWS refuses a log target with one): `S3.15` holds and `bank:default-retention` does not apply. A log bucket made before object lock was its default gets it in place.
-- `s3_bucket_event_notifications_enabled`: not turned on yet, because the emulator drops EventBridge configurations on read, so it could not be shown.",
+- `s3_bucket_event_notifications_enabled`: emulator only. Object events go to EventBridge by default (`event_notifications`, `S3.11`), and on the emulator they arrive (the acceptance tests match them with a rule), but the emulator answers GetBucketNotificationConfiguration without the EventBridge setting, which is what Prowler reads; `S3.11` is left out of `compliance` there for the same reason.",
         )
     }
 
@@ -636,12 +675,6 @@ impl Composite for CompliantBucket {
 
     async fn modify_plan(&self, req: &mut PlanRequest<'_>) {
         self.plan_known_values(req).await;
-        // Object lock is turned on in place; S3 cannot turn it off.
-        let enabled = |v: &Value| v.get("object_lock").get("enabled").as_bool();
-        if enabled(req.prior) == Some(true) && enabled(&req.planned) == Some(false) {
-            req.requires_replace
-                .push(AttrPath::root("object_lock").attr("enabled"));
-        }
     }
 
     fn desired(&self, planned: &Value) -> Result<Desired, String> {
@@ -1020,9 +1053,60 @@ mod tests {
         );
         assert_eq!(p.get("arn"), &Value::string("arn:aws:s3:::bp-archive-1"));
         assert!(p.get("kms_key_arn").is_unknown());
-        let comp = p.get("compliance").as_map().expect("known compliance");
+        // S3.11 (EventBridge, on by default) is known only from the read-back.
+        assert!(p.get("compliance").is_unknown());
+        let mut quiet = config.clone();
+        quiet.set_attr("event_notifications", Value::Bool(false));
+        let out =
+            crate::framework::plan::plan_resource_change(&r, None, &Value::Null, &quiet, &quiet)
+                .await;
+        let comp = out
+            .planned
+            .get("compliance")
+            .as_map()
+            .expect("known compliance");
         assert_eq!(comp["S3.17"], Value::Bool(true));
         assert_eq!(comp["S3.9"], Value::Bool(false));
+        assert_eq!(comp["S3.11"], Value::Bool(false));
+
+        // Later plans take S3.11 from the prior state: held stays held; a map that
+        // leaves it out (an endpoint that does not report it) keeps leaving it out;
+        // false (turned on now, or drifted) is known only after the apply.
+        let mut prior = out.planned.clone();
+        prior.set_attr(
+            "kms_key_arn",
+            Value::string("arn:aws:kms:us-east-1:1:key/k"),
+        );
+        let turned_off = prior.clone();
+        prior.set_attr("event_notifications", Value::Bool(true));
+        let on = &prior;
+        let planned_with = |prior: &Value, s3_11: Option<bool>| {
+            let mut prior = prior.clone();
+            let mut m = comp.clone();
+            match s3_11 {
+                Some(b) => m.insert("S3.11".into(), Value::Bool(b)),
+                None => m.remove("S3.11"),
+            };
+            m.insert("KMS.4".into(), Value::Bool(true));
+            prior.set_attr("compliance", Value::Map(m));
+            let config = config.clone();
+            let r = &r;
+            async move {
+                crate::framework::plan::plan_resource_change(r, None, &prior, &config, &config)
+                    .await
+                    .planned
+                    .get("compliance")
+                    .clone()
+            }
+        };
+        let held = planned_with(on, Some(true)).await;
+        assert_eq!(held.as_map().unwrap()["S3.11"], Value::Bool(true));
+        let unreported = planned_with(on, None).await;
+        assert!(!unreported.as_map().expect("known").contains_key("S3.11"));
+        assert!(planned_with(on, Some(false)).await.is_unknown());
+        // Turning it on again: only the read-back can say.
+        assert!(planned_with(&turned_off, Some(false)).await.is_unknown());
+        assert!(planned_with(&turned_off, None).await.is_unknown());
         assert!(p
             .get("policy")
             .as_str()

@@ -84,43 +84,14 @@ pub(crate) async fn ensure_endpoints(
                 }
             }
             None if !rts.is_empty() => {
-                create_once(
+                create_endpoint(
                     c,
-                    &format!("creating the {svc} gateway endpoint"),
-                    || {
-                        made(
-                            c.ec2
-                                .create_vpc_endpoint()
-                                .vpc_id(vpc_id)
-                                .service_name(&name)
-                                .vpc_endpoint_type(t::VpcEndpointType::Gateway)
-                                .set_route_table_ids(Some(rts.clone()))
-                                .policy_document(policy.to_string())
-                                .tag_specifications(spec(
-                                    t::ResourceType::VpcEndpoint,
-                                    child_tags(d, format!("{}-{svc}", d.name), None, None),
-                                ))
-                                .customize()
-                                .config_override(once())
-                                .send(),
-                            |out| out.vpc_endpoint().and_then(|e| e.vpc_endpoint_id()),
-                        )
-                    },
-                    || {
-                        found(
-                            c.ec2
-                                .describe_vpc_endpoints()
-                                .filters(filter("vpc-id", vpc_id))
-                                .filters(filter("service-name", &name))
-                                .send(),
-                            |o| o.vpc_endpoints(),
-                            |e| {
-                                (!endpoint_leaving(e))
-                                    .then(|| e.vpc_endpoint_id())
-                                    .flatten()
-                            },
-                        )
-                    },
+                    vpc_id,
+                    d,
+                    svc,
+                    t::VpcEndpointType::Gateway,
+                    &policy,
+                    |b| b.set_route_table_ids(Some(rts.clone())),
                 )
                 .await?;
             }

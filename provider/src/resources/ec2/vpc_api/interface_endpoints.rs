@@ -23,25 +23,34 @@ pub(crate) async fn ensure_interface_endpoints(
         .filter(|(svc, _)| !d.interface_endpoints.contains(svc))
         .map(|(_, ep)| ep.id.clone())
         .collect();
-    delete_and_wait(c, vpc_id, unwanted)
-        .await
-        .map_err(|e| vec![e])?;
     if d.interface_endpoints.is_empty() {
-        if let Some(sg) = &o.endpoint_sg {
-            delete_endpoint_sg(c, &sg.id).await.map_err(|e| vec![e])?;
-        }
-        return Ok(());
+        // The group goes once no endpoint holds it.
+        delete_and_wait(c, vpc_id, unwanted)
+            .await
+            .map_err(|e| vec![e])?;
+        return match &o.endpoint_sg {
+            Some(sg) => delete_endpoint_sg(c, &sg.id).await.map_err(|e| vec![e]),
+            None => Ok(()),
+        };
     }
-    let sg = ensure_endpoint_sg(c, vpc_id, d, o)
-        .await
-        .map_err(|e| vec![e])?;
-    let subnets = o.tier_subnet_ids("private", d);
-    let account = c.account_id().await.map_err(|e| vec![e])?;
-    let jobs = d.interface_endpoints.iter().map(|svc| {
-        let policy = endpoint_policy(svc, &account, d);
-        ensure_one(c, vpc_id, d, o, svc, &sg, &subnets, policy)
-    });
-    let (_, errors) = split_results(join_all(jobs).await);
+    // Endpoints no longer wanted leave while the wanted ones are made or fixed.
+    let wanted = async {
+        let sg = ensure_endpoint_sg(c, vpc_id, d, o).await?;
+        let subnets = o.tier_subnet_ids("private", d);
+        let account = c.account_id().await?;
+        let jobs = d.interface_endpoints.iter().map(|svc| {
+            let policy = endpoint_policy(svc, &account, d);
+            ensure_one(c, vpc_id, d, o, svc, &sg, &subnets, policy)
+        });
+        let (_, errors) = split_results(join_all(jobs).await);
+        Ok::<_, String>(errors)
+    };
+    let (removed, ensured) = tokio::join!(delete_and_wait(c, vpc_id, unwanted), wanted);
+    let mut errors: Vec<String> = removed.err().into_iter().collect();
+    match ensured {
+        Ok(failed) => errors.extend(failed),
+        Err(e) => errors.push(e),
+    }
     all_or_errors((), errors)
 }
 
@@ -58,9 +67,13 @@ async fn ensure_endpoint_sg(
         return Ok(sg.id.clone());
     }
     let id = match &o.endpoint_sg {
-        Some(sg) => sg.id.clone(),
+        // A drifted group may allow anything: strip it.
+        Some(sg) => {
+            strip_group(c, vpc_id, ENDPOINT_SG_NAME).await?;
+            sg.id.clone()
+        }
         None => {
-            create_once(
+            let id = create_once(
                 c,
                 "creating the interface endpoints' security group",
                 || {
@@ -97,12 +110,25 @@ async fn ensure_endpoint_sg(
                     )
                 },
             )
-            .await?
+            .await?;
+            // A new group allows everything out; an endpoint only answers.
+            c.ec2
+                .revoke_security_group_egress()
+                .group_id(&id)
+                .ip_permissions(
+                    t::IpPermission::builder()
+                        .ip_protocol("-1")
+                        .ip_ranges(t::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                        .build(),
+                )
+                .send()
+                .await
+                .gone_is_done(&format!(
+                    "removing the default egress rule of the interface endpoints' group ({id})"
+                ))?;
+            id
         }
     };
-    // A new group allows everything out, a drifted one may allow anything in:
-    // strip it, then admit HTTPS from the VPC.
-    strip_group(c, vpc_id, ENDPOINT_SG_NAME).await?;
     c.ec2
         .authorize_security_group_ingress()
         .group_id(&id)
@@ -121,11 +147,14 @@ async fn ensure_endpoint_sg(
         )
         .send()
         .await
-        .map_err(|e| {
-            format!(
+        .map(|_| ())
+        .or_else(|e| match error_code(&e) {
+            // Its answer was lost and the retry found the rule in place.
+            Some("InvalidPermission.Duplicate") => Ok(()),
+            _ => Err(format!(
                 "admitting HTTPS from {cidr} to the interface endpoints' group ({id}): {}",
                 error_message(&e)
-            )
+            )),
         })?;
     Ok(id)
 }
@@ -143,50 +172,21 @@ async fn ensure_one(
     subnets: &[String],
     policy: serde_json::Value,
 ) -> Result<(), String> {
-    let name = format!("com.amazonaws.{}.{svc}", c.region);
     let Some(ep) = o.interface_endpoints.get(svc) else {
         if subnets.is_empty() {
             return Ok(());
         }
-        return create_once(
+        return create_endpoint(
             c,
-            &format!("creating the {svc} interface endpoint"),
-            || {
-                made(
-                    c.ec2
-                        .create_vpc_endpoint()
-                        .vpc_id(vpc_id)
-                        .service_name(&name)
-                        .vpc_endpoint_type(t::VpcEndpointType::Interface)
-                        .set_subnet_ids(Some(subnets.to_vec()))
-                        .security_group_ids(sg)
-                        .private_dns_enabled(true)
-                        .policy_document(policy.to_string())
-                        .tag_specifications(spec(
-                            t::ResourceType::VpcEndpoint,
-                            child_tags(d, format!("{}-{svc}", d.name), None, None),
-                        ))
-                        .customize()
-                        .config_override(once())
-                        .send(),
-                    |out| out.vpc_endpoint().and_then(|e| e.vpc_endpoint_id()),
-                )
-            },
-            || {
-                found(
-                    c.ec2
-                        .describe_vpc_endpoints()
-                        .filters(filter("vpc-id", vpc_id))
-                        .filters(filter("service-name", &name))
-                        .filters(filter("vpc-endpoint-type", "Interface"))
-                        .send(),
-                    |out| out.vpc_endpoints(),
-                    |e| {
-                        (!endpoint_leaving(e))
-                            .then(|| e.vpc_endpoint_id())
-                            .flatten()
-                    },
-                )
+            vpc_id,
+            d,
+            svc,
+            t::VpcEndpointType::Interface,
+            &policy,
+            |b| {
+                b.set_subnet_ids(Some(subnets.to_vec()))
+                    .security_group_ids(sg)
+                    .private_dns_enabled(true)
             },
         )
         .await

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use aws_sdk_ec2::operation::create_vpc_endpoint::builders::CreateVpcEndpointFluentBuilder;
 use aws_sdk_ec2::types as t;
 use futures::future::join_all;
 
@@ -119,6 +120,67 @@ fn endpoint_leaving(e: &t::VpcEndpoint) -> bool {
 fn endpoint_deleted(e: &t::VpcEndpoint) -> bool {
     e.state()
         .is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"))
+}
+
+/// Creates the `svc` endpoint of type `kind` once (`kit::calls::create_once`), named,
+/// tagged and with `policy`; `with` adds what the type needs (route tables, or subnets,
+/// group and private DNS). After a lost answer, the live endpoint of that service and
+/// type is found instead of making a second one.
+async fn create_endpoint(
+    c: &Clients,
+    vpc_id: &str,
+    d: &DesiredVpc,
+    svc: &str,
+    kind: t::VpcEndpointType,
+    policy: &serde_json::Value,
+    with: impl Fn(CreateVpcEndpointFluentBuilder) -> CreateVpcEndpointFluentBuilder,
+) -> Result<String, String> {
+    let name = format!("com.amazonaws.{}.{svc}", c.region);
+    let what = format!(
+        "creating the {svc} {} endpoint",
+        kind.as_str().to_ascii_lowercase()
+    );
+    create_once(
+        c,
+        &what,
+        || {
+            made(
+                with(
+                    c.ec2
+                        .create_vpc_endpoint()
+                        .vpc_id(vpc_id)
+                        .service_name(&name)
+                        .vpc_endpoint_type(kind.clone())
+                        .policy_document(policy.to_string())
+                        .tag_specifications(spec(
+                            t::ResourceType::VpcEndpoint,
+                            child_tags(d, format!("{}-{svc}", d.name), None, None),
+                        )),
+                )
+                .customize()
+                .config_override(once())
+                .send(),
+                |out| out.vpc_endpoint().and_then(|e| e.vpc_endpoint_id()),
+            )
+        },
+        || {
+            found(
+                c.ec2
+                    .describe_vpc_endpoints()
+                    .filters(filter("vpc-id", vpc_id))
+                    .filters(filter("service-name", &name))
+                    .filters(filter("vpc-endpoint-type", kind.as_str()))
+                    .send(),
+                |out| out.vpc_endpoints(),
+                |e| {
+                    (!endpoint_leaving(e))
+                        .then(|| e.vpc_endpoint_id())
+                        .flatten()
+                },
+            )
+        },
+    )
+    .await
 }
 
 fn tag_of<'a>(tags: &'a [t::Tag], key: &str) -> Option<&'a str> {
@@ -415,12 +477,20 @@ pub(super) async fn destroy(
             }))
             .await;
             errors.extend(acls.into_iter().filter_map(Result::err));
-            if let Some(sg) = &o.endpoint_sg {
-                errors.extend(delete_endpoint_sg(c, &sg.id).await.err());
-            }
-            if let Some(igw) = &o.internet_gateway {
-                errors.extend(delete_igw(c, vpc_id, igw).await.err());
-            }
+            let sg = async {
+                match &o.endpoint_sg {
+                    Some(sg) => delete_endpoint_sg(c, &sg.id).await,
+                    None => Ok(()),
+                }
+            };
+            let igw = async {
+                match &o.internet_gateway {
+                    Some(igw) => delete_igw(c, vpc_id, igw).await,
+                    None => Ok(()),
+                }
+            };
+            let (sg, igw) = tokio::join!(sg, igw);
+            errors.extend([sg, igw].into_iter().filter_map(Result::err));
         }
         // 3. The VPC.
         if errors.is_empty() {

@@ -2,15 +2,15 @@
 
 use super::*;
 
-/// Reads the VPC and every child, concurrently. `Ok(None)` when the VPC is gone.
 /// The short name of an AWS endpoint service (`ec2`, `ecr.api`) from its full name
 /// (`com.amazonaws.<region>.ecr.api`).
-pub(crate) fn service_of<'a>(name: &'a str, region: &str) -> Option<&'a str> {
+fn service_of<'a>(name: &'a str, region: &str) -> Option<&'a str> {
     name.strip_prefix("com.amazonaws.")?
         .strip_prefix(region)?
         .strip_prefix('.')
 }
 
+/// Reads the VPC and every child, concurrently. `Ok(None)` when the VPC is gone.
 pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<ObservedVpc>, String> {
     let Some(vpc) = vpc_exists(c, vpc_id).await? else {
         return Ok(None);
@@ -208,7 +208,7 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
                             .iter()
                             .filter_map(|r| r.cidr_ip().map(str::to_string))
                             .collect();
-                        // Group and IPv6 sources count as rules too (never the VPC's range).
+                        // Group, IPv6 and prefix-list sources count as rules too (never the VPC's range).
                         sources.extend(
                             p.user_id_group_pairs()
                                 .iter()
@@ -218,6 +218,11 @@ pub(crate) async fn observe(c: &Clients, vpc_id: &str) -> Result<Option<Observed
                             p.ipv6_ranges()
                                 .iter()
                                 .filter_map(|r| r.cidr_ipv6().map(str::to_string)),
+                        );
+                        sources.extend(
+                            p.prefix_list_ids()
+                                .iter()
+                                .filter_map(|l| l.prefix_list_id().map(str::to_string)),
                         );
                         sources
                             .into_iter()
