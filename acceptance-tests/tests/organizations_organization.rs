@@ -390,7 +390,8 @@ pub(crate) mod standard {
 /// A member account (made through the SDK: the emulator joins only the accounts
 /// its organization creates) is placed in the Security OU and becomes the delegated
 /// administrator, whose threat detection then administers the organization (Security
-/// Hub in every new member); taking the delegation away deregisters it; destroy moves the
+/// Hub in every new member), GuardDuty's in each allowed Region; taking the delegation
+/// away deregisters it; destroy moves the
 /// account back to the root, removes everything the resource made, and keeps the
 /// organization (it has a member).
 mod delegation {
@@ -405,7 +406,7 @@ mod delegation {
     /// it, and the member's threat detection administering the organization.
     fn config(name: &str, delegated: bool) -> String {
         let body = if delegated {
-            "  security_account_id = local.security\n  accounts = { (local.security) = \"Security\" }\n"
+            "  security_account_id = local.security\n  accounts = { (local.security) = \"Security\" }\n  allowed_regions = [\"us-east-1\", \"eu-west-1\"]\n"
         } else {
             "  accounts = { (local.security) = \"Security\" }\n"
         };
@@ -466,21 +467,29 @@ mod delegation {
                             parents.parents()[0].id(),
                             ous["Security"]
                         );
-                        // GuardDuty and Access Analyzer are administered from it.
-                        let gd = ctx
-                            .aws
-                            .guardduty()
+                        // GuardDuty is administered from it in every allowed Region,
+                        // Access Analyzer (organization-wide) too.
+                        for region in ["us-east-1", "eu-west-1"] {
+                            let gd = aws_sdk_guardduty::Client::from_conf(
+                                ctx.aws
+                                    .guardduty()
+                                    .config()
+                                    .to_builder()
+                                    .region(aws_types::region::Region::new(region))
+                                    .build(),
+                            )
                             .list_organization_admin_accounts()
                             .send()
                             .await
                             .map_err(|e| sdk("ListOrganizationAdminAccounts", e))?;
-                        ensure!(
-                            gd.admin_accounts()
-                                .iter()
-                                .any(|a| a.admin_account_id() == Some(member.as_str())),
-                            "GuardDuty admins {:?}",
-                            gd.admin_accounts()
-                        );
+                            ensure!(
+                                gd.admin_accounts()
+                                    .iter()
+                                    .any(|a| a.admin_account_id() == Some(member.as_str())),
+                                "GuardDuty admins in {region}: {:?}",
+                                gd.admin_accounts()
+                            );
+                        }
                         for p in [
                             "access-analyzer.amazonaws.com",
                             "config-multiaccountsetup.amazonaws.com",

@@ -448,8 +448,8 @@ pub async fn empty_and_delete_bucket(s3: &Client, bucket: &str) -> Result<()> {
 /// Whether S3 reports that the bucket sends its object events to EventBridge
 /// (GetBucketNotificationConfiguration). The emulator never does, though it delivers
 /// them (see [`object_events_seen`]), and answers a bucket without notification
-/// targets with an empty document the SDK refuses (HTTP 200, no error code): read as
-/// none.
+/// targets with an empty `<GetBucketNotificationResponse/>` the SDK refuses (HTTP
+/// 200, no error code): read as none.
 pub async fn eventbridge_reported(s3: &Client, bucket: &str) -> Result<bool> {
     match s3
         .get_bucket_notification_configuration()
@@ -458,7 +458,20 @@ pub async fn eventbridge_reported(s3: &Client, bucket: &str) -> Result<bool> {
         .await
     {
         Ok(out) => Ok(out.event_bridge_configuration().is_some()),
-        Err(e) if http_status(&e) == Some(200) && e.code().is_none() => Ok(false),
+        Err(e)
+            if http_status(&e) == Some(200)
+                && e.code().is_none()
+                && e.raw_response()
+                    .and_then(|r| r.body().bytes())
+                    .map(String::from_utf8_lossy)
+                    .is_some_and(|b| {
+                        b.contains("<GetBucketNotificationResponse")
+                            && b.trim_end().ends_with("/>")
+                            && b.matches('<').count() == 2
+                    }) =>
+        {
+            Ok(false)
+        }
         Err(e) => Err(sdk_error("GetBucketNotificationConfiguration", bucket, e)),
     }
 }
@@ -466,15 +479,15 @@ pub async fn eventbridge_reported(s3: &Client, bucket: &str) -> Result<bool> {
 /// Writes one object into `bucket` and deletes it again, and returns the S3 event
 /// types (`Object Created`, `Object Deleted`, …) EventBridge's default bus delivered
 /// for it: a rule made for the purpose matches the bucket's events and sends them to
-/// an SQS queue, which is read back; rule and queue are removed afterwards.
-///
-/// The bucket policy is set aside for the write and put back as it was: the emulator
-/// applies the TLS-only deny without its condition, so it refuses every write.
+/// an SQS queue, which is read back. Rule and queue are removed afterwards, whatever
+/// happened; the bucket policy, set aside for the write (the emulator applies the
+/// TLS-only deny without its condition, so it refuses every write), is put back as
+/// it was.
 pub async fn object_events_seen(aws: &crate::Aws, bucket: &str) -> Result<Vec<String>> {
-    let (s3, events, sqs) = (aws.s3(), aws.events(), aws.sqs());
-    let tail = &bucket[bucket.len().saturating_sub(50)..];
-    let (rule, queue) = (format!("bpacc-{tail}"), format!("bpacc-events-{tail}"));
-    let key = "bankplatform-event-probe.txt";
+    let (events, sqs) = (aws.events(), aws.sqs());
+    // Fresh names each time: SQS refuses a name deleted less than 60 s ago.
+    let probe = crate::random_name("ev");
+    let (rule, queue) = (probe.clone(), probe);
     let queue_url = sqs
         .create_queue()
         .queue_name(&queue)
@@ -483,17 +496,61 @@ pub async fn object_events_seen(aws: &crate::Aws, bucket: &str) -> Result<Vec<St
         .map_err(|e| sdk_error("CreateQueue", &queue, e))?
         .queue_url
         .context("CreateQueue answered without a queue URL")?;
+    let seen = deliver_and_read(aws, bucket, &rule, &queue, &queue_url).await;
+    // Clean up whatever the probe made, then report the first failure.
+    let removed = events
+        .remove_targets()
+        .rule(&rule)
+        .ids("queue")
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk_error("RemoveTargets", &rule, e));
+    let deleted = events
+        .delete_rule()
+        .name(&rule)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk_error("DeleteRule", &rule, e));
+    let queue_gone = sqs
+        .delete_queue()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk_error("DeleteQueue", &queue, e));
+    let seen = seen?;
+    queue_gone?;
+    if let (Err(e), _) | (_, Err(e)) = (removed, deleted) {
+        // A rule that was never made cannot be removed; anything else is a leftover.
+        if !format!("{e:#}").contains("ResourceNotFound") {
+            return Err(e);
+        }
+    }
+    Ok(seen)
+}
+
+async fn deliver_and_read(
+    aws: &crate::Aws,
+    bucket: &str,
+    rule: &str,
+    queue: &str,
+    queue_url: &str,
+) -> Result<Vec<String>> {
+    let (s3, events, sqs) = (aws.s3(), aws.events(), aws.sqs());
+    let key = "bankplatform-event-probe.txt";
     let pattern = serde_json::json!({
         "source": ["aws.s3"],
         "detail": { "bucket": { "name": [bucket] } },
     });
     events
         .put_rule()
-        .name(&rule)
+        .name(rule)
         .event_pattern(pattern.to_string())
         .send()
         .await
-        .map_err(|e| sdk_error("PutRule", &rule, e))?;
+        .map_err(|e| sdk_error("PutRule", rule, e))?;
     let target = aws_sdk_eventbridge::types::Target::builder()
         .id("queue")
         .arn(format!(
@@ -505,11 +562,11 @@ pub async fn object_events_seen(aws: &crate::Aws, bucket: &str) -> Result<Vec<St
         .context("building the rule's target")?;
     events
         .put_targets()
-        .rule(&rule)
+        .rule(rule)
         .targets(target)
         .send()
         .await
-        .map_err(|e| sdk_error("PutTargets", &rule, e))?;
+        .map_err(|e| sdk_error("PutTargets", rule, e))?;
 
     let policy = s3
         .get_bucket_policy()
@@ -560,18 +617,19 @@ pub async fn object_events_seen(aws: &crate::Aws, bucket: &str) -> Result<Vec<St
         .map_err(|e| sdk_error("PutBucketPolicy", bucket, e))?;
     written?;
 
+    // The emulator delivers while answering the write; a short wait covers a slower
+    // delivery without making "nothing arrived" a quick guess.
     let mut seen = Vec::new();
-    loop {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while std::time::Instant::now() < deadline {
         let got = sqs
             .receive_message()
-            .queue_url(&queue_url)
+            .queue_url(queue_url)
             .max_number_of_messages(10)
+            .wait_time_seconds(1)
             .send()
             .await
-            .map_err(|e| sdk_error("ReceiveMessage", &queue, e))?;
-        if got.messages().is_empty() {
-            break;
-        }
+            .map_err(|e| sdk_error("ReceiveMessage", queue, e))?;
         for m in got.messages() {
             let event: Value = serde_json::from_str(m.body().unwrap_or_default())
                 .with_context(|| format!("a message in {queue} is not JSON: {m:?}"))?;
@@ -585,24 +643,5 @@ pub async fn object_events_seen(aws: &crate::Aws, bucket: &str) -> Result<Vec<St
             }
         }
     }
-
-    events
-        .remove_targets()
-        .rule(&rule)
-        .ids("queue")
-        .send()
-        .await
-        .map_err(|e| sdk_error("RemoveTargets", &rule, e))?;
-    events
-        .delete_rule()
-        .name(&rule)
-        .send()
-        .await
-        .map_err(|e| sdk_error("DeleteRule", &rule, e))?;
-    sqs.delete_queue()
-        .queue_url(&queue_url)
-        .send()
-        .await
-        .map_err(|e| sdk_error("DeleteQueue", &queue, e))?;
     Ok(seen)
 }

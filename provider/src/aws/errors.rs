@@ -84,41 +84,61 @@ pub fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) ->
     }
 }
 
-/// Whether the "error" is an HTTP 200 whose body is one empty XML element: the local
-/// emulator's answer for "nothing configured" on some S3 reads (an empty
-/// `<GetBucketNotificationResponse/>` where AWS sends an empty
+/// Whether the "error" is an HTTP 200 whose body is one empty XML element named one of
+/// `roots`: the local emulator's answer for "nothing configured" on some S3 reads (an
+/// empty `<GetBucketNotificationResponse/>` where AWS sends an empty
 /// `<NotificationConfiguration/>`), which the SDK refuses for its root element's name.
-pub fn empty_document<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+pub fn empty_document<E: ProvideErrorMetadata>(
+    err: &SdkError<E, HttpResponse>,
+    roots: &[&str],
+) -> bool {
     let raw = match err {
         SdkError::ServiceError(e) if e.err().code().is_none() => e.raw(),
         SdkError::ResponseError(e) => e.raw(),
         _ => return false,
     };
-    raw.status().as_u16() == 200 && raw.body().bytes().is_some_and(is_one_empty_element)
+    raw.status().as_u16() == 200
+        && raw
+            .body()
+            .bytes()
+            .and_then(one_empty_element)
+            .is_some_and(|name| roots.contains(&name.as_str()))
 }
 
-fn is_one_empty_element(body: &[u8]) -> bool {
+/// The name of the one empty element `body` holds (after an XML declaration).
+fn one_empty_element(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     let text = match text.strip_prefix("<?xml") {
         Some(rest) => rest.split_once("?>").map_or("", |(_, r)| r.trim()),
         None => text,
     };
-    text.starts_with('<') && text.ends_with("/>") && text.matches('<').count() == 1
+    let inner = text.strip_prefix('<')?.strip_suffix("/>")?;
+    if inner.contains('<') || inner.contains('>') {
+        return None;
+    }
+    inner.split_whitespace().next().map(str::to_string)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_one_empty_element;
+    use super::one_empty_element;
 
     #[test]
     fn only_a_single_empty_element_is_an_empty_document() {
-        assert!(is_one_empty_element(
-            b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<GetBucketNotificationResponse\nxmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>"
-        ));
-        assert!(is_one_empty_element(b"<NotificationConfiguration/>"));
-        assert!(!is_one_empty_element(b"<A><B/></A>"));
-        assert!(!is_one_empty_element(b"<html>oops</html>"));
-        assert!(!is_one_empty_element(b""));
+        assert_eq!(
+            one_empty_element(
+                b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<GetBucketNotificationResponse\nxmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>"
+            )
+            .as_deref(),
+            Some("GetBucketNotificationResponse")
+        );
+        assert_eq!(
+            one_empty_element(b"<NotificationConfiguration/>").as_deref(),
+            Some("NotificationConfiguration")
+        );
+        assert_eq!(one_empty_element(b"<A><B/></A>"), None);
+        assert_eq!(one_empty_element(b"<html>oops</html>"), None);
+        assert_eq!(one_empty_element(b""), None);
     }
 }

@@ -792,7 +792,7 @@ impl Composite for ThreatDetection {
     fn audit_notes(&self) -> Option<&'static str> {
         Some(
             "- `guardduty_s3_protection_enabled`, `guardduty_eks_audit_log_enabled`, `guardduty_ec2_malware_protection_enabled`: emulator only. Prowler reads GuardDuty's legacy `DataSources`, which AWS derives from the `Features` this resource enables and the emulator does not; `GuardDuty.10`, `GuardDuty.5` and `GuardDuty.8` are read from `Features`.
-- `guardduty_delegated_admin_enabled_all_regions`, `guardduty_centrally_managed`: the delegation is `bankplatform_organization`'s (in its Region; the generated tree delegates in the primary Region), the administration this resource's with `organization_admin = true` in the security account. Every other Region of the organization needs its own delegation: a finding until the organization resource takes a Region list.",
+- `guardduty_delegated_admin_enabled_all_regions`, `guardduty_centrally_managed`: the delegation is `bankplatform_organization`'s, in every Region of its `allowed_regions` (the generated tree's primary and secondary Regions); the administration is this resource's with `organization_admin = true` in the security account, in each Region it is applied in.",
         )
     }
 

@@ -129,6 +129,18 @@ pub(crate) trait Composite: Send + Sync + 'static {
     async fn mark_created(&self, c: &Clients, root: &str) -> Result<(), String>;
     /// Reads the root and children; `Ok(None)` when the root is gone.
     async fn observe(&self, c: &Clients, root: &str) -> Result<Option<Self::Observed>, String>;
+    /// Reads the root and children for the state or plan `known` (a refresh's prior
+    /// state, an apply's plan), for composites whose reads depend on the
+    /// configuration (an organization reads its delegations in every allowed Region).
+    /// Defaults to [`Composite::observe`].
+    async fn observe_for(
+        &self,
+        c: &Clients,
+        root: &str,
+        _known: &Value,
+    ) -> Result<Option<Self::Observed>, String> {
+        self.observe(c, root).await
+    }
     /// Removes the root and everything the composite owns, in reverse dependency
     /// order; "already gone" is done. `state` is the last known state (or the plan).
     async fn destroy(&self, c: &Clients, root: &str, state: &Value) -> Result<(), Failures>;
@@ -304,7 +316,7 @@ impl<C: Composite> Kit<C> {
         let promised = base.clone();
         let mut base = base;
         base.unknowns_to_null();
-        let mut observed = self.0.observe(c, root).await;
+        let mut observed = self.0.observe_for(c, root, &base).await;
         // What was just written can be read back stale (eventual consistency: a new
         // route table not yet listed, a setting not yet visible): a read-back that
         // does not conform to the plan is read again, with backoff, before the state
@@ -321,7 +333,7 @@ impl<C: Composite> Kit<C> {
             {
                 break;
             }
-            observed = self.0.observe(c, root).await;
+            observed = self.0.observe_for(c, root, &base).await;
         }
         match observed {
             Ok(Some(o)) => ApplyResult::ok(self.0.state(c, &base, &o)),
@@ -503,7 +515,7 @@ impl<C: Composite> Resource for Kit<C> {
         let Some(root) = self.0.root_id(state) else {
             return (None, Diagnostics::new());
         };
-        match self.0.observe(&c, &root).await {
+        match self.0.observe_for(&c, &root, state).await {
             Ok(Some(o)) => (Some(fit(self.0.state(&c, state, &o))), Diagnostics::new()),
             Ok(None) => {
                 tracing::warn!(root = %root, kind = C::TYPE_NAME, "not found, removing from state");

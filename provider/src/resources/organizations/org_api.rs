@@ -304,54 +304,96 @@ pub(crate) async fn services(c: &Clients) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
+/// GuardDuty's delegated administrators in the clients' Region.
+pub(crate) async fn guardduty_admins(c: &Clients) -> Result<Option<BTreeSet<String>>, String> {
+    c.guardduty
+        .list_organization_admin_accounts()
+        .send()
+        .await
+        .map(|o| {
+            Some(
+                o.admin_accounts()
+                    .iter()
+                    .filter(|a| a.admin_status().map(|s| s.as_str()) != Some("DISABLE_IN_PROGRESS"))
+                    .filter_map(|a| a.admin_account_id().map(str::to_string))
+                    .collect(),
+            )
+        })
+        .map_err(err(&format!(
+            "reading GuardDuty's delegated administrator in {}",
+            c.region
+        )))
+}
+
+/// Security Hub's delegated administrators in the clients' Region; `None` where the
+/// endpoint cannot say.
+pub(crate) async fn securityhub_admins(c: &Clients) -> Result<Option<BTreeSet<String>>, String> {
+    match probing(c, "reading Security Hub's delegated administrator", || {
+        c.securityhub
+            .list_organization_admin_accounts()
+            .customize()
+            .config_override(
+                aws_sdk_securityhub::config::Builder::new().retry_config(few_retries()),
+            )
+            .send()
+    })
+    .await
+    {
+        Ok(o) => Ok(Some(
+            o.admin_accounts()
+                .iter()
+                .filter(|a| a.status().map(|s| s.as_str()) == Some("ENABLED"))
+                .filter_map(|a| a.account_id().map(str::to_string))
+                .collect(),
+        )),
+        Err(e) if lacks_principal(&e) => Ok(None),
+        Err(e) => Err(format!(
+            "reading Security Hub's delegated administrator in {}: {}",
+            c.region,
+            error_message(&e)
+        )),
+    }
+}
+
+/// The accounts that administer a Regional service (GuardDuty, Security Hub) in every
+/// one of `regions`; `None` where the endpoint cannot say for one of them.
+async fn admins_everywhere(
+    c: &Clients,
+    regions: &[String],
+    service: Delegation,
+) -> Result<Option<BTreeSet<String>>, String> {
+    let reads = join_all(regions.iter().map(|r| async move {
+        let rc = c.in_region(r);
+        match service {
+            Delegation::GuardDuty => guardduty_admins(&rc).await,
+            _ => securityhub_admins(&rc).await,
+        }
+    }))
+    .await;
+    let mut everywhere: Option<BTreeSet<String>> = None;
+    for admins in reads {
+        let Some(admins) = admins? else {
+            return Ok(None);
+        };
+        everywhere = Some(match everywhere {
+            None => admins,
+            Some(e) => e.intersection(&admins).cloned().collect(),
+        });
+    }
+    Ok(everywhere)
+}
+
 /// Who administers each delegated service: `None` where the endpoint cannot say.
+/// GuardDuty and Security Hub are Regional: an account counts when it administers
+/// them in every one of `regions` (the organization's allowed Regions).
 pub(crate) async fn delegations(
     c: &Clients,
+    regions: &[String],
 ) -> Result<BTreeMap<Delegation, Option<BTreeSet<String>>>, String> {
     let reads = join_all(DELEGATIONS.iter().map(|d| async move {
         let r: Result<Option<BTreeSet<String>>, String> = match d {
-            Delegation::GuardDuty => c
-                .guardduty
-                .list_organization_admin_accounts()
-                .send()
-                .await
-                .map(|o| {
-                    Some(
-                        o.admin_accounts()
-                            .iter()
-                            .filter(|a| {
-                                a.admin_status().map(|s| s.as_str()) != Some("DISABLE_IN_PROGRESS")
-                            })
-                            .filter_map(|a| a.admin_account_id().map(str::to_string))
-                            .collect(),
-                    )
-                })
-                .map_err(err("reading GuardDuty's delegated administrator")),
-            Delegation::SecurityHub => {
-                match probing(c, "reading Security Hub's delegated administrator", || {
-                    c.securityhub
-                        .list_organization_admin_accounts()
-                        .customize()
-                        .config_override(
-                            aws_sdk_securityhub::config::Builder::new().retry_config(few_retries()),
-                        )
-                        .send()
-                })
-                .await
-                {
-                    Ok(o) => Ok(Some(
-                        o.admin_accounts()
-                            .iter()
-                            .filter(|a| a.status().map(|s| s.as_str()) == Some("ENABLED"))
-                            .filter_map(|a| a.account_id().map(str::to_string))
-                            .collect(),
-                    )),
-                    Err(e) if lacks_principal(&e) => Ok(None),
-                    Err(e) => Err(format!(
-                        "reading Security Hub's delegated administrator: {}",
-                        error_message(&e)
-                    )),
-                }
+            Delegation::GuardDuty | Delegation::SecurityHub => {
+                admins_everywhere(c, regions, *d).await
             }
             Delegation::Config | Delegation::AccessAnalyzer => {
                 let mut admins: Option<BTreeSet<String>> = None;
@@ -428,7 +470,11 @@ pub(crate) async fn root_access(c: &Clients) -> Result<Option<bool>, String> {
 
 /// Everything the resource judges, read concurrently; `None` when `id` is not this
 /// account's organization any more.
-pub(crate) async fn observe(c: &Clients, id: &str) -> Result<Option<Observed>, String> {
+pub(crate) async fn observe(
+    c: &Clients,
+    id: &str,
+    regions: &[String],
+) -> Result<Option<Observed>, String> {
     let Some((org_id, all_features, management)) = organization(c).await? else {
         return Ok(None);
     };
@@ -441,7 +487,7 @@ pub(crate) async fn observe(c: &Clients, id: &str) -> Result<Option<Observed>, S
         tree(c, &root_id),
         attached(c, &root_id),
         services(c),
-        delegations(c),
+        delegations(c, regions),
         root_access(c),
     );
     let ous = ous?;

@@ -53,6 +53,17 @@ impl Default for Organization {
     }
 }
 
+/// The Regions a state or plan allows (where GuardDuty and Security Hub are
+/// delegated); the clients' Region when it names none.
+fn regions_of(v: &Value, c: &Clients) -> Vec<String> {
+    let regions = strings(v.get("allowed_regions"));
+    if regions.is_empty() {
+        vec![c.region.clone()]
+    } else {
+        regions
+    }
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.string_list()
 }
@@ -88,9 +99,9 @@ impl Organization {
             Attribute::typed("accounts", Type::map(Type::String)).optional()
                 .describe("Member accounts to place: account id → OU path (one of `organizational_units` or a parent of one). Each must already be a member of the organization; destroy moves them back to the root."),
             Attribute::string("security_account_id").optional()
-                .describe("The security account: delegated administrator of GuardDuty and Security Hub (in this Region), Config and IAM Access Analyzer. Must be a member. Without it, the `bank:delegated-*` controls read false."),
+                .describe("The security account: delegated administrator of GuardDuty and Security Hub in every Region of `allowed_regions` (a Region dropped from the list loses its delegation), and of Config and IAM Access Analyzer (organization-wide). Must be a member. Without it, the `bank:delegated-*` controls read false."),
             Attribute::typed("allowed_regions", strings_t()).optional().computed()
-                .describe("Regions member accounts may act in (global services excepted). Defaults to the resource's Region, shown in the plan: add the DR Region explicitly."),
+                .describe("Regions member accounts may act in (global services excepted), and where GuardDuty and Security Hub are delegated to `security_account_id`. Defaults to the resource's Region, shown in the plan: add the DR Region explicitly."),
             Attribute::typed("exempt_role_names", strings_t())
                 .default(list(&[DEFAULT_EXEMPT_ROLE.to_string()]))
                 .describe("Roles (in any member account) the baseline and Region guardrails let through: the pipelines' deploy role and a break-glass role. Never the root user."),
@@ -468,34 +479,27 @@ fn once() -> aws_sdk_organizations::config::Builder {
 }
 
 /// Makes `account` the administrator of every security service that does not
-/// name it yet.
-async fn delegate(c: &Clients, o: &Observed, account: &str) -> Failures {
+/// name it yet; of GuardDuty and Security Hub in each of `regions`.
+async fn delegate(c: &Clients, o: &Observed, account: &str, regions: &[String]) -> Failures {
     let results = join_all(DELEGATIONS.iter().map(|d| async move {
         if o.delegated.get(d).cloned().flatten().is_some_and(|a| a.contains(account)) {
             return Ok(());
         }
         match d {
-            Delegation::GuardDuty => match c
-                .guardduty
-                .enable_organization_admin_account()
-                .admin_account_id(account)
-                .send()
+            Delegation::GuardDuty | Delegation::SecurityHub => {
+                let failed: Failures = join_all(
+                    regions.iter().map(|r| async move { delegate_in(&c.in_region(r), *d, account).await }),
+                )
                 .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => Err(format!("making {account} GuardDuty's administrator: {}", error_message(&e))),
-            },
-            Delegation::SecurityHub => match c
-                .securityhub
-                .enable_organization_admin_account()
-                .admin_account_id(account)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) if error_code(&e) == Some("ResourceConflictException") => Ok(()),
-                Err(e) => Err(format!("making {account} Security Hub's administrator: {}", error_message(&e))),
-            },
+                .into_iter()
+                .filter_map(Result::err)
+                .collect();
+                if failed.is_empty() {
+                    Ok(())
+                } else {
+                    Err(failed.join("\n"))
+                }
+            }
             Delegation::Config | Delegation::AccessAnalyzer => {
                 for p in d.principals() {
                     match c
@@ -525,42 +529,109 @@ async fn delegate(c: &Clients, o: &Observed, account: &str) -> Failures {
     results.into_iter().filter_map(Result::err).collect()
 }
 
-/// Takes every security service's administration away from `account`.
-async fn undelegate(c: &Clients, account: &str) -> Failures {
+/// Makes `account` the administrator of a Regional service (GuardDuty, Security Hub)
+/// in the clients' Region, unless it is already.
+async fn delegate_in(c: &Clients, service: Delegation, account: &str) -> Result<(), String> {
+    let admins = match service {
+        Delegation::GuardDuty => api::guardduty_admins(c).await?,
+        _ => api::securityhub_admins(c).await?,
+    };
+    if admins.is_some_and(|a| a.contains(account)) {
+        return Ok(());
+    }
+    let region = &c.region;
+    match service {
+        Delegation::GuardDuty => c
+            .guardduty
+            .enable_organization_admin_account()
+            .admin_account_id(account)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "making {account} GuardDuty's administrator in {region}: {}",
+                    error_message(&e)
+                )
+            }),
+        _ => match c
+            .securityhub
+            .enable_organization_admin_account()
+            .admin_account_id(account)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("ResourceConflictException") => Ok(()),
+            Err(e) => Err(format!(
+                "making {account} Security Hub's administrator in {region}: {}",
+                error_message(&e)
+            )),
+        },
+    }
+}
+
+/// Takes a Regional service's (GuardDuty's, Security Hub's) administration away from
+/// `account` in the clients' Region.
+async fn undelegate_in(c: &Clients, service: Delegation, account: &str) -> Result<(), String> {
+    let region = &c.region;
+    match service {
+        Delegation::GuardDuty => match c
+            .guardduty
+            .disable_organization_admin_account()
+            .admin_account_id(account)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if unsupported(&e) => {
+                tracing::warn!("the endpoint cannot remove GuardDuty's administrator");
+                Ok(())
+            }
+            r => r.map(|_| ()).gone_is_done(&format!(
+                "removing {account} as GuardDuty's administrator in {region}"
+            )),
+        },
+        _ => match c
+            .securityhub
+            .disable_organization_admin_account()
+            .admin_account_id(account)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if unsupported(&e) => {
+                tracing::warn!("the endpoint cannot remove Security Hub's administrator");
+                Ok(())
+            }
+            r => r.map(|_| ()).gone_is_done(&format!(
+                "removing {account} as Security Hub's administrator in {region}"
+            )),
+        },
+    }
+}
+
+/// Takes every security service's administration away from `account`; GuardDuty's
+/// and Security Hub's in each of `regions`.
+async fn undelegate(c: &Clients, account: &str, regions: &[String]) -> Failures {
     let results = join_all(DELEGATIONS.iter().map(|d| async move {
         match d {
-            Delegation::GuardDuty => match c
-                .guardduty
-                .disable_organization_admin_account()
-                .admin_account_id(account)
-                .send()
+            Delegation::GuardDuty | Delegation::SecurityHub => {
+                let failed: Failures = join_all(
+                    regions
+                        .iter()
+                        .map(|r| async move { undelegate_in(&c.in_region(r), *d, account).await }),
+                )
                 .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) if unsupported(&e) => {
-                    tracing::warn!("the endpoint cannot remove GuardDuty's administrator");
+                .into_iter()
+                .filter_map(Result::err)
+                .collect();
+                if failed.is_empty() {
                     Ok(())
+                } else {
+                    Err(failed.join("\n"))
                 }
-                r => r
-                    .map(|_| ())
-                    .gone_is_done(&format!("removing {account} as GuardDuty's administrator")),
-            },
-            Delegation::SecurityHub => match c
-                .securityhub
-                .disable_organization_admin_account()
-                .admin_account_id(account)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) if unsupported(&e) => {
-                    tracing::warn!("the endpoint cannot remove Security Hub's administrator");
-                    Ok(())
-                }
-                r => r.map(|_| ()).gone_is_done(&format!(
-                    "removing {account} as Security Hub's administrator"
-                )),
-            },
+            }
             Delegation::Config | Delegation::AccessAnalyzer => {
                 for p in d.principals() {
                     match c
@@ -927,7 +998,7 @@ impl Composite for Organization {
     ) -> Result<(), Failures> {
         let mut o = match d.fresh.take() {
             Some(o) => *o,
-            None => api::observe(c, root)
+            None => api::observe(c, root, &d.regions)
                 .await
                 .map_err(|e| vec![e])?
                 .ok_or_else(|| vec![format!("organization {root} is gone")])?,
@@ -1019,14 +1090,26 @@ impl Composite for Organization {
         };
         let delegation = async {
             let mut f = Vec::new();
+            let prior_regions = prior.map(|p| regions_of(p, c)).unwrap_or_default();
             if let Some(old) = prior_security
                 .as_ref()
                 .filter(|old| d.security_account.as_ref() != Some(*old))
             {
-                f.extend(undelegate(c, old).await);
+                f.extend(undelegate(c, old, &prior_regions).await);
             }
             if let Some(s) = &d.security_account {
-                f.extend(delegate(c, &o, s).await);
+                f.extend(delegate(c, &o, s, &d.regions).await);
+                // Regions no longer allowed keep no delegated administrator.
+                if prior_security.as_ref() == Some(s) {
+                    let dropped = prior_regions.iter().filter(|r| !d.regions.contains(r));
+                    let gone = join_all(dropped.flat_map(|r| {
+                        [Delegation::GuardDuty, Delegation::SecurityHub].map(|service| async move {
+                            undelegate_in(&c.in_region(r), service, s).await
+                        })
+                    }))
+                    .await;
+                    f.extend(gone.into_iter().filter_map(Result::err));
+                }
             }
             f
         };
@@ -1060,7 +1143,17 @@ impl Composite for Organization {
     }
 
     async fn observe(&self, c: &Clients, root: &str) -> Result<Option<Observed>, String> {
-        api::observe(c, root).await
+        api::observe(c, root, std::slice::from_ref(&c.region)).await
+    }
+
+    /// GuardDuty and Security Hub are delegated in every allowed Region, and read there.
+    async fn observe_for(
+        &self,
+        c: &Clients,
+        root: &str,
+        known: &Value,
+    ) -> Result<Option<Observed>, String> {
+        api::observe(c, root, &regions_of(known, c)).await
     }
 
     async fn destroy(&self, c: &Clients, root: &str, state: &Value) -> Result<(), Failures> {
@@ -1076,7 +1169,7 @@ impl Composite for Organization {
         // Delegation and placements first, then the guardrails, then the OUs.
         let undelegated = async {
             match state.get("security_account_id").as_str() {
-                Some(s) => undelegate(c, s).await,
+                Some(s) => undelegate(c, s, &regions_of(state, c)).await,
                 None => Vec::new(),
             }
         };
@@ -1253,7 +1346,8 @@ impl Composite for Organization {
     }
 
     async fn import(&self, ctx: &ProviderCtx, c: &Clients, id: &str) -> Result<Value, Diagnostics> {
-        let o = imported(api::observe(c, id).await, "organization", id)?;
+        let here = std::slice::from_ref(&c.region);
+        let o = imported(api::observe(c, id, here).await, "organization", id)?;
         let mut s = Value::null_object(&self.schema.block.implied_type());
         let name = o
             .root_tags

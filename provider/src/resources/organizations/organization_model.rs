@@ -77,6 +77,8 @@ pub(crate) struct Desired {
     /// Account id → OU path.
     pub(crate) accounts: BTreeMap<String, String>,
     pub(crate) security_account: Option<String>,
+    /// The allowed Regions: where GuardDuty and Security Hub are delegated.
+    pub(crate) regions: Vec<String>,
     pub(crate) guardrails: Vec<Guardrail>,
     pub(crate) tags_all: BTreeMap<String, String>,
     /// What a create just made (the organization and its marked root): converge
@@ -139,6 +141,7 @@ impl Desired {
         Desired {
             // The Regions, exempt roles and tag keys live in the guardrails' documents.
             guardrails: all,
+            regions: p.regions.clone(),
             name,
             ous: with_parents(ous),
             accounts,
@@ -273,14 +276,14 @@ pub(crate) const CONTROLS: &[Control<Observed>] = &[
     delegated!(
         "bank:delegated-guardduty",
         Delegation::GuardDuty,
-        "GuardDuty is administered from the security account (CIS 2.1.6); false when no `security_account_id` is set.",
-        "`guardduty:ListOrganizationAdminAccounts` → `AdminAccountId`"
+        "GuardDuty is administered from the security account in every allowed Region (CIS 2.1.6); false when no `security_account_id` is set.",
+        "`guardduty:ListOrganizationAdminAccounts` → `AdminAccountId`, in each allowed Region"
     ),
     delegated!(
         "bank:delegated-securityhub",
         Delegation::SecurityHub,
-        "Security Hub is administered from the security account (CIS 2.1.6; left out where the endpoint cannot say).",
-        "`securityhub:ListOrganizationAdminAccounts` → `AccountId`, `Status = ENABLED`"
+        "Security Hub is administered from the security account in every allowed Region (CIS 2.1.6; left out where the endpoint cannot say).",
+        "`securityhub:ListOrganizationAdminAccounts` → `AccountId`, `Status = ENABLED`, in each allowed Region"
     ),
     delegated!(
         "bank:delegated-config",

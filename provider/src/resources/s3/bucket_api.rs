@@ -578,6 +578,10 @@ pub(super) async fn apply_settings(
     }
 }
 
+/// The empty answers that mean "no notification targets": AWS's, and the emulator's
+/// (which the SDK refuses for its name).
+const NO_NOTIFICATIONS: &[&str] = &["NotificationConfiguration", "GetBucketNotificationResponse"];
+
 /// Sends the bucket's object events to EventBridge (`on`) or stops sending them,
 /// keeping every other notification target (SNS, SQS, Lambda) as it is. Skips the
 /// write only when S3 reports it on and on is wanted.
@@ -593,7 +597,7 @@ async fn event_notifications(c: &Clients, b: &str, on: bool) -> Result<(), Strin
     .await
     {
         Ok(now) => Some(now),
-        Err(e) if empty_document(&e) => None,
+        Err(e) if empty_document(&e, NO_NOTIFICATIONS) => None,
         Err(e) => return Err(fail("reading", error_message(&e))),
     };
     // Only "on" can be read reliably: an endpoint that does not report the setting
@@ -936,7 +940,7 @@ pub(super) async fn read_observed(c: &Clients, bucket: &str) -> Result<Option<Ob
     }
     o.eventbridge = Some(match events {
         Ok(n) => n.event_bridge_configuration().is_some(),
-        Err(e) if empty_document(&e) || is_not_found(&e) => false,
+        Err(e) if empty_document(&e, NO_NOTIFICATIONS) || is_not_found(&e) => false,
         Err(e) => return Err(ctx("notifications", error_message(&e))),
     });
     if let Some(k) = o.kms_key.clone() {

@@ -426,8 +426,8 @@ pub(crate) struct Observed {
     pub(crate) lifecycle: Vec<LifecycleRule>,
     pub(crate) replication: Option<Replication>,
     pub(crate) tags: BTreeMap<String, String>,
-    /// Whether object events go to EventBridge; `None` where the endpoint accepted
-    /// that setting but does not report it back (see [`eventbridge_reported`]).
+    /// Whether S3 reports that object events go to EventBridge (as read); the state
+    /// turns it into S3.11 through [`eventbridge_reported`], which may leave it out.
     pub(crate) eventbridge: Option<bool>,
 }
 
@@ -528,18 +528,24 @@ fn events_to_eventbridge(o: &Observed) -> Option<bool> {
 /// AWS reports the EventBridge setting back; the local emulator accepts it, delivers
 /// the events, and answers reads without it. So a bucket that wants it and reads
 /// without it is drifted when the state has the control (held, or already seen
-/// drifted); when the state has no word on it (a create, an import, a repair, a
-/// map that leaves it out) the endpoint cannot show it, and it is left out, never
-/// claimed.
+/// drifted); when the state has no word on it (a create, an import, a repair) the
+/// endpoint cannot show it, and it is left out, never claimed. A map that leaves it
+/// out keeps it out while it is wanted, even if S3 now reports it: on AWS that
+/// happens only when a read-back right after the write missed it (bucket settings are
+/// eventually consistent), and turning `event_notifications` off and on brings it
+/// back.
 pub(crate) fn eventbridge_reported(
     wanted: bool,
     reported: bool,
     known: Option<Option<bool>>,
 ) -> Option<bool> {
     match (wanted, reported, known) {
+        // A state (or plan) that leaves it out keeps it out while it is wanted: an
+        // apply must not report what its plan did not promise.
+        (true, _, Some(None)) => None,
         (_, true, _) | (false, false, _) => Some(reported),
         (true, false, Some(Some(_))) => Some(false),
-        (true, false, _) => None,
+        (true, false, None) => None,
     }
 }
 
@@ -1209,6 +1215,9 @@ mod tests {
         // every kind of state (create, import, repair, a map that leaves it out).
         assert_eq!(eventbridge_reported(true, false, None), None);
         assert_eq!(eventbridge_reported(true, false, Some(None)), None);
+        // A map that leaves it out keeps it out while wanted, whatever S3 says now.
+        assert_eq!(eventbridge_reported(true, true, Some(None)), None);
+        assert_eq!(eventbridge_reported(false, false, Some(None)), Some(false));
         // Seen drifted stays drifted, however often it is refreshed.
         assert_eq!(
             eventbridge_reported(true, false, Some(Some(false))),
