@@ -487,18 +487,8 @@ async fn delegate(c: &Clients, o: &Observed, account: &str, regions: &[String]) 
         }
         match d {
             Delegation::GuardDuty | Delegation::SecurityHub => {
-                let failed: Failures = join_all(
-                    regions.iter().map(|r| async move { delegate_in(&c.in_region(r), *d, account).await }),
-                )
-                .await
-                .into_iter()
-                .filter_map(Result::err)
-                .collect();
-                if failed.is_empty() {
-                    Ok(())
-                } else {
-                    Err(failed.join("\n"))
-                }
+                in_each_region(c, regions, |rc| async move { delegate_in(&rc, *d, account).await })
+                    .await
             }
             Delegation::Config | Delegation::AccessAnalyzer => {
                 for p in d.principals() {
@@ -527,6 +517,25 @@ async fn delegate(c: &Clients, o: &Observed, account: &str, regions: &[String]) 
     }))
     .await;
     results.into_iter().filter_map(Result::err).collect()
+}
+
+/// Runs `step` with these clients in each of `regions`, concurrently; every failure
+/// is reported (one line each).
+async fn in_each_region<F, Fut>(c: &Clients, regions: &[String], step: F) -> Result<(), String>
+where
+    F: Fn(Clients) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let failed: Failures = join_all(regions.iter().map(|r| step(c.in_region(r))))
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("\n"))
+    }
 }
 
 /// Makes `account` the administrator of a Regional service (GuardDuty, Security Hub)
@@ -617,20 +626,10 @@ async fn undelegate(c: &Clients, account: &str, regions: &[String]) -> Failures 
     let results = join_all(DELEGATIONS.iter().map(|d| async move {
         match d {
             Delegation::GuardDuty | Delegation::SecurityHub => {
-                let failed: Failures = join_all(
-                    regions
-                        .iter()
-                        .map(|r| async move { undelegate_in(&c.in_region(r), *d, account).await }),
-                )
+                in_each_region(c, regions, |rc| async move {
+                    undelegate_in(&rc, *d, account).await
+                })
                 .await
-                .into_iter()
-                .filter_map(Result::err)
-                .collect();
-                if failed.is_empty() {
-                    Ok(())
-                } else {
-                    Err(failed.join("\n"))
-                }
             }
             Delegation::Config | Delegation::AccessAnalyzer => {
                 for p in d.principals() {
@@ -1101,12 +1100,18 @@ impl Composite for Organization {
                 f.extend(delegate(c, &o, s, &d.regions).await);
                 // Regions no longer allowed keep no delegated administrator.
                 if prior_security.as_ref() == Some(s) {
-                    let dropped = prior_regions.iter().filter(|r| !d.regions.contains(r));
-                    let gone = join_all(dropped.flat_map(|r| {
-                        [Delegation::GuardDuty, Delegation::SecurityHub].map(|service| async move {
-                            undelegate_in(&c.in_region(r), service, s).await
-                        })
-                    }))
+                    let dropped: Vec<String> = prior_regions
+                        .iter()
+                        .filter(|r| !d.regions.contains(r))
+                        .cloned()
+                        .collect();
+                    let gone = join_all([Delegation::GuardDuty, Delegation::SecurityHub].map(
+                        |service| {
+                            in_each_region(c, &dropped, move |rc| async move {
+                                undelegate_in(&rc, service, s).await
+                            })
+                        },
+                    ))
                     .await;
                     f.extend(gone.into_iter().filter_map(Result::err));
                 }
