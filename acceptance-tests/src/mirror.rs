@@ -1,7 +1,8 @@
 //! The provider as a filesystem mirror, and the Terraform CLI config that installs from it.
 //!
-//! Layout (the "unpacked" mirror layout, so `terraform init` links the binary in):
-//! `<dir>/registry.terraform.io/bankplatform/bankplatform/0.1.0/linux_amd64/terraform-provider-bankplatform_v0.1.0`.
+//! Layout (the "unpacked" mirror layout, so `terraform init` links the package in):
+//! `<dir>/registry.terraform.io/bankplatform/bankplatform/0.1.0/linux_amd64/terraform-provider-bankplatform_v0.1.0`,
+//! a script that runs the binary copied to `<root>/bin/` (see [`install_binary`] for why).
 //! The CLI config has a single `filesystem_mirror` and no `direct` method, so Terraform
 //! never downloads anything. The mirror is built once per test process under
 //! `<target>/bp-acc/mirror-<pid>/`, shared read-only by every test, and mirrors left by
@@ -81,20 +82,38 @@ fn build(with_provider: bool) -> Result<Mirror> {
     Ok(Mirror { dir, cli_config })
 }
 
+/// Installs the provider into the mirror as a two-line `sh` script that `exec`s a copy
+/// of the binary kept beside the mirror (`<root>/bin/`).
+///
+/// Terraform hashes every provider package against the lock file on each command
+/// (`plan`, `apply`, `show`, ...). The debug binary is about 180 MB, and Terraform
+/// 1.0.3's SHA-256 has no SHA-NI path: that hash alone cost 0.3 s of CPU per 1.0.3
+/// command, thousands of times a run. A script hashes in microseconds; after the `exec`
+/// the process is the provider itself (its pid, environment and `comm`, which
+/// [`crate::fault_proxy::provider_pid`] reads). `release_install` tests the real
+/// packages (zips, signatures, every mirror layout); this is the test harness's fixture.
 fn install_binary(bin: &Path, dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    let root = dir.parent().context("the mirror has no parent directory")?;
+    let bin_dir = root.join("bin");
+    std::fs::create_dir_all(&bin_dir)?;
+    // A copy, not a link: a rebuild during the run must not change the provider the
+    // tests run (nor, through the script, what Terraform recorded at init).
+    let copy = bin_dir.join("terraform-provider-bankplatform");
+    std::fs::copy(bin, &copy)
+        .with_context(|| format!("copying {} to {}", bin.display(), copy.display()))?;
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))?;
     let package = dir.join(format!(
         "{PROVIDER_SOURCE}/{PROVIDER_VERSION}/{}",
         platform()
     ));
     std::fs::create_dir_all(&package)?;
-    // A copy, not a link: a rebuild during the run must not change the installed package,
-    // or the lock-file checksum Terraform recorded at init would stop matching.
     let dest = package.join(format!(
         "terraform-provider-bankplatform_v{PROVIDER_VERSION}"
     ));
-    std::fs::copy(bin, &dest)
-        .with_context(|| format!("copying {} to {}", bin.display(), dest.display()))?;
+    let quoted = copy.display().to_string().replace('\'', "'\\''");
+    std::fs::write(&dest, format!("#!/bin/sh\nexec '{quoted}' \"$@\"\n"))
+        .with_context(|| format!("writing {}", dest.display()))?;
     std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))?;
     Ok(())
 }

@@ -316,14 +316,16 @@ async fn platform_tree_bootstrap_and_development_apply() -> Result<()> {
                 "development's Config does not deliver to the log archive's bucket with its key {config_key}: {:?}",
                 channels.delivery_channels()
             );
-            // The security account's aggregator collects every account of the spec,
-            // and development's recorder authorizes it.
+            // The security account's aggregator collects the whole organization in
+            // every Region, present and future, through its own role; development's
+            // recorder also authorizes it (what a listed-account aggregator needs).
             let sec_config = aws_config_in(&endpoint, "210000000002", &region).await?;
             let aggs = sec_config.describe_configuration_aggregators().send().await.context("DescribeConfigurationAggregators in security")?;
             let agg = aggs.configuration_aggregators().first().context("no aggregator in the security account")?;
-            let mut collected: Vec<String> = agg.account_aggregation_sources().iter().flat_map(|s| s.account_ids().iter().cloned()).collect();
-            collected.sort();
-            ensure!(collected == ["210000000001", "210000000002", "210000000003", "210000000004", "210000000005", "210000000006", "210000000007"], "the aggregator collects {collected:?}");
+            let org_source = agg.organization_aggregation_source().context("the security account's aggregator is not an organization aggregator")?;
+            ensure!(org_source.all_aws_regions(), "the organization aggregator does not cover every Region: {org_source:?}");
+            ensure!(org_source.role_arn().starts_with("arn:aws:iam::210000000002:role/bankplatform-config-aggregator-"), "the organization aggregator's role: {org_source:?}");
+            ensure!(agg.account_aggregation_sources().is_empty(), "the organization aggregator also lists accounts: {:?}", agg.account_aggregation_sources());
             let auths = dev_config.describe_aggregation_authorizations().send().await.context("DescribeAggregationAuthorizations in development")?;
             ensure!(
                 auths.aggregation_authorizations().iter().any(|a| a.authorized_account_id() == Some("210000000002") && a.authorized_aws_region() == Some(region.as_str())),

@@ -6,13 +6,20 @@ variable "name" {
   default     = "platform"
 }
 
+variable "organization" {
+  description = "Collect from every account of the organization, present and future (run in Config's delegated administrator); false collects from `account_ids`."
+  type        = bool
+  default     = false
+}
+
 variable "account_ids" {
-  description = "Accounts collected from."
+  description = "Accounts collected from, when not `organization`."
   type        = list(string)
+  default     = null
 }
 
 variable "regions" {
-  description = "Regions collected from; every region when null."
+  description = "Regions collected from; every region, present and future, when null."
   type        = list(string)
   default     = null
 }

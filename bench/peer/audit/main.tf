@@ -324,11 +324,11 @@ resource "aws_cloudtrail" "this" {
     }
   }
 
+  # hashicorp/aws 3.39 accepts only ApiCallRateInsight ("expected
+  # insight_selector.1.insight_type to be one of [ApiCallRateInsight]");
+  # ApiErrorRateInsight came in a later release, so the peer has the one it can have.
   insight_selector {
     insight_type = "ApiCallRateInsight"
-  }
-  insight_selector {
-    insight_type = "ApiErrorRateInsight"
   }
 
   depends_on = [aws_s3_bucket_policy.audit, aws_iam_role_policy.trail]

@@ -669,19 +669,17 @@ fn stack(layout: &Layout, unit: &Unit, paths: &Paths) -> (Body, Body) {
             }
         }
         Stack::Security => {
-            // Every account of the spec (by id), in every region of the spec.
-            let ids = account_ids(spec);
-            let regions: Vec<Expression> = std::iter::once(&spec.primary_region)
-                .chain(spec.secondary_region.iter())
-                .map(|r| s(r.clone()))
-                .collect();
+            // The whole organization (accounts joining later included), in every
+            // region, present and future: the security account is Config's delegated
+            // administrator (the organization root runs first). That is what an
+            // auditor asks for (Prowler's config_delegated_admin_and_org_aggregator_all_regions);
+            // regions the guardrails deny simply have no recorder to collect from.
             main = main.add_block(module_call(
                 "config_aggregator",
                 source("config_aggregator"),
                 vec![
                     ("name", s(org.to_string())),
-                    ("account_ids", Expression::Array(ids)),
-                    ("regions", Expression::Array(regions)),
+                    ("organization", Expression::Bool(true)),
                 ],
             ));
             outs = outs.add_block(output(

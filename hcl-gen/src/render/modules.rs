@@ -225,7 +225,7 @@ fn index_readme() -> String {
          | [`audit_trail`](audit_trail/) | `bankplatform_audit_trail` | a multi-Region (organization) trail with its key, log group and CIS alarms |\n\
          | [`account_baseline`](account_baseline/) | `bankplatform_account_baseline` | an account's password policy, EBS encryption, S3 account block and Access Analyzer in one region |\n\
          | [`config_recorder`](config_recorder/) | `bankplatform_config_recorder` | AWS Config recording everything, delivering to the log archive, with the bank-baseline rules |\n\
-         | [`config_aggregator`](config_aggregator/) | `bankplatform_config_aggregator` | the security account's Config aggregator over every account and region of the spec |\n\
+         | [`config_aggregator`](config_aggregator/) | `bankplatform_config_aggregator` | the security account's Config aggregator over the whole organization, in every region |\n\
          | [`threat_detection`](threat_detection/) | `bankplatform_threat_detection` | GuardDuty with every protection and Security Hub with the FSBP, CIS and PCI standards |\n\
          | [`organization`](organization/) | `bankplatform_organization` | the management account's organization: OUs, guardrail SCPs, the security account as delegated administrator, accounts placed in OUs |\n\
          | [`alarm_topic`](alarm_topic/) | `bankplatform_alarm_topic` | the security account's KMS-encrypted alarm topic, publishable by EventBridge and alarms of every account of the spec |\n"
@@ -644,17 +644,19 @@ fn config_aggregator() -> Module {
         .add_label("bankplatform_config_aggregator")
         .add_label("this")
         .add_attribute(("name", var("name")))
+        .add_attribute(("organization", var("organization")))
         .add_attribute(("account_ids", var("account_ids")))
         .add_attribute(("regions", var("regions")))
         .build();
     let this = |attr: &str| tr(&["bankplatform_config_aggregator", "this", attr]);
     Module {
         name: "config_aggregator",
-        summary: "The security account's view of AWS Config (`bankplatform_config_aggregator`): one aggregator collecting every listed account in the listed regions; each account's recorder authorizes it (`aggregator_account_id` of the `config_recorder` module).",
+        summary: "The security account's view of AWS Config (`bankplatform_config_aggregator`): one aggregator collecting the whole organization (as Config's delegated administrator, which the `organization` module makes it) or the listed accounts (each account's recorder authorizes it: `aggregator_account_id` of the `config_recorder` module), in every region or the listed ones.",
         vars: vec![
             optional("name", kw("string"), "string", "Aggregator name.", s("platform"), "\"platform\""),
-            required("account_ids", list_string(), "list(string)", "Accounts collected from."),
-            optional("regions", list_string(), "list(string)", "Regions collected from; every region when null.", Expression::Null, "null"),
+            optional("organization", kw("bool"), "bool", "Collect from every account of the organization, present and future (run in Config's delegated administrator); false collects from `account_ids`.", Expression::Bool(false), "false"),
+            optional("account_ids", list_string(), "list(string)", "Accounts collected from, when not `organization`.", Expression::Null, "null"),
+            optional("regions", list_string(), "list(string)", "Regions collected from; every region, present and future, when null.", Expression::Null, "null"),
         ],
         main: Body::builder().add_block(resource).build(),
         outputs: vec![

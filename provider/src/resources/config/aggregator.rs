@@ -456,6 +456,12 @@ impl Composite for ConfigAggregator {
         CONTROLS
     }
 
+    fn audit_notes(&self) -> Option<&'static str> {
+        Some(
+            "- `config_delegated_admin_and_org_aggregator_all_regions` (high): the example is a lone account, so it collects listed accounts in listed Regions, which AWS allows anywhere. The check wants an organization aggregator over every Region, run by Config's delegated administrator. That is what the generated tree builds: `bankplatform_organization` delegates Config to the security account, and the security root's aggregator has `organization = true` and no `regions`. The emulator also cannot say who Config's delegated administrator is (Prowler logs `ListDelegatedAdministrators: InvalidInputException`).",
+        )
+    }
+
     fn import_help(&self) -> &'static str {
         "Import by aggregator name, in the provider's own account and region."
     }

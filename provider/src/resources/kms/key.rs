@@ -874,6 +874,12 @@ impl Composite for KmsKey {
         CONTROLS
     }
 
+    fn audit_notes(&self) -> Option<&'static str> {
+        Some(
+            "- `kms_cmk_not_multi_region` (medium), on the example's `data` key only: that key is multi-Region on purpose, with a replica in the recovery Region, to show the DR option. The check flags every multi-Region key, because its material can then be used outside the key's own Region. The default is `multi_region = false`, which passes; turning it on is visible in the plan, and each replica's policy names its own Region.",
+        )
+    }
+
     fn import_help(&self) -> &'static str {
         "Import by name (the alias without `alias/`), key id or key ARN, in the provider's own account and region. The purpose is read from the key's `bankplatform:purpose` tag; `source_accounts` and `source_arns` cannot be read back and are taken from the configuration at the next apply."
     }
